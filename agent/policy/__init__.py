@@ -1,0 +1,80 @@
+"""Station policy: the thresholds behind verdicts and grades, from TOML.
+
+The package ships ``default.toml``; a station override only lists what it
+changes and is merged over the default key by key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.errors import InputError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DiskPolicy(_Section):
+    reallocated_failing: int = Field(ge=1)
+    pending_failing: int = Field(ge=1)
+    offline_uncorrectable_failing: int = Field(ge=1)
+    reported_uncorrect_failing: int = Field(ge=1)
+    nvme_percentage_used_worn: int = Field(ge=0)
+    nvme_media_errors_failing: int = Field(ge=1)
+    ssd_life_left_worn: int = Field(ge=0, le=100)
+    ssd_life_attributes: tuple[int, ...]
+    scsi_grown_defects_failing: int = Field(ge=1)
+    ignored_attributes: tuple[int, ...] = ()
+
+
+class BatteryPolicy(_Section):
+    good_percent: float = Field(gt=0)
+    worn_percent: float = Field(ge=0)
+    cycles_bad: int = Field(ge=1)
+
+
+class Policy(_Section):
+    version: str
+    disk: DiskPolicy
+    battery: BatteryPolicy
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _default_data() -> dict[str, Any]:
+    text = resources.files("agent.policy").joinpath("default.toml").read_text()
+    return tomllib.loads(text)
+
+
+def load_policy(override: Path | None = None) -> Policy:
+    """The shipped policy, with ``override`` (a TOML file) merged over it."""
+    data = _default_data()
+    if override is not None:
+        try:
+            extra = tomllib.loads(override.read_text())
+        except OSError as exc:
+            raise InputError(f"{override}: cannot read policy file: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{override}: not valid TOML: {exc}") from exc
+        data = _merge(data, extra)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        where = f"{override}: " if override else ""
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{where}invalid policy value at '{loc}': {first['msg']}") from exc

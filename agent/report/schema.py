@@ -1,0 +1,441 @@
+"""The Digibench report, schema v1: what a station tells the server about one laptop.
+
+One versioned set of pydantic models, owned by the agent and validated again by
+the server. Parsed values travel next to the raw tool outputs they came from
+(smartctl JSON, DMI fields, battery uevent), so the server can re-evaluate a
+report later with a newer policy.
+
+Rules that keep the schema safe to receive from the network: every model
+forbids unknown fields, strings and lists are bounded, and numbers that are
+sizes or counts cannot be negative.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+ShortStr = Annotated[str, Field(max_length=256)]
+LongStr = Annotated[str, Field(max_length=4096)]
+NonNegInt = Annotated[int, Field(ge=0)]
+#: Raw tool output: kept verbatim, bounded so a hostile report cannot be huge.
+RawText = Annotated[str, Field(max_length=2_000_000)]
+
+
+class Model(BaseModel):
+    """Base for every report model: strict about unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class Mode(StrEnum):
+    """Why the laptop is on the bench."""
+
+    INTAKE = "intake"  # donated laptop: inspect, wipe, flash, grade
+    CHECK = "check"  # helpdesk: inspect only, never wipe
+
+
+class DiskVerdict(StrEnum):
+    HEALTHY = "healthy"
+    WORN = "worn"
+    FAILING = "failing"
+    UNKNOWN = "unknown"
+
+
+class BatteryVerdict(StrEnum):
+    GOOD = "good"
+    WORN = "worn"
+    BAD = "bad"
+    UNKNOWN = "unknown"
+
+
+class MediaType(StrEnum):
+    HDD = "hdd"
+    SSD = "ssd"
+    NVME = "nvme"
+    EMMC = "emmc"
+    USB = "usb"
+    VIRTUAL = "virtual"
+    UNKNOWN = "unknown"
+
+
+class TestOutcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+class SanitizeLevel(StrEnum):
+    """NIST SP 800-88 Rev.2 / IEEE 2883-2022 sanitization levels."""
+
+    CLEAR = "clear"
+    PURGE = "purge"
+
+
+class ErasureResult(StrEnum):
+    ERASED = "erased"
+    ERASED_WITH_EXCEPTIONS = "erased_with_exceptions"
+    FAILED = "failed"
+
+
+class Destination(StrEnum):
+    LEND = "lend"
+    REPAIR = "repair"
+    PARTS = "parts"
+    RECYCLE = "recycle"
+
+
+# --------------------------------------------------------------------------- findings
+
+
+class Reason(Model):
+    """One rule hit, in words, with a stable code so a UI can translate it."""
+
+    code: Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_.\-]+$")]
+    message: LongStr
+    severity: Literal["info", "warning", "error"] = "info"
+    value: float | int | str | None = None
+
+
+class Warning_(Model):
+    """Something the station could not do or read (no SMART, no battery...)."""
+
+    code: Annotated[str, Field(max_length=64)]
+    message: LongStr
+
+
+# --------------------------------------------------------------------------- identity
+
+
+class Station(Model):
+    name: ShortStr
+    hostname: ShortStr | None = None
+    agent_version: ShortStr
+    public_key: Annotated[str, Field(max_length=128)] | None = None  # Ed25519, base64
+
+
+class Operator(Model):
+    name: ShortStr | None = None
+    badge: ShortStr | None = None
+
+
+class DeviceIdentity(Model):
+    """Who the laptop is, from DMI (SMBIOS) as the kernel exposes it."""
+
+    vendor: ShortStr | None = None
+    product_name: ShortStr | None = None
+    product_version: ShortStr | None = None
+    product_family: ShortStr | None = None
+    serial: ShortStr | None = None
+    uuid: ShortStr | None = None
+    sku: ShortStr | None = None
+    chassis_type: Annotated[int, Field(ge=0, le=255)] | None = None
+    chassis_type_name: ShortStr | None = None
+    chassis_vendor: ShortStr | None = None
+    chassis_serial: ShortStr | None = None
+    board_vendor: ShortStr | None = None
+    board_name: ShortStr | None = None
+    board_serial: ShortStr | None = None
+    bios_vendor: ShortStr | None = None
+    bios_version: ShortStr | None = None
+    bios_date: ShortStr | None = None
+    #: every readable file of /sys/class/dmi/id, verbatim
+    raw_dmi: dict[ShortStr, LongStr] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- components
+
+
+class Cpu(Model):
+    model: ShortStr | None = None
+    vendor: ShortStr | None = None
+    architecture: ShortStr | None = None
+    cores: NonNegInt | None = None
+    threads: NonNegInt | None = None
+    max_mhz: Annotated[float, Field(ge=0)] | None = None
+    flags: list[ShortStr] = Field(default_factory=list, max_length=1024)
+
+
+class MemoryModule(Model):
+    locator: ShortStr | None = None
+    size_bytes: NonNegInt | None = None
+    type: ShortStr | None = None
+    form_factor: ShortStr | None = None
+    speed_mts: NonNegInt | None = None
+    manufacturer: ShortStr | None = None
+    part_number: ShortStr | None = None
+    serial: ShortStr | None = None
+
+
+class Memory(Model):
+    total_bytes: NonNegInt
+    modules: list[MemoryModule] = Field(default_factory=list, max_length=64)
+    slots: NonNegInt | None = None
+    raw_dmidecode: RawText | None = None
+
+
+class DiskFigures(Model):
+    """The SMART numbers a verdict rests on; None where the drive does not say."""
+
+    power_on_hours: NonNegInt | None = None
+    power_cycles: NonNegInt | None = None
+    temperature_c: int | None = None
+    reallocated_sectors: NonNegInt | None = None
+    pending_sectors: NonNegInt | None = None
+    offline_uncorrectable: NonNegInt | None = None
+    reported_uncorrect: NonNegInt | None = None
+    crc_errors: NonNegInt | None = None
+    percentage_used: NonNegInt | None = None
+    available_spare: NonNegInt | None = None
+    available_spare_threshold: NonNegInt | None = None
+    media_errors: NonNegInt | None = None
+    critical_warning: NonNegInt | None = None
+    life_left_percent: NonNegInt | None = None
+    grown_defects: NonNegInt | None = None
+    data_written_bytes: NonNegInt | None = None
+
+
+class DiskHealth(Model):
+    verdict: DiskVerdict
+    reasons: list[Reason] = Field(default_factory=list, max_length=64)
+    figures: DiskFigures = Field(default_factory=DiskFigures)
+    smart_passed: bool | None = None
+    protocol: ShortStr | None = None  # ATA, NVMe, SCSI
+    smartctl_exit_status: NonNegInt | None = None
+    smartctl_version: ShortStr | None = None
+    #: the smartctl -x --json output, verbatim (parsed JSON)
+    raw_smartctl_json: dict[str, Any] | None = None
+    #: the smartctl text output, when only text was available
+    raw_smartctl_text: RawText | None = None
+
+
+class Disk(Model):
+    name: ShortStr  # kernel name, e.g. nvme0n1; never the identity of the disk
+    path: ShortStr
+    by_id: list[ShortStr] = Field(default_factory=list, max_length=32)
+    model: ShortStr | None = None
+    vendor: ShortStr | None = None
+    serial: ShortStr | None = None
+    wwn: ShortStr | None = None
+    firmware: ShortStr | None = None
+    size_bytes: NonNegInt
+    transport: ShortStr | None = None  # nvme, sata, ata, usb, mmc, virtio, scsi, loop
+    media_type: MediaType = MediaType.UNKNOWN
+    rotational: bool | None = None
+    logical_sector_size: NonNegInt | None = None
+    physical_sector_size: NonNegInt | None = None
+    removable: bool = False
+    read_only: bool = False
+    is_loop: bool = False
+    is_virtual: bool = False
+    is_boot_medium: bool = False
+    holds_root: bool = False
+    mountpoints: list[ShortStr] = Field(default_factory=list, max_length=64)
+    in_use_reason: LongStr | None = None
+    internal: bool = True
+    health: DiskHealth | None = None
+
+
+class Battery(Model):
+    name: ShortStr
+    manufacturer: ShortStr | None = None
+    model_name: ShortStr | None = None
+    serial: ShortStr | None = None
+    technology: ShortStr | None = None
+    energy_full_uwh: NonNegInt | None = None
+    energy_full_design_uwh: NonNegInt | None = None
+    charge_full_uah: NonNegInt | None = None
+    charge_full_design_uah: NonNegInt | None = None
+    voltage_min_design_uv: NonNegInt | None = None
+    capacity_percent: NonNegInt | None = None
+    status: ShortStr | None = None
+    cycle_count: NonNegInt | None = None  # None = not reported (0 in sysfs usually means that)
+    health_percent: Annotated[float, Field(ge=0)] | None = None
+    verdict: BatteryVerdict = BatteryVerdict.UNKNOWN
+    reasons: list[Reason] = Field(default_factory=list, max_length=32)
+    source_format: ShortStr | None = None  # sysfs, uevent, upower, tlp-stat, acpi
+    #: the uevent (or other) fields verbatim
+    raw: dict[ShortStr, LongStr] = Field(default_factory=dict)
+
+
+class Gpu(Model):
+    pci_slot: ShortStr | None = None
+    vendor_id: ShortStr | None = None
+    device_id: ShortStr | None = None
+    vendor: ShortStr | None = None
+    name: ShortStr | None = None
+    driver: ShortStr | None = None
+
+
+class NetworkInterface(Model):
+    name: ShortStr
+    mac: Annotated[str, Field(max_length=64)] | None = None
+    kind: Literal["wired", "wireless", "other"] = "other"
+    driver: ShortStr | None = None
+    bus: ShortStr | None = None  # pci, usb, ...
+
+
+class Display(Model):
+    connector: ShortStr
+    status: ShortStr | None = None
+    manufacturer: ShortStr | None = None
+    product_code: NonNegInt | None = None
+    name: ShortStr | None = None
+    serial: ShortStr | None = None
+    width_mm: NonNegInt | None = None
+    height_mm: NonNegInt | None = None
+    preferred_mode: ShortStr | None = None
+    internal: bool | None = None
+
+
+class Components(Model):
+    cpu: Cpu | None = None
+    memory: Memory | None = None
+    disks: list[Disk] = Field(default_factory=list, max_length=64)
+    batteries: list[Battery] = Field(default_factory=list, max_length=8)
+    gpus: list[Gpu] = Field(default_factory=list, max_length=16)
+    network: list[NetworkInterface] = Field(default_factory=list, max_length=64)
+    displays: list[Display] = Field(default_factory=list, max_length=16)
+
+
+# --------------------------------------------------------------------------- bench work
+
+
+class TestResult(Model):
+    """An operator test (keyboard, screen, touchpad...) or question answered."""
+
+    name: Annotated[str, Field(max_length=64)]
+    outcome: TestOutcome
+    details: LongStr | None = None
+    answers: dict[ShortStr, ShortStr] = Field(default_factory=dict)
+
+
+class ErrorRange(Model):
+    start_byte: NonNegInt
+    length_bytes: NonNegInt
+    message: LongStr
+
+
+class ErasureRecord(Model):
+    """One disk's erasure, per NIST SP 800-88 Appendix G and R2v3 Appendix B."""
+
+    record_id: uuid.UUID
+    disk_model: ShortStr | None = None
+    disk_vendor: ShortStr | None = None
+    disk_serial: ShortStr | None = None
+    disk_size_bytes: NonNegInt
+    media_type: MediaType = MediaType.UNKNOWN
+    transport: ShortStr | None = None
+    host_serial: ShortStr | None = None
+    host_asset_tag: ShortStr | None = None
+    method: Annotated[
+        str, Field(max_length=64)
+    ]  # overwrite-zero, overwrite-random, nvme-sanitize-crypto, ...
+    tool: ShortStr
+    tool_versions: dict[ShortStr, ShortStr] = Field(default_factory=dict)
+    level: SanitizeLevel
+    standard: ShortStr = "NIST SP 800-88 Rev.2 / IEEE 2883-2022"
+    passes: NonNegInt = 0
+    pattern: ShortStr | None = None
+    hpa: LongStr | None = None
+    dco: LongStr | None = None
+    hidden_area_action: LongStr | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    bytes_written: NonNegInt = 0
+    throughput_mb_s: Annotated[float, Field(ge=0)] | None = None
+    resumed: bool = False
+    verification_method: ShortStr | None = None  # full, sampled
+    verification_coverage_percent: Annotated[float, Field(ge=0, le=100)] | None = None
+    verification_passed: bool | None = None
+    errors: list[ErrorRange] = Field(default_factory=list, max_length=10_000)
+    notes: list[LongStr] = Field(default_factory=list, max_length=64)
+    result: ErasureResult
+    operator: ShortStr | None = None
+    station: ShortStr | None = None
+    signature: Annotated[str, Field(max_length=256)] | None = None  # Ed25519, base64
+
+
+class ImageRecord(Model):
+    name: ShortStr
+    version: ShortStr
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    target_disk_serial: ShortStr | None = None
+    target_disk_path: ShortStr | None = None
+    bytes_written: NonNegInt = 0
+    ranges: NonNegInt = 0
+    verified: bool = False
+    verification_method: ShortStr | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    throughput_mb_s: Annotated[float, Field(ge=0)] | None = None
+    provisioned: bool = False
+    hostname: ShortStr | None = None
+    errors: list[LongStr] = Field(default_factory=list, max_length=64)
+
+
+class HarvestItem(Model):
+    kind: Annotated[str, Field(max_length=32)]  # ram, ssd, battery, ...
+    description: LongStr
+
+
+class Grade(Model):
+    grade: Annotated[str, Field(max_length=16)]  # A, B, C, parts, recycle
+    destination: Destination
+    reasons: list[Reason] = Field(default_factory=list, max_length=64)
+    to_fix: list[LongStr] = Field(default_factory=list, max_length=32)
+    r2_function: Annotated[str, Field(max_length=8)] | None = None  # F3-F5
+    r2_cosmetic: Annotated[str, Field(max_length=8)] | None = None  # C1-C6
+    harvest: list[HarvestItem] = Field(default_factory=list, max_length=32)
+    policy_version: ShortStr | None = None
+
+
+class Signature(Model):
+    algorithm: Literal["ed25519"] = "ed25519"
+    public_key: Annotated[str, Field(max_length=128)]
+    value: Annotated[str, Field(max_length=256)]
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Report(Model):
+    """Everything one station run found out and did to one laptop."""
+
+    schema_version: Literal["1.0"] = "1.0"
+    report_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    created_at: datetime = Field(default_factory=_now)
+    finished_at: datetime | None = None
+    mode: Mode
+    asset_tag: ShortStr | None = None
+    station: Station
+    operator: Operator = Field(default_factory=Operator)
+    device: DeviceIdentity = Field(default_factory=DeviceIdentity)
+    components: Components = Field(default_factory=Components)
+    tests: list[TestResult] = Field(default_factory=list, max_length=64)
+    erasures: list[ErasureRecord] = Field(default_factory=list, max_length=64)
+    images: list[ImageRecord] = Field(default_factory=list, max_length=8)
+    grade: Grade | None = None
+    warnings: list[Warning_] = Field(default_factory=list, max_length=256)
+    signature: Signature | None = None
+
+
+def json_schema() -> dict[str, Any]:
+    """The report's JSON Schema, as published for the server and third parties."""
+    schema = Report.model_json_schema()
+    schema["$id"] = "urn:digibench:report:1.0"
+    schema["title"] = "Digibench report v1"
+    return schema
