@@ -5,10 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup venv demo test lint typecheck pytest schema bench clean
+.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash
 
 help:
-	@echo "make demo       run the demo (sets itself up first)"
+	@echo "make demo       the station on loop devices with a local server (root)"
+	@echo "make demo-inspect  inspect this machine, judge the recorded SMART/battery data"
 	@echo "make test       ruff, mypy and pytest"
 	@echo "make setup      install the Debian packages (as root)"
 	@echo "make schema     regenerate agent/report/report-v1.schema.json"
@@ -25,33 +26,49 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The station on two loop-device "disks" with donor data, a small OS image and a local
+# server on SQLite: the TUI on a terminal, headless otherwise. Root; cleans up after itself.
 demo: setup venv
-	@echo "== digibench inspect (this machine) =="
+	$(BIN)/digibench demo
+
+# Inspect this machine and judge the bundled real SMART and battery outputs (no root needed).
+demo-inspect: venv
 	$(BIN)/digibench inspect
-	@echo
-	@echo "== digibench disk-health (real recorded smartctl outputs) =="
-	$(BIN)/digibench disk-health $(FIXTURES)/smart/*
-	@echo
-	@echo "== digibench battery-health (real recorded battery dumps) =="
-	$(BIN)/digibench battery-health $(FIXTURES)/battery/*
+	$(BIN)/digibench disk-health $(FIXTURES)/smart/*.json $(FIXTURES)/smart/*.txt
+	$(BIN)/digibench battery-health $(FIXTURES)/battery/*.txt
 
 lint: venv
-	$(BIN)/ruff check agent server tests bench
-	$(BIN)/ruff format --check agent server tests bench
+	$(BIN)/ruff check agent server tests bench scripts
+	$(BIN)/ruff format --check agent server tests bench scripts
 
 typecheck: venv
 	$(BIN)/mypy
 
 pytest: venv
 	$(BIN)/pytest
+	@if [ -n "$${DIGIBENCH_TEST_POSTGRES_URL:-}" ]; then \
+		echo "== server and uplink tests again, on PostgreSQL =="; \
+		DATABASE_URL="$$DIGIBENCH_TEST_POSTGRES_URL" $(BIN)/pytest -q tests/server tests/uplink; \
+	fi
 
 test: setup lint typecheck pytest
+
+i18n: venv
+	$(BIN)/pybabel compile -d agent/tui/locale -D digibench
 
 schema: venv
 	$(BIN)/digibench schema > agent/report/report-v1.schema.json
 
 bench: venv
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+
+# Wipe speed on a 2 GiB loop device: dd vs nwipe vs ours (root; apt-get install nwipe to compare).
+bench-wipe: venv
+	$(BIN)/python bench/wipe.py
+
+# Flash speed of a 2 GiB .zst image with bmap on a loop device: zstd|dd vs bmaptool vs ours (root).
+bench-flash: venv
+	$(BIN)/python bench/flash.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -9,8 +9,14 @@ import sys
 from collections.abc import Sequence
 
 from agent import __version__
+from agent.demo.cli import register as register_demo
+from agent.erase.cli import register as register_erase
 from agent.errors import DigibenchError
+from agent.flash.cli import register as register_flash
+from agent.inspect_cli import register as register_inspect
+from agent.pipeline.cli import register as register_run
 from agent.report.schema import json_schema
+from agent.uplink.cli import register as register_uplink
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -41,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the report JSON Schema (v1)")
     p.set_defaults(func=_cmd_schema)
+    register_inspect(sub)
+    register_run(sub)
+    register_flash(sub)
+    register_erase(sub)
+    register_uplink(sub)
+    register_demo(sub)
     return parser
 
 

@@ -287,3 +287,28 @@ class DryRunRunner:
         self.planned.append(tuple(argv))
         log.info("dry run, would run: %s", " ".join(argv))
         return CommandResult(tuple(argv), 0)
+
+
+class Background:
+    """A long-running program (a local server for the demo), stopped on exit."""
+
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str], log: Path) -> None:
+        exe = shutil.which(argv[0]) or argv[0]
+        self.argv = tuple(argv)
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [exe, *argv[1:]], env=dict(env), stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 10) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=timeout)
+        self._log.close()

@@ -5,7 +5,9 @@ set -euo pipefail
 
 PACKAGES=(
     smartmontools nvme-cli hdparm util-linux fdisk dmidecode pciutils e2fsprogs
-    python3-venv
+    python3-venv tmux
+    bmap-tools zstd xz-utils gdisk dosfstools mtools
+    postgresql
 )
 # Extra packages named in DIGIBENCH_EXTRA_PACKAGES (space separated), e.g. for CI.
 read -r -a EXTRA <<<"${DIGIBENCH_EXTRA_PACKAGES:-}"

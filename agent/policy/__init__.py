@@ -30,6 +30,7 @@ class DiskPolicy(_Section):
     ssd_life_left_worn: int = Field(ge=0, le=100)
     ssd_life_attributes: tuple[int, ...]
     scsi_grown_defects_failing: int = Field(ge=1)
+    scsi_uncorrected_errors_failing: int = Field(default=1, ge=1)
     ignored_attributes: tuple[int, ...] = ()
 
 
@@ -39,10 +40,37 @@ class BatteryPolicy(_Section):
     cycles_bad: int = Field(ge=1)
 
 
+class RepairCost(_Section):
+    battery: int = Field(ge=0)
+    disk: int = Field(ge=0)
+    ram: int = Field(ge=0)
+    keyboard: int = Field(ge=0)
+    screen: int = Field(ge=0)
+    cosmetic: int = Field(ge=0)
+    touchpad: int = Field(ge=0)
+    other_test: int = Field(ge=0)
+
+
+class GradingPolicy(_Section):
+    parts_threshold: int = Field(ge=1)
+    ram_lend_gib: float = Field(ge=0)
+    ram_a_gib: float = Field(ge=0)
+    ram_recycle_gib: float = Field(ge=0)
+    storage_lend_gb: float = Field(ge=0)
+    storage_a_gb: float = Field(ge=0)
+    ssd_for_a: bool
+    cpu_required_flags: tuple[str, ...]
+    cosmetic_a_min: int = Field(ge=1, le=9)
+    cosmetic_lend_min: int = Field(ge=1, le=9)
+    key_tests: tuple[str, ...]
+    repair_cost: RepairCost
+
+
 class Policy(_Section):
     version: str
     disk: DiskPolicy
     battery: BatteryPolicy
+    grading: GradingPolicy
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

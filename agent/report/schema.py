@@ -69,6 +69,7 @@ class MediaType(StrEnum):
 
 
 class TestOutcome(StrEnum):
+    __test__ = False  # not a pytest test class
     PASS = "pass"
     FAIL = "fail"
     SKIPPED = "skipped"
@@ -313,6 +314,8 @@ class Components(Model):
 class TestResult(Model):
     """An operator test (keyboard, screen, touchpad...) or question answered."""
 
+    __test__ = False  # not a pytest test class
+
     name: Annotated[str, Field(max_length=64)]
     outcome: TestOutcome
     details: LongStr | None = None
@@ -332,6 +335,10 @@ class ErasureRecord(Model):
     disk_model: ShortStr | None = None
     disk_vendor: ShortStr | None = None
     disk_serial: ShortStr | None = None
+    #: the disk's stable identity (serial, WWN, by-id or loop backing file, with model and size)
+    disk_identity: LongStr | None = None
+    #: its kernel path at the time of the wipe (for matching within one report only)
+    disk_path: ShortStr | None = None
     disk_size_bytes: NonNegInt
     media_type: MediaType = MediaType.UNKNOWN
     transport: ShortStr | None = None
@@ -371,13 +378,17 @@ class ImageRecord(Model):
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     target_disk_serial: ShortStr | None = None
     target_disk_path: ShortStr | None = None
+    source: LongStr | None = None  # the image file or URL flashed
+    image_size_bytes: NonNegInt | None = None  # raw (uncompressed) image size
     bytes_written: NonNegInt = 0
     ranges: NonNegInt = 0
     verified: bool = False
     verification_method: ShortStr | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    throughput_mb_s: Annotated[float, Field(ge=0)] | None = None
+    duration_s: Annotated[float, Field(ge=0)] | None = None  # write + read-back
+    throughput_mb_s: Annotated[float, Field(ge=0)] | None = None  # image MB per second
+    fitted: bool = False  # root partition grown to fill the disk
     provisioned: bool = False
     hostname: ShortStr | None = None
     errors: list[LongStr] = Field(default_factory=list, max_length=64)

@@ -1,0 +1,169 @@
+"""The station configuration (TOML): who the station is, where things go, what to do.
+
+One file for every command of the station (``run``, ``outbox``, ``upload``...).
+
+``provisioning/station.example.toml`` documents every key. Relative paths are
+taken relative to the config file, so a config on the stick's data partition
+can name ``images/debian.json`` next to it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.errors import InputError
+from agent.report.schema import Mode
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StationSection(_Section):
+    name: str = Field(default="station", max_length=128)
+    language: Literal["nl", "en"] = "nl"
+    mode: Mode = Mode.INTAKE
+    operator: str | None = None
+    #: the stick's data partition: outbox, wipe journal, records, keys, logs, image cache
+    data_dir: Path = Path("/var/lib/digibench")
+
+
+class ServerSection(_Section):
+    url: str | None = None
+    token: str | None = None
+    ca_file: Path | None = None
+    timeout_s: float = Field(default=30, gt=0)
+
+
+class ImageSection(_Section):
+    #: manifest (.json) path or URL of the standard OS image; empty = do not flash
+    source: str | None = None
+    #: "auto" (the best internal disk: NVMe, then SSD, then the largest) or a device path
+    target: str = "auto"
+    provision: bool = True
+
+
+class WipeSection(_Section):
+    pattern: Literal["zero", "random"] = "zero"
+    #: read-back verification: 100 = every byte, less = that percentage, sampled
+    verify_percent: float = Field(default=100.0, gt=0, le=100)
+    #: how often a disk's progress is saved to the journal (what a power cut can lose)
+    checkpoint_s: float = Field(default=2.0, ge=0.05, le=600)
+
+
+class HeadlessSection(_Section):
+    """What an unattended run uses instead of a volunteer's answers."""
+
+    asset_tag: str | None = None
+    #: the explicit consent to wipe, which the TUI gets from its confirm screen
+    confirm_wipe: bool = False
+    cosmetic: str | None = Field(default=None, pattern=r"^C[1-9]$")
+
+
+class TestingSection(_Section):
+    """Only for test setups and the demo; empty on a real station."""
+
+    __test__ = False  # not a pytest test class
+
+    #: when set, ONLY these devices may be wiped or flashed (e.g. loop devices the
+    #: test made); they are then treated as the laptop's internal disks
+    allowed_devices: list[str] = Field(default_factory=list)
+    #: read DMI, CPU, memory, battery, GPU, network, displays from this recorded tree
+    profile_root: Path | None = None
+    #: replay a saved smartctl output for a device: {"/dev/loop3" = "smart.json"}
+    smart_fixtures: dict[str, Path] = Field(default_factory=dict)
+
+
+class StationConfig(_Section):
+    station: StationSection = Field(default_factory=StationSection)
+    server: ServerSection = Field(default_factory=ServerSection)
+    image: ImageSection = Field(default_factory=ImageSection)
+    wipe: WipeSection = Field(default_factory=WipeSection)
+    headless: HeadlessSection = Field(default_factory=HeadlessSection)
+    testing: TestingSection = Field(default_factory=TestingSection)
+    #: policy TOML merged over the shipped default
+    policy: Path | None = None
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.station.data_dir / "outbox"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.station.data_dir / "state"
+
+    @property
+    def record_dir(self) -> Path:
+        return self.station.data_dir / "records"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.station.data_dir / "keys"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.station.data_dir / "cache"
+
+
+def _relative_to(base: Path, value: Path | None) -> Path | None:
+    if value is None or value.is_absolute():
+        return value
+    return base / value
+
+
+#: where a station keeps its config unless told otherwise
+DEFAULT_CONFIG = Path("/etc/digibench/station.toml")
+
+
+def config_path(explicit: Path | None) -> tuple[Path, bool]:
+    """The config file to read, and whether the user named it (then it must exist)."""
+    if explicit is not None:
+        return explicit, True
+    env = os.environ.get("DIGIBENCH_STATION_CONFIG")
+    if env:
+        return Path(env), True
+    return DEFAULT_CONFIG, False
+
+
+def load_station_config(explicit: Path | None = None) -> StationConfig:
+    """The station config named on the command line or in $DIGIBENCH_STATION_CONFIG.
+
+    Without either, /etc/digibench/station.toml when it exists, else the defaults.
+    """
+    path, named = config_path(explicit)
+    if not named and not path.exists():
+        return StationConfig()
+    return load_config(path)
+
+
+def load_config(path: Path) -> StationConfig:
+    """Read and check a station config; relative paths become relative to its folder."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read station config: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        config = StationConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{path}: invalid station config at '{loc}': {first['msg']}") from exc
+    base = path.parent.resolve()
+    config.station.data_dir = _relative_to(base, config.station.data_dir) or base
+    config.policy = _relative_to(base, config.policy)
+    config.server.ca_file = _relative_to(base, config.server.ca_file)
+    config.testing.profile_root = _relative_to(base, config.testing.profile_root)
+    config.testing.smart_fixtures = {
+        dev: _relative_to(base, p) or p for dev, p in config.testing.smart_fixtures.items()
+    }
+    src = config.image.source
+    if src and "://" not in src and not Path(src).is_absolute():
+        config.image.source = str(base / src)
+    return config

@@ -1,0 +1,20 @@
+"""``digibench demo``: see :mod:`agent.demo.run`."""
+
+from __future__ import annotations
+
+import argparse
+
+from agent.demo.run import run_demo
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    return run_demo(headless=True if args.headless else None, keep=args.keep)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "demo", help="the station on loop-device disks with a local server (root; cleans up)"
+    )
+    p.add_argument("--headless", action="store_true", help="no TUI, even on a terminal")
+    p.add_argument("--keep", action="store_true", help="keep the loop devices and files")
+    p.set_defaults(func=_cmd_demo)

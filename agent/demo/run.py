@@ -1,0 +1,238 @@
+"""``digibench demo``: the real station on virtual hardware, from nothing, and back to nothing.
+
+What it does (as root):
+1. builds a small OS image (GPT, ESP, ext4; bmap, zstd, manifest);
+2. makes two loop-device "disks" and writes a donor's data on them (a marker
+   in every MiB and in the last sector);
+3. starts the central server on 127.0.0.1 with a fresh SQLite database and
+   registers the demo station with its public key;
+4. runs the station, the TUI on a terminal (``--headless`` otherwise), with
+   a recorded real laptop profile (ThinkPad DMI, a Dell battery, real SMART
+   outputs) for what a virtual machine does not have;
+5. checks independently that no donor data is left and that the server has
+   the report; then detaches the loops, stops the server and removes it all.
+
+Only the loop devices it made are ever allowed as targets.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from agent.config import (
+    HeadlessSection,
+    ImageSection,
+    ServerSection,
+    StationConfig,
+    StationSection,
+    TestingSection,
+    WipeSection,
+)
+from agent.demo.image import build_image
+from agent.demo.profile import build_profile
+from agent.errors import DigibenchError
+from agent.report.schema import Mode
+from agent.runner import Background, Runner, SystemRunner
+from agent.signing import PUBLIC_KEY_NAME, load_or_create_key
+
+MiB = 1 << 20
+MARKER = b"DIGIBENCH-DEMO-DONOR-DATA"
+ASSET_TAG = "DEMO-0001"
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures"
+#: the recorded laptop the demo plays, and the real SMART outputs of its two disks
+DMI_TREE = FIXTURES / "sysroots" / "dmi-thinkpad-a485"
+BATTERY = FIXTURES / "battery" / "dell_samsungsdi_m7r9677_uevent_98pct_cnx31.txt"
+SMART = (
+    FIXTURES / "smart" / "nvme_samsung_pm9a1_1t_oem_laptop_16pct.json",
+    FIXTURES / "smart" / "sata_ssd_samsung_860evo_500g_19pct_used.json",
+)
+DISK_SIZES = (256 * MiB, 128 * MiB)
+
+
+@dataclass
+class Demo:
+    workdir: Path
+    runner: Runner
+    disks: list[str] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        print(f"demo: {text}", flush=True)
+
+
+def plant_donor_data(dev: str, size: int) -> None:
+    """A marker at every MiB and in the last sector: what the wipe must leave none of."""
+    with open(dev, "r+b", buffering=0) as fh:
+        for offset in range(0, size, MiB):
+            fh.seek(offset)
+            fh.write(MARKER)
+        fh.seek(size - 512)
+        fh.write(MARKER)
+        os.fsync(fh.fileno())
+
+
+def count_markers(dev: str) -> int:
+    """Read the whole device ourselves: how much donor data is left."""
+    found, tail = 0, b""
+    with open(dev, "rb", buffering=0) as fh:
+        while chunk := fh.read(4 * MiB):
+            data = tail + chunk
+            found += data.count(MARKER)
+            tail = data[-(len(MARKER) - 1) :]
+    return found
+
+
+@contextmanager
+def loop_disk(demo: Demo, name: str, size: int) -> Iterator[str]:
+    backing = demo.workdir / f"{name}.raw"
+    with backing.open("wb") as fh:
+        fh.truncate(size)
+    dev = demo.runner.run(["losetup", "--find", "--show", str(backing)], check=True).text.strip()
+    try:
+        yield dev
+    finally:
+        demo.runner.run(["partx", "-d", dev])
+        demo.runner.run(["losetup", "-d", dev])
+        backing.unlink(missing_ok=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def local_server(demo: Demo, public_key: Path) -> Iterator[tuple[str, str]]:
+    """The central server on a loopback port with a fresh SQLite database; (url, token)."""
+    env = {**os.environ, "DIGIBENCH_DATA_DIR": str(demo.workdir / "server")}
+    env.pop("DATABASE_URL", None)
+    server_cmd = str(Path(sys.executable).with_name("digibench-server"))
+    added = SystemRunner(env=env).run(
+        [server_cmd, "add-station", "demo-bench", "--public-key", str(public_key)],
+        check=True,
+        timeout=300,
+    )
+    token = added.text.strip().splitlines()[-1]
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = demo.workdir / "server.log"
+    server = Background(
+        [server_cmd, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, log=log
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if not server.alive() or time.monotonic() > deadline:
+                raise DigibenchError("the demo server did not start", hint=f"see {log}")
+            try:
+                requests.get(f"{url}/api/v1/openapi.json", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        yield url, token
+    finally:
+        server.stop()
+
+
+def station_config(demo: Demo, manifest: Path, url: str, token: str) -> StationConfig:
+    data = demo.workdir / "stick"
+    policy = demo.workdir / "policy.toml"
+    # The demo's disks are MiB, not GB: let them count as enough storage.
+    policy.write_text("[grading]\nstorage_lend_gb = 0.1\nstorage_a_gb = 0.1\n")
+    profile = build_profile(demo.workdir / "laptop", dmi_tree=DMI_TREE, battery_uevent=BATTERY)
+    return StationConfig(
+        station=StationSection(name="demo-bench", language="nl", mode=Mode.INTAKE, data_dir=data),
+        server=ServerSection(url=url, token=token),
+        image=ImageSection(source=str(manifest)),
+        wipe=WipeSection(pattern="zero", verify_percent=100),
+        headless=HeadlessSection(asset_tag=ASSET_TAG, confirm_wipe=True, cosmetic="C5"),
+        testing=TestingSection(
+            allowed_devices=list(demo.disks),
+            profile_root=profile,
+            smart_fixtures=dict(zip(demo.disks, SMART, strict=True)),
+        ),
+        policy=policy,
+    )
+
+
+def _check(demo: Demo, url: str, token: str) -> bool:
+    """What a sceptic would check, without trusting Digibench's own report."""
+    ok = True
+    for dev in demo.disks:
+        left = count_markers(dev)
+        demo.say(f"{dev}: {left} pieces of donor data left (independent read of every byte)")
+        ok = ok and left == 0
+    answer = requests.get(
+        f"{url}/api/v1/devices",
+        params={"asset_tag": ASSET_TAG},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    if answer.status_code == 200:
+        demo.say(f"server has {ASSET_TAG}: {answer.text[:300]}")
+    else:
+        demo.say(f"server answered {answer.status_code} for {ASSET_TAG}")
+        ok = False
+    return ok
+
+
+def run_demo(*, headless: bool | None = None, keep: bool = False) -> int:
+    """The whole demo; returns the exit status (0 when everything checked out)."""
+    if os.geteuid() != 0:
+        raise DigibenchError(
+            "the demo needs root: it makes loop devices, wipes and flashes them",
+            hint="run 'sudo make demo' (it only touches loop devices it creates itself)",
+        )
+    if not DMI_TREE.is_dir():
+        raise DigibenchError(f"{FIXTURES} is missing: run the demo from a Digibench checkout")
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() if headless is None else not headless
+    runner = SystemRunner()
+    workdir = Path(tempfile.mkdtemp(prefix="digibench-demo-", dir="/var/tmp"))
+    demo = Demo(workdir, runner)
+    code = 1
+    with ExitStack() as stack:
+        demo.say(f"working in {workdir}")
+        image = build_image(workdir / "image", runner, size_mib=64)
+        demo.say(f"built the OS image {image.compressed.name} ({image.size // MiB} MiB)")
+        for i, size in enumerate(DISK_SIZES):
+            dev = stack.enter_context(loop_disk(demo, f"disk{i}", size))
+            plant_donor_data(dev, size)
+            demo.disks.append(dev)
+        demo.say(f"donated laptop's disks: {', '.join(demo.disks)} (donor data planted)")
+        key_dir = workdir / "stick" / "keys"
+        load_or_create_key(key_dir)
+        url, token = stack.enter_context(local_server(demo, key_dir / PUBLIC_KEY_NAME))
+        demo.say(f"central server running at {url} (SQLite in {workdir / 'server'})")
+        config = station_config(demo, image.manifest, url, token)
+        if interactive:
+            from agent.tui.app import run_station
+
+            demo.say(f"starting the station TUI: scan or type the asset tag, e.g. {ASSET_TAG}")
+            run_station(config, runner=runner)
+        else:
+            from agent.pipeline.headless import run_headless
+
+            demo.say(f"running the station headless for asset tag {ASSET_TAG}")
+            code = run_headless(config, runner=runner)
+        checked = _check(demo, url, token)
+        code = 0 if checked and (interactive or code == 0) else 1
+        if keep:
+            stack.pop_all()
+            demo.say(f"kept {workdir} and its loop devices (--keep)")
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+        demo.say("cleaned up: loop devices detached, server stopped, files removed")
+    return code

@@ -1,0 +1,189 @@
+"""One overwrite pass over a whole disk, at the disk's own speed.
+
+The writer (this thread) only ever calls ``pwrite``; a producer thread fills
+the next buffers with keystream meanwhile. A zero pass needs no producer
+work: fresh anonymous mmap buffers are already zero. A chunk that fails is
+retried, then narrowed down to the sectors that really refuse the write;
+those are recorded as error ranges and the pass goes on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from agent.erase.device import GONE_ERRNOS, AlignedBuffer, BlockDevice, DiskVanishedError
+from agent.erase.pipeline import Pipeline
+from agent.erase.prng import KeyStream
+from agent.erase.progress import Meter
+from agent.errors import DigibenchError
+from agent.report.schema import ErrorRange
+
+MiB = 1 << 20
+DEFAULT_CHUNK = 8 * MiB
+#: Sub-block size used to narrow a failing chunk down before going sector by sector.
+_NARROW = 64 * 1024
+#: A disk with more bad ranges than this is failing; the pass stops.
+MAX_ERROR_RANGES = 1000
+
+
+class Pattern(StrEnum):
+    ZERO = "zero"
+    RANDOM = "random"
+
+
+class TooManyErrorsError(DigibenchError):
+    """So many sectors refuse writes that the disk is failing."""
+
+
+@dataclass
+class PassOutcome:
+    written: int = 0
+    errors: list[ErrorRange] = field(default_factory=list)
+    seconds: float = 0.0
+    completed: bool = False
+    end_offset: int = 0
+
+
+Checkpoint = Callable[[int, list[ErrorRange]], None]
+
+
+def chunks(start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+    """(offset, length) pieces covering ``[start, end)``."""
+    offset = start
+    while offset < end:
+        n = min(size, end - offset)
+        yield offset, n
+        offset += n
+
+
+def merge_ranges(ranges: list[ErrorRange]) -> list[ErrorRange]:
+    """Sorted, with touching ranges of the same message joined."""
+    merged: list[ErrorRange] = []
+    for r in sorted(ranges, key=lambda e: e.start_byte):
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.message == r.message
+            and last.start_byte + last.length_bytes >= r.start_byte
+        ):
+            end = max(last.start_byte + last.length_bytes, r.start_byte + r.length_bytes)
+            merged[-1] = ErrorRange(
+                start_byte=last.start_byte,
+                length_bytes=end - last.start_byte,
+                message=last.message,
+            )
+        else:
+            merged.append(r)
+    return merged
+
+
+def raise_if_gone(dev: BlockDevice, exc: OSError) -> None:
+    """Turn an I/O error into :class:`DiskVanishedError` when the disk itself is gone."""
+    reason = dev.vanished_reason()
+    if reason is None and exc.errno in GONE_ERRNOS:
+        reason = f"{dev.name} stopped accepting I/O ({exc.strerror})"
+    if reason is not None:
+        raise DiskVanishedError(reason) from exc
+
+
+def _try_write(dev: BlockDevice, view: memoryview, offset: int, attempts: int) -> OSError | None:
+    last: OSError | None = None
+    for _ in range(attempts):
+        try:
+            dev.pwrite(view, offset)
+            return None
+        except OSError as exc:
+            raise_if_gone(dev, exc)
+            last = exc
+    return last
+
+
+def write_with_recovery(
+    dev: BlockDevice, view: memoryview, offset: int, *, retries: int = 2
+) -> list[ErrorRange]:
+    """Write ``view`` at ``offset``; return the sector ranges that would not take it."""
+    if _try_write(dev, view, offset, retries + 1) is None:
+        return []
+    errors: list[ErrorRange] = []
+    for sub, n in chunks(0, len(view), _NARROW):
+        if _try_write(dev, view[sub : sub + n], offset + sub, 2) is None:
+            continue
+        for sec, m in chunks(sub, sub + n, dev.sector):
+            err = _try_write(dev, view[sec : sec + m], offset + sec, 2)
+            if err is not None:
+                errors.append(
+                    ErrorRange(
+                        start_byte=offset + sec,
+                        length_bytes=m,
+                        message=f"write failed: {err.strerror or err}",
+                    )
+                )
+    return merge_ranges(errors)
+
+
+def overwrite(
+    dev: BlockDevice,
+    stream: KeyStream | None,
+    *,
+    meter: Meter,
+    start: int = 0,
+    chunk: int = DEFAULT_CHUNK,
+    stop: threading.Event | None = None,
+    checkpoint: Checkpoint | None = None,
+    checkpoint_every_s: float = 2.0,
+    errors: list[ErrorRange] | None = None,
+) -> PassOutcome:
+    """Write zeros (``stream`` None) or keystream over ``[start, dev.size)``.
+
+    ``checkpoint(offset, errors)`` is called after a cache flush, so the
+    offset it gets is on the medium: a journal can resume from there.
+    """
+    if start % dev.sector:
+        raise ValueError(f"start offset {start} is not sector aligned")
+    if chunk % dev.sector or chunk % 4096:
+        raise ValueError(f"chunk size {chunk} is not a multiple of the sector and page size")
+    outcome = PassOutcome(errors=list(errors or []), end_offset=start)
+    t0 = time.monotonic()
+    last_checkpoint = t0
+
+    def produce(piece: tuple[int, int], buf: AlignedBuffer) -> None:
+        if stream is not None:
+            stream.fill(piece[0], buf.view, piece[1])
+
+    with Pipeline(chunks(start, dev.size, chunk), produce, buffer_size=chunk) as pipe:
+        for filled in pipe:
+            offset, n = filled.item
+            bad = write_with_recovery(dev, filled.buffer.view[:n], offset)
+            pipe.release(filled)
+            if bad:
+                outcome.errors = merge_ranges(outcome.errors + bad)
+                if len(outcome.errors) > MAX_ERROR_RANGES:
+                    raise TooManyErrorsError(
+                        f"{dev.name}: more than {MAX_ERROR_RANGES} ranges refuse writes;"
+                        " the disk is failing"
+                    )
+            outcome.written += n
+            outcome.end_offset = offset + n
+            meter.update(outcome.end_offset)
+            now = time.monotonic()
+            if checkpoint is not None and now - last_checkpoint >= checkpoint_every_s:
+                dev.flush()
+                checkpoint(outcome.end_offset, outcome.errors)
+                last_checkpoint = now
+            if stop is not None and stop.is_set():
+                break
+    try:
+        dev.flush()
+    except OSError as exc:
+        raise_if_gone(dev, exc)
+        raise DigibenchError(f"{dev.name}: flushing the write cache failed: {exc}") from exc
+    outcome.completed = outcome.end_offset >= dev.size
+    outcome.seconds = time.monotonic() - t0
+    if checkpoint is not None:
+        checkpoint(outcome.end_offset, outcome.errors)
+    meter.update(outcome.end_offset, force=True)
+    return outcome

@@ -1,0 +1,422 @@
+"""Flash one image to one disk: check, write, read back, fit, provision, record.
+
+Everything that can be checked before the disk is touched is checked first
+(manifest against file format and size, the bmap's own checksum, target size,
+target not in use). Range checksums and the image's sha256 are checked while
+streaming and the written ranges are read back; any failure ends with a failed
+:class:`ImageRecord` inside :class:`FlashFailedError`, never with a success claim.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import requests
+
+from agent.errors import DigibenchError, InputError
+from agent.flash import stamps as stamps_mod
+from agent.flash.bmap import BlockMap, parse_bmap
+from agent.flash.fit import FitResult, fit_to_disk
+from agent.flash.manifest import (
+    MANIFEST_SUFFIX,
+    Manifest,
+    compression_of,
+    parse_manifest,
+    raw_name,
+)
+from agent.flash.provision import TEMPLATES, hostname_for, provision_device
+from agent.flash.source import (
+    DownloadError,
+    check_local_image,
+    download,
+    is_url,
+    open_image,
+    remote_size,
+)
+from agent.flash.stamps import Stamp, drop_stamp, load_stamp, save_stamp
+from agent.flash.writer import (
+    Extent,
+    ProgressCallback,
+    whole_image_extents,
+    write_image,
+)
+from agent.probes.block import device_in_use, list_disks
+from agent.report.schema import ImageRecord
+from agent.runner import Runner
+
+log = logging.getLogger(__name__)
+
+MAX_SMALL_FILE = 64 << 20  # a manifest or bmap larger than this is not one
+
+
+class RefusedError(DigibenchError):
+    """The target must not be written (in use, too small, not a disk)."""
+
+
+class FlashFailedError(DigibenchError):
+    """Flashing failed; ``record`` says how far it got (never verified)."""
+
+    def __init__(self, message: str, record: ImageRecord | None, *, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.record = record
+
+
+@dataclass
+class FlashOptions:
+    image: str  # manifest (.json), image file or URL
+    device: str
+    manifest: str | None = None
+    bmap: str | None = None
+    asset_tag: str | None = None
+    hostname: str | None = None
+    provision: bool = True
+    fit: bool = True
+    cache_dir: Path | None = None
+    #: where stamps of fully verified compressed files are kept (see stamps.py); None: never
+    stamp_dir: Path | None = field(default_factory=lambda: stamps_mod.DEFAULT_DIR)
+    #: hash the whole raw image even when a stamp vouches for the file (a new stamp is kept)
+    full_check: bool = False
+    templates: Path = TEMPLATES
+    sys_root: Path = Path("/")
+
+
+@dataclass
+class Resolved:
+    manifest: Manifest
+    manifest_ref: str
+    image_ref: str
+    bmap_ref: str | None
+    block_map: BlockMap | None = None
+
+
+@dataclass
+class FlashOutcome:
+    record: ImageRecord
+    fit: FitResult | None = None
+    provisioned_files: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def join_ref(base: str, ref: str) -> str:
+    """``ref`` relative to where ``base`` lives (a path or a URL)."""
+    if is_url(ref) or Path(ref).is_absolute():
+        return ref
+    if is_url(base):
+        return urljoin(base, ref)
+    return str(Path(base).parent / ref)
+
+
+def _sibling_manifest(image: str) -> str:
+    if is_url(image):
+        parts = urlsplit(image)
+        head, _, last = parts.path.rpartition("/")
+        path = f"{head}/{raw_name(last)}{MANIFEST_SUFFIX}"
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    local = Path(image)
+    return str(local.with_name(raw_name(local.name) + MANIFEST_SUFFIX))
+
+
+def fetch_small(ref: str, what: str, session: requests.Session | None = None) -> bytes:
+    """Read a manifest or bmap from a path or URL."""
+    if is_url(ref):
+        try:
+            resp = (session or requests).get(ref, timeout=30)
+        except requests.RequestException as exc:
+            raise DownloadError(f"cannot fetch {what} {ref}: {exc}") from None
+        if resp.status_code != 200:
+            raise DownloadError(f"cannot fetch {what} {ref}: HTTP {resp.status_code}")
+        data = resp.content
+    else:
+        try:
+            if Path(ref).stat().st_size > MAX_SMALL_FILE:
+                raise InputError(f"{what} {ref} is too large")
+            data = Path(ref).read_bytes()
+        except FileNotFoundError:
+            raise InputError(
+                f"{what} {ref} does not exist",
+                hint="every image travels with a manifest (NAME.manifest.json) and its bmap",
+            ) from None
+        except OSError as exc:
+            raise InputError(f"cannot read {what} {ref}: {exc.strerror}") from None
+    if len(data) > MAX_SMALL_FILE:
+        raise InputError(f"{what} {ref} is too large")
+    return data
+
+
+def resolve(opts: FlashOptions, session: requests.Session | None = None) -> Resolved:
+    """Find and read the manifest; :func:`load_block_map` then reads and checks the bmap."""
+    if opts.manifest:
+        manifest_ref, image_ref = opts.manifest, opts.image
+    elif opts.image.lower().split("?", 1)[0].endswith(".json"):
+        manifest_ref, image_ref = opts.image, ""
+    else:
+        manifest_ref, image_ref = _sibling_manifest(opts.image), opts.image
+    manifest = parse_manifest(fetch_small(manifest_ref, "manifest", session), manifest_ref)
+    if not image_ref:
+        image_ref = join_ref(manifest_ref, manifest.image)
+    bmap_ref = opts.bmap or (join_ref(manifest_ref, manifest.bmap) if manifest.bmap else None)
+    return Resolved(manifest, manifest_ref, image_ref, bmap_ref)
+
+
+def load_block_map(resolved: Resolved, session: requests.Session | None = None) -> None:
+    """Read the bmap the manifest names and check it against the manifest."""
+    manifest, bmap_ref = resolved.manifest, resolved.bmap_ref
+    if bmap_ref:
+        data = fetch_small(bmap_ref, "bmap", session)
+        if manifest.bmap_sha256 and hashlib.sha256(data).hexdigest() != manifest.bmap_sha256:
+            raise InputError(f"bmap {bmap_ref} is not the one its manifest names (sha256 differs)")
+        block_map = parse_bmap(data, bmap_ref)
+        if block_map.image_size != manifest.size:
+            raise InputError(
+                f"bmap {bmap_ref} describes a {block_map.image_size}-byte image, "
+                f"the manifest says {manifest.size}"
+            )
+        resolved.block_map = block_map
+
+
+# --------------------------------------------------------------------------- target
+
+
+@dataclass
+class Target:
+    path: str
+    name: str
+    size: int
+    serial: str | None
+
+
+def check_target(device: str, needed: int, sys_root: Path) -> Target:
+    """Refuse a target that is not a whole, unused disk at least ``needed`` bytes large."""
+    try:
+        st = Path(device).stat()
+    except OSError as exc:
+        raise RefusedError(f"{device}: {exc.strerror}") from None
+    if not stat.S_ISBLK(st.st_mode):
+        raise RefusedError(f"{device} is not a block device")
+    name = Path(os.path.realpath(device)).name
+    reason = device_in_use(sys_root, name)
+    if reason:
+        raise RefusedError(f"refusing to write {device}: {reason}")
+    try:
+        fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            size = os.lseek(fd, 0, os.SEEK_END)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise RefusedError(f"cannot open {device}: {exc.strerror}") from None
+    if size < needed:
+        raise RefusedError(
+            f"{device} is too small for the image: {size} bytes, the image needs {needed}"
+        )
+    serial = None
+    try:
+        serial = next((d.serial for d in list_disks(sys_root) if d.name == name), None)
+    except (OSError, DigibenchError) as exc:
+        log.warning("cannot read the serial number of %s: %s", device, exc)
+    return Target(device, name, size, serial)
+
+
+def open_exclusive(device: str) -> int:
+    """O_EXCL on a block device fails while anything has it mounted or claimed."""
+    try:
+        return os.open(device, os.O_RDWR | os.O_DIRECT | os.O_EXCL | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.EBUSY:
+            raise RefusedError(f"{device} is in use (mounted or held by another program)") from None
+        raise RefusedError(f"cannot open {device} for writing: {exc.strerror}") from None
+
+
+# --------------------------------------------------------------------------- flash
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def flash(
+    opts: FlashOptions,
+    runner: Runner,
+    *,
+    progress: ProgressCallback | None = None,
+    session: requests.Session | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> FlashOutcome:
+    """Flash ``opts.image`` to ``opts.device``; raise :class:`FlashFailedError` unless verified."""
+
+    def phase(name: str) -> None:
+        if on_phase:
+            on_phase(name)
+
+    phase("check")
+    resolved = resolve(opts, session)
+    manifest = resolved.manifest
+    record = ImageRecord(
+        name=manifest.name,
+        version=manifest.version,
+        sha256=manifest.sha256,
+        target_disk_path=opts.device,
+        image_size_bytes=manifest.size,
+        source=resolved.image_ref[:4000],
+    )
+    try:
+        hostname = opts.hostname or (hostname_for(opts.asset_tag) if opts.asset_tag else None)
+        return _flash(opts, runner, resolved, record, hostname, progress, session, phase)
+    except FlashFailedError:
+        raise
+    except (DigibenchError, OSError) as exc:
+        message = exc.message if isinstance(exc, DigibenchError) else str(exc)
+        hint = exc.hint if isinstance(exc, DigibenchError) else None
+        record.verified = False
+        record.errors.append(message[:4000])
+        record.finished_at = _now()
+        raise FlashFailedError(message, record, hint=hint) from exc
+
+
+def _flash(
+    opts: FlashOptions,
+    runner: Runner,
+    resolved: Resolved,
+    record: ImageRecord,
+    hostname: str | None,
+    progress: ProgressCallback | None,
+    session: requests.Session | None,
+    phase: Callable[[str], None],
+) -> FlashOutcome:
+    manifest = resolved.manifest
+    load_block_map(resolved, session)
+    record.ranges = len(resolved.block_map.ranges) if resolved.block_map else 0
+    compression = manifest.compression or compression_of(resolved.image_ref)
+    target = check_target(opts.device, manifest.size, opts.sys_root)
+    record.target_disk_serial = target.serial
+
+    image_ref = resolved.image_ref
+    if is_url(image_ref) and opts.cache_dir is not None:
+        phase("download")
+        opts.cache_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(urlsplit(image_ref).path).name or "image"
+        cached = opts.cache_dir / f"{manifest.name}-{manifest.version}-{name}"
+        image_ref = str(
+            download(
+                image_ref,
+                cached,
+                expected_size=manifest.compressed_size,
+                expected_sha256=manifest.compressed_sha256,
+                session=session,
+            )
+        )
+    if not is_url(image_ref):
+        check_local_image(Path(image_ref), compression, manifest.size)
+    elif manifest.compressed_size is not None:
+        announced = remote_size(image_ref, session)
+        if announced is not None and announced != manifest.compressed_size:
+            raise InputError(
+                f"{image_ref} is {announced} bytes on the server, "
+                f"the manifest says {manifest.compressed_size}"
+            )
+
+    block_map = resolved.block_map
+    if block_map is not None:
+        extents = [Extent(r.start, r.end, r.checksum) for r in block_map.ranges]
+        algorithm = block_map.checksum_type or "sha256"
+        method = "every mapped range read back from the disk and hashed against the bmap"
+    else:
+        extents = whole_image_extents(manifest.size)
+        algorithm = "sha256"
+        method = "the whole image read back from the disk and hashed against the source"
+
+    stamp = None
+    if opts.stamp_dir is not None and compression != "raw" and not opts.full_check:
+        stamp = load_stamp(opts.stamp_dir, manifest.sha256, manifest.size, compression)
+
+    phase("write")
+    record.started_at = _now()
+    t0 = time.monotonic()
+    # a compressed file's own bytes are hashed too (cheap), to keep or check a stamp
+    compressed = compression != "raw"
+    stream = open_image(image_ref, compression, session=session, hash_source=compressed)
+    try:
+        fd = open_exclusive(opts.device)
+        try:
+            result = write_image(
+                stream,
+                fd,
+                manifest.size,
+                extents,
+                algorithm=algorithm,
+                progress=progress,
+                full_hash=stamp is None,
+            )
+            record.bytes_written = result.bytes_written
+            source_sha256, source_size = None, 0
+            if stream.source is not None:
+                stream.source.drain()
+                source_sha256, source_size = stream.source.hash.hexdigest(), stream.source.count
+            if stamp is None:
+                if result.image_sha256 != manifest.sha256:
+                    raise InputError(
+                        f"the image's sha256 is {result.image_sha256}, "
+                        f"its manifest says {manifest.sha256}",
+                        hint="the image or its manifest is damaged or they do not belong together",
+                    )
+                image_check = "image sha256 checked in full"
+            else:
+                if source_sha256 != stamp.compressed_sha256:
+                    assert opts.stamp_dir is not None
+                    drop_stamp(opts.stamp_dir, manifest.sha256)
+                    raise InputError(
+                        f"{image_ref} is not the file whose sha256 was verified before",
+                        hint="run again: the image will be checked in full",
+                    )
+                image_check = "image sha256 vouched by an earlier full check of the same file"
+            mismatches = result.mismatches
+        finally:
+            os.close(fd)
+    finally:
+        stream.close()
+    elapsed = time.monotonic() - t0
+    if mismatches:
+        first = mismatches[0]
+        raise DigibenchError(
+            f"read-back found {len(mismatches)} range(s) on {opts.device} that differ from the "
+            f"image, first at bytes {first.start}-{first.end}",
+            hint="the disk may be failing; do not use it",
+        )
+    record.verified = True
+    record.verification_method = f"{method}; {image_check}"[:256]
+    if stamp is None and opts.stamp_dir is not None and source_sha256 is not None:
+        save_stamp(
+            opts.stamp_dir,
+            Stamp(manifest.sha256, manifest.size, source_sha256, source_size, compression),
+        )
+    record.duration_s = round(elapsed, 3)
+    record.throughput_mb_s = round(manifest.size / elapsed / 1e6, 1) if elapsed > 0 else None
+    outcome = FlashOutcome(record)
+
+    if opts.fit:
+        phase("fit")
+        outcome.fit = fit_to_disk(runner, opts.device, target.size)
+        record.fitted = outcome.fit.grown_partition is not None
+    if opts.provision:
+        phase("provision")
+        prov = provision_device(
+            runner, opts.device, hostname, templates=opts.templates, sys_root=opts.sys_root
+        )
+        record.provisioned = True
+        record.hostname = prov.hostname
+        outcome.provisioned_files = prov.changed
+    record.finished_at = _now()
+    phase("done")
+    return outcome

@@ -1,0 +1,440 @@
+"""Grade a laptop from its report: a grade, a destination, and every reason in words.
+
+Grades: ``A`` lend-ready, ``B`` lendable with notes, ``C`` repair first,
+``parts`` and ``recycle``. The thresholds live in the policy file
+(``[grading]``), so coordinators tune outcomes without touching code.
+
+How it decides, in order:
+1. Every finding becomes a reason; a finding that needs a repair adds its
+   repair cost (points) and a line to ``to_fix``; one that only lowers the
+   grade to B adds a note.
+2. A 32-bit CPU or hopelessly little RAM means ``recycle``; a damaged
+   chassis (C1) or repairs costing ``parts_threshold`` points or more mean
+   ``parts``; any repair means ``C``; any note means ``B``; else ``A``.
+3. In intake mode a wipe that is missing, failed or has exceptions always
+   blocks lending, whatever else is right.
+Healthy parts of a ``parts``/``recycle`` laptop are listed for harvest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agent.policy import GradingPolicy, Policy
+from agent.report.schema import (
+    BatteryVerdict,
+    Destination,
+    Disk,
+    DiskVerdict,
+    ErasureRecord,
+    ErasureResult,
+    Grade,
+    HarvestItem,
+    MediaType,
+    Mode,
+    Reason,
+    Report,
+    TestOutcome,
+)
+
+GIB = 1024**3
+GB = 1000**3
+
+DESTINATIONS = {
+    "A": Destination.LEND,
+    "B": Destination.LEND,
+    "C": Destination.REPAIR,
+    "parts": Destination.PARTS,
+    "recycle": Destination.RECYCLE,
+}
+
+
+@dataclass
+class _Findings:
+    reasons: list[Reason] = field(default_factory=list)
+    to_fix: list[str] = field(default_factory=list)
+    repair_cost: int = 0
+    notes: int = 0
+    blocks_lending: bool = False
+    recycle: bool = False
+    parts: bool = False
+
+    def info(self, code: str, message: str, value: float | int | str | None = None) -> None:
+        self.reasons.append(Reason(code=code, message=message, severity="info", value=value))
+
+    def note(self, code: str, message: str, value: float | int | str | None = None) -> None:
+        """Lendable, but the borrower or coordinator should know: at most B."""
+        self.notes += 1
+        self.reasons.append(Reason(code=code, message=message, severity="warning", value=value))
+
+    def repair(
+        self, code: str, message: str, fix: str, cost: int, value: float | int | str | None = None
+    ) -> None:
+        """Must be fixed before lending: C, or parts when the repairs add up."""
+        self.repair_cost += cost
+        self.to_fix.append(fix)
+        self.reasons.append(Reason(code=code, message=message, severity="error", value=value))
+
+    def block(self, code: str, message: str, fix: str) -> None:
+        """Never lend as is (wipe problems): at best C."""
+        self.blocks_lending = True
+        self.to_fix.append(fix)
+        self.reasons.append(Reason(code=code, message=message, severity="error"))
+
+
+def _internal_disks(report: Report) -> list[Disk]:
+    return [d for d in report.components.disks if d.internal and not d.is_boot_medium]
+
+
+def _disk_label(disk: Disk) -> str:
+    name = " ".join(x for x in (disk.vendor, disk.model) if x) or disk.name
+    return f"{name} ({disk.serial})" if disk.serial else name
+
+
+def _check_cpu(report: Report, policy: GradingPolicy, f: _Findings) -> None:
+    cpu = report.components.cpu
+    if cpu is None or not cpu.flags:
+        f.info("grade.cpu_unknown", "CPU features unknown; not judged.")
+        return
+    missing = [flag for flag in policy.cpu_required_flags if flag not in cpu.flags]
+    if missing:
+        f.recycle = True
+        f.reasons.append(
+            Reason(
+                code="grade.cpu_too_old",
+                message=f"CPU {cpu.model or ''} lacks {', '.join(missing)}: "
+                "it cannot run the standard OS.".replace("  ", " "),
+                severity="error",
+            )
+        )
+    else:
+        f.info("grade.cpu", f"CPU: {cpu.model or 'unknown model'}.")
+
+
+def _check_memory(report: Report, policy: GradingPolicy, f: _Findings) -> None:
+    memory = report.components.memory
+    if memory is None:
+        f.note("grade.ram_unknown", "Memory size unknown.")
+        return
+    gib = memory.total_bytes / GIB
+    if gib < policy.ram_recycle_gib:
+        f.recycle = True
+        f.reasons.append(
+            Reason(
+                code="grade.ram_too_small",
+                message=f"Only {gib:.1f} GiB RAM (less than {policy.ram_recycle_gib:g} GiB).",
+                severity="error",
+                value=round(gib, 2),
+            )
+        )
+    elif gib < policy.ram_lend_gib:
+        f.repair(
+            "grade.ram_low",
+            f"{gib:.1f} GiB RAM is below the {policy.ram_lend_gib:g} GiB needed to lend.",
+            "add RAM",
+            policy.repair_cost.ram,
+            round(gib, 2),
+        )
+    elif gib < policy.ram_a_gib:
+        f.note("grade.ram_ok", f"{gib:.1f} GiB RAM: enough, not plenty.", round(gib, 2))
+    else:
+        f.info("grade.ram_good", f"{gib:.1f} GiB RAM.", round(gib, 2))
+
+
+def _check_disks(report: Report, policy: GradingPolicy, f: _Findings) -> None:
+    disks = _internal_disks(report)
+    if not disks:
+        f.repair("grade.no_disk", "No internal disk found.", "fit a disk", policy.repair_cost.disk)
+        return
+    healthy_gb = 0.0
+    has_ssd = False
+    for disk in disks:
+        label = _disk_label(disk)
+        verdict = disk.health.verdict if disk.health else DiskVerdict.UNKNOWN
+        if verdict is DiskVerdict.FAILING:
+            f.repair(
+                "grade.disk_failing",
+                f"Disk {label} is failing.",
+                f"replace disk {label}",
+                policy.repair_cost.disk,
+            )
+            continue
+        if verdict is DiskVerdict.WORN:
+            f.note("grade.disk_worn", f"Disk {label} is worn; it works but has less life left.")
+        elif verdict is DiskVerdict.UNKNOWN:
+            f.note("grade.disk_unknown", f"Health of disk {label} could not be read.")
+        healthy_gb += disk.size_bytes / GB
+        has_ssd = has_ssd or disk.media_type in (MediaType.SSD, MediaType.NVME, MediaType.EMMC)
+    if healthy_gb == 0:
+        return
+    if healthy_gb < policy.storage_lend_gb:
+        f.repair(
+            "grade.storage_small",
+            f"{healthy_gb:.0f} GB of usable storage is below the {policy.storage_lend_gb:g} GB "
+            "needed to lend.",
+            "fit a larger disk",
+            policy.repair_cost.disk,
+            round(healthy_gb),
+        )
+    elif healthy_gb < policy.storage_a_gb:
+        f.note("grade.storage_ok", f"{healthy_gb:.0f} GB of storage: enough, not plenty.")
+    if policy.ssd_for_a and not has_ssd:
+        f.note("grade.no_ssd", "Hard disk, no SSD: works, but slowly; an SSD would make it A.")
+
+
+def _check_battery(report: Report, policy: Policy, f: _Findings) -> None:
+    batteries = report.components.batteries
+    cost = policy.grading.repair_cost.battery
+    if not batteries:
+        f.repair("grade.no_battery", "No battery found.", "fit a battery", cost)
+        return
+    for bat in batteries:
+        health = f"{bat.health_percent:.0f} %" if bat.health_percent is not None else "unknown"
+        if bat.verdict is BatteryVerdict.BAD:
+            f.repair(
+                "grade.battery_bad",
+                f"Battery {bat.name} is bad (health {health}).",
+                "replace the battery",
+                cost,
+                bat.health_percent,
+            )
+        elif bat.verdict is BatteryVerdict.WORN:
+            f.note(
+                "grade.battery_worn",
+                f"Battery {bat.name} is worn (health {health}): shorter runtime.",
+                bat.health_percent,
+            )
+        elif bat.verdict is BatteryVerdict.UNKNOWN:
+            f.note("grade.battery_unknown", f"Health of battery {bat.name} is unknown.")
+        else:
+            f.info("grade.battery_good", f"Battery {bat.name} is good (health {health}).")
+
+
+_COSMETIC = re.compile(r"^C([0-9])$")
+
+
+def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int | None:
+    """Operator tests and the cosmetic answer; returns the cosmetic level (1-9) if given."""
+    cosmetic: int | None = None
+    for test in report.tests:
+        if test.name == "cosmetic":
+            match = _COSMETIC.match(test.answers.get("code", ""))
+            if match:
+                cosmetic = int(match.group(1))
+            continue
+        if test.outcome is TestOutcome.FAIL:
+            detail = f": {test.details}" if test.details else ""
+            if test.name in policy.key_tests:
+                cost = getattr(policy.repair_cost, test.name, policy.repair_cost.other_test)
+                f.repair(
+                    f"grade.test_{test.name}",
+                    f"The {test.name} test failed{detail}.",
+                    f"repair the {test.name}",
+                    cost,
+                )
+            elif test.name == "touchpad":
+                f.repair(
+                    "grade.test_touchpad",
+                    f"The touchpad test failed{detail}.",
+                    "repair the touchpad",
+                    policy.repair_cost.touchpad,
+                )
+            else:
+                f.note(f"grade.test_{test.name}", f"The {test.name} test failed{detail}.")
+        elif test.outcome is TestOutcome.SKIPPED and test.name in policy.key_tests:
+            f.note(f"grade.untested_{test.name}", f"The {test.name} was not tested.")
+    for name in policy.key_tests:
+        if not any(t.name == name for t in report.tests):
+            f.note(f"grade.untested_{name}", f"The {name} was not tested.")
+    if cosmetic is None:
+        f.note("grade.cosmetic_unknown", "Cosmetic condition not recorded.")
+    elif cosmetic <= 1:
+        f.parts = True
+        f.reasons.append(
+            Reason(
+                code="grade.cosmetic_damaged",
+                severity="error",
+                message="Chassis damaged (C1): materials recovery only.",
+            )
+        )
+    elif cosmetic < policy.cosmetic_lend_min:
+        f.repair(
+            "grade.cosmetic_poor",
+            f"Cosmetic condition C{cosmetic} is too poor to lend.",
+            "repair the casing (hinges, latches, missing parts)",
+            policy.repair_cost.cosmetic,
+            f"C{cosmetic}",
+        )
+    elif cosmetic < policy.cosmetic_a_min:
+        f.note(
+            "grade.cosmetic_fair", f"Cosmetic condition C{cosmetic}: visible wear.", f"C{cosmetic}"
+        )
+    else:
+        f.info("grade.cosmetic_good", f"Cosmetic condition C{cosmetic}.", f"C{cosmetic}")
+    return cosmetic
+
+
+def _erasure_of(disk: Disk, report: Report) -> ErasureRecord | None:
+    """The latest erasure record of ``disk``: by serial, else by its path in this run."""
+    for record in reversed(report.erasures):
+        if disk.serial and record.disk_serial == disk.serial:
+            return record
+        if not disk.serial and record.disk_path == disk.path:
+            return record
+    return None
+
+
+def _check_erasure(report: Report, f: _Findings) -> bool:
+    """Intake mode only. Returns True when every internal disk is verified erased."""
+    disks = _internal_disks(report)
+    all_erased = bool(disks)
+    for disk in disks:
+        label = _disk_label(disk)
+        record = _erasure_of(disk, report)
+        if record is None:
+            all_erased = False
+            f.block(
+                "grade.wipe_missing", f"Disk {label} has no erasure record.", f"wipe disk {label}"
+            )
+        elif record.result is ErasureResult.FAILED:
+            all_erased = False
+            f.block(
+                "grade.wipe_failed",
+                f"Wiping disk {label} failed.",
+                f"wipe disk {label} again, or remove and destroy it",
+            )
+        elif record.result is ErasureResult.ERASED_WITH_EXCEPTIONS:
+            all_erased = False
+            n = len(record.errors)
+            f.block(
+                "grade.wipe_exceptions",
+                f"Disk {label} was wiped with {n} unreadable or unwritable area(s).",
+                f"remove and destroy disk {label}",
+            )
+        elif record.verification_passed is not True:
+            all_erased = False
+            f.block(
+                "grade.wipe_unverified",
+                f"The wipe of disk {label} was not verified.",
+                f"verify the wipe of disk {label}",
+            )
+        else:
+            f.info(
+                "grade.wiped",
+                f"Disk {label} erased ({record.level.value}, {record.method}) and verified.",
+            )
+    return all_erased
+
+
+def _check_image(report: Report, policy: GradingPolicy, f: _Findings) -> bool:
+    if not report.images:
+        f.repair(
+            "grade.not_flashed",
+            "No operating system was installed.",
+            "install the standard OS image",
+            policy.repair_cost.other_test,
+        )
+        return False
+    image = report.images[-1]
+    if image.errors or not image.verified:
+        f.repair(
+            "grade.flash_failed",
+            f"Installing {image.name} {image.version} failed or was not verified.",
+            "install the standard OS image again",
+            policy.repair_cost.other_test,
+        )
+        return False
+    f.info("grade.flashed", f"{image.name} {image.version} installed and verified.")
+    return True
+
+
+def _harvest(report: Report) -> list[HarvestItem]:
+    items: list[HarvestItem] = []
+    memory = report.components.memory
+    if memory and memory.modules:
+        for mod in memory.modules:
+            if mod.size_bytes:
+                desc = f"{mod.size_bytes // GIB} GiB {mod.type or ''} {mod.form_factor or ''}"
+                where = f" in {mod.locator}" if mod.locator else ""
+                items.append(HarvestItem(kind="ram", description=" ".join(desc.split()) + where))
+    elif memory:
+        items.append(HarvestItem(kind="ram", description=f"{memory.total_bytes / GIB:.1f} GiB RAM"))
+    for disk in _internal_disks(report):
+        ok = disk.health is not None and disk.health.verdict is DiskVerdict.HEALTHY
+        if ok and disk.media_type in (MediaType.SSD, MediaType.NVME):
+            items.append(
+                HarvestItem(
+                    kind=disk.media_type.value,
+                    description=f"{_disk_label(disk)}, {disk.size_bytes / GB:.0f} GB, healthy",
+                )
+            )
+    for bat in report.components.batteries:
+        if bat.verdict is BatteryVerdict.GOOD:
+            items.append(
+                HarvestItem(
+                    kind="battery",
+                    description=f"{bat.model_name or bat.name}, "
+                    f"{bat.health_percent or 0:.0f} % health",
+                )
+            )
+    return items
+
+
+def _function_code(
+    report: Report, f: _Findings, grade: str, erased: bool, flashed: bool
+) -> str | None:
+    """R2v3 REC functional code: F5 tested + OS loaded, F4 hardware tested, F3 key functions."""
+    if grade in ("parts", "recycle"):
+        return None
+    codes = {r.code.split("_")[0] for r in f.reasons}
+    if "grade.test" in codes:
+        return None  # a function does not work: not categorised for reuse yet
+    if f.repair_cost == 0 and not f.blocks_lending and "grade.untested" not in codes:
+        return "F5" if (erased and flashed) else "F4"
+    return "F3"
+
+
+def grade_report(report: Report, policy: Policy) -> Grade:
+    """The grade, destination and reasons for one laptop."""
+    g = policy.grading
+    f = _Findings()
+    intake = report.mode is Mode.INTAKE
+    _check_cpu(report, g, f)
+    _check_memory(report, g, f)
+    _check_disks(report, g, f)
+    _check_battery(report, policy, f)
+    cosmetic = _check_operator(report, g, f)
+    erased = _check_erasure(report, f) if intake else False
+    flashed = _check_image(report, g, f) if intake else False
+
+    if f.recycle:
+        grade = "recycle"
+    elif f.parts or f.repair_cost >= g.parts_threshold:
+        grade = "parts"
+        if not f.parts:
+            f.reasons.append(
+                Reason(
+                    code="grade.repairs_too_costly",
+                    severity="error",
+                    value=f.repair_cost,
+                    message=f"Repairs add up to {f.repair_cost} points "
+                    f"(parts from {g.parts_threshold}): not worth repairing.",
+                )
+            )
+    elif f.repair_cost or f.blocks_lending:
+        grade = "C"
+    elif f.notes:
+        grade = "B"
+    else:
+        grade = "A"
+    return Grade(
+        grade=grade,
+        destination=DESTINATIONS[grade],
+        reasons=f.reasons[:64],
+        to_fix=f.to_fix[:32] if grade == "C" else [],
+        r2_function=_function_code(report, f, grade, erased, flashed),
+        r2_cosmetic=f"C{cosmetic}" if cosmetic is not None else None,
+        harvest=_harvest(report)[:32] if grade in ("parts", "recycle") else [],
+        policy_version=policy.version,
+    )

@@ -1,0 +1,42 @@
+"""``digibench run``: the station, as the TUI or unattended (``--headless``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from agent.config import DEFAULT_CONFIG, load_station_config
+from agent.errors import DigibenchError
+from agent.pipeline.headless import run_headless
+from agent.runner import SystemRunner
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    config = load_station_config(args.config)
+    if args.asset_tag:
+        config.headless.asset_tag = args.asset_tag
+    runner = SystemRunner()
+    if args.headless:
+        return run_headless(config, runner=runner)
+    if os.geteuid() != 0:
+        raise DigibenchError(
+            "the station needs root to read SMART data and to wipe disks",
+            hint="run it as root (the Digibench stick does)",
+        )
+    from agent.tui.app import run_station  # the TUI is only imported when it is used
+
+    run_station(config, runner=runner)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="run the station: the TUI, or --headless for unattended runs")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help=f"station config TOML (default: $DIGIBENCH_STATION_CONFIG or {DEFAULT_CONFIG})",
+    )
+    p.add_argument("--headless", action="store_true", help="no TUI: progress lines on stdout")
+    p.add_argument("--asset-tag", help="the laptop's asset tag (headless; overrides the config)")
+    p.set_defaults(func=_cmd_run)

@@ -1,0 +1,80 @@
+"""What the pipeline tells its driver (TUI or headless) while it works.
+
+Plain frozen dataclasses, no UI types: the TUI turns them into Textual
+messages, headless mode into progress lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from agent.report.schema import Grade, Report
+
+
+class Stage(StrEnum):
+    """The pipeline's states, in order; nothing destructive happens before CONFIRM."""
+
+    START = "start"
+    INSPECT = "inspect"
+    TESTS = "tests"
+    CONFIRM = "confirm"
+    WIPE = "wipe"
+    FLASH = "flash"
+    GRADE = "grade"
+    REPORT = "report"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StageChanged:
+    stage: Stage
+    message: str = ""
+
+
+ProgressPhase = Literal["firmware", "wipe", "verify", "flash", "flash-verify", "provision"]
+
+
+@dataclass(frozen=True)
+class DiskProgress:
+    """One disk's progress; ``disk`` is its stable label (model + serial), not sdX."""
+
+    disk: str
+    phase: ProgressPhase
+    done_bytes: int
+    total_bytes: int
+    rate_bytes_s: float
+    eta_s: float | None
+    message: str = ""
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done_bytes / self.total_bytes if self.total_bytes else 100.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: Literal["info", "warning", "error"]
+    message: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The run is over; ``report`` is what was (or will be) sent to the server."""
+
+    report: Report
+    grade: Grade | None
+    uploaded: bool
+    outbox_pending: int
+
+
+Event = StageChanged | DiskProgress | Notice | Finished
+EventSink = Callable[[Event], None]
+
+
+def ignore(_: Event) -> None:
+    """The default sink: nobody is watching."""

@@ -1,0 +1,118 @@
+"""Unattended runs: the same pipeline as the TUI, driven by the station config.
+
+For PXE benches, CI and the end-to-end VM test. Progress goes to a stream
+as plain lines (one per stage, notice, and at most one per disk and phase
+every few seconds), so a serial console or a log file stays readable.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from agent.config import StationConfig
+from agent.errors import DigibenchError
+from agent.pipeline.events import DiskProgress, Event, Finished, Notice, StageChanged
+from agent.pipeline.station import Pipeline
+from agent.report.schema import ErasureResult, Mode, Report
+from agent.runner import Runner
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.0f} MB"
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class LinePrinter:
+    """Turns pipeline events into progress lines."""
+
+    def __init__(self, out: TextIO, *, every_s: float = 5.0) -> None:
+        self.out = out
+        self.every_s = every_s
+        self._last: dict[tuple[str, str], float] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StageChanged):
+            extra = f": {event.message}" if event.message else ""
+            self._line(f"== {event.stage.value}{extra}")
+        elif isinstance(event, DiskProgress):
+            key = (event.disk, event.phase)
+            now = time.monotonic()
+            finished = event.done_bytes >= event.total_bytes
+            if not finished and now - self._last.get(key, 0.0) < self.every_s:
+                return
+            self._last[key] = now
+            self._line(
+                f"   {event.phase:<12} {event.disk}: {event.percent:5.1f} % "
+                f"({_mb(event.done_bytes)} of {_mb(event.total_bytes)}, "
+                f"{event.rate_bytes_s / 1e6:.0f} MB/s, ETA {_eta(event.eta_s)})"
+            )
+        elif isinstance(event, Notice):
+            self._line(f"   {event.level}: {event.message}")
+        elif isinstance(event, Finished):
+            grade = event.grade
+            if grade is not None:
+                self._line(f"== grade {grade.grade} -> {grade.destination.value}")
+                for fix in grade.to_fix:
+                    self._line(f"   to fix: {fix}")
+            state = "uploaded" if event.uploaded else "kept in the outbox"
+            self._line(f"== report {state}; {event.outbox_pending} report(s) waiting")
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def succeeded(report: Report, config: StationConfig) -> bool:
+    """Every confirmed disk erased, and the OS installed and verified when one is configured."""
+    if report.mode is Mode.CHECK and not report.erasures:
+        return True
+    if not report.erasures or any(e.result is not ErasureResult.ERASED for e in report.erasures):
+        return False
+    if config.image.source:
+        return bool(report.images) and report.images[-1].verified
+    return True
+
+
+def run_headless(config: StationConfig, *, runner: Runner, out: TextIO = sys.stdout) -> int:
+    """One unattended run (or the resumption of an interrupted one); exit status."""
+    printer = LinePrinter(out)
+    pipeline = Pipeline(config, runner=runner, emit=printer)
+    if pipeline.pending_resume() is not None:
+        report = pipeline.resume()
+        return EXIT_OK if succeeded(report, config) else EXIT_FAILED
+    tag = config.headless.asset_tag
+    if not tag:
+        raise DigibenchError(
+            "a headless run needs an asset tag",
+            hint="set [headless] asset_tag in the station config",
+        )
+    mode = config.station.mode
+    pipeline.inspect(asset_tag=tag, mode=mode)
+    pipeline.record_tests(Pipeline.skipped_tests(config.headless.cosmetic))
+    if mode is Mode.CHECK:
+        report = pipeline.finish()
+        return EXIT_OK
+    if not config.headless.confirm_wipe:
+        raise DigibenchError(
+            "a headless intake run wipes disks only with explicit consent",
+            hint="set [headless] confirm_wipe = true in the station config",
+        )
+    targets = pipeline.targets()
+    for disk, why in pipeline.refused():
+        printer(Notice("info", f"not touching {disk.path}: {why}"))
+    if not targets:
+        raise DigibenchError("no disk may be wiped on this machine; nothing done")
+    pipeline.confirm([d.name for d in targets])
+    report = pipeline.run()
+    return EXIT_OK if succeeded(report, config) else EXIT_FAILED

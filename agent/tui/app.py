@@ -1,0 +1,301 @@
+"""The station TUI: one thin driver of the pipeline, screen by screen.
+
+Blocking pipeline calls (inspect, run) run in worker threads; everything they
+report comes back as messages on the app's queue, in order, through the
+:class:`EventBridge` (events) or ``post_message`` (return values).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import partial
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.scrollbar import ScrollBar, ScrollBarRender
+
+from agent.config import StationConfig
+from agent.errors import DigibenchError
+from agent.pipeline.events import Finished
+from agent.pipeline.station import Pipeline
+from agent.pipeline.station import disk_label as progress_label
+from agent.report.schema import Disk, Grade, Mode, Report, TestResult
+from agent.runner import Runner
+from agent.tui import i18n
+from agent.tui.driver import EventBridge, PipelineEvent, StationPipeline
+from agent.tui.i18n import N_, _
+from agent.tui.keyboards import LAYOUTS, Layout
+from agent.tui.screens.base import StationScreen, translate_bindings
+from agent.tui.screens.checks import (
+    CosmeticScreen,
+    KeyboardScreen,
+    ScreenTestScreen,
+    TouchpadScreen,
+)
+from agent.tui.screens.confirm import ConfirmScreen
+from agent.tui.screens.progress import ProgressScreen
+from agent.tui.screens.result import ResultScreen
+from agent.tui.screens.start import StartScreen
+from agent.tui.screens.summary import SummaryScreen
+from agent.tui.screens.working import ErrorScreen, WorkingScreen
+
+
+class ConsoleScrollBarRender(ScrollBarRender):
+    """Scrollbar ends drawn with half blocks: the console font has no eighths."""
+
+    VERTICAL_BARS: ClassVar[list[str]] = ["▄"] * 4 + [" "] * 4
+    HORIZONTAL_BARS: ClassVar[list[str]] = ["▐"] * 4 + [" "] * 4
+
+
+ScrollBar.renderer = ConsoleScrollBarRender
+
+_KEY_NAMES = {"enter": N_("Enter"), "escape": N_("Esc"), "tab": N_("Tab"), "space": N_("Space")}
+
+
+class Inspected(Message):
+    def __init__(self, report: Report) -> None:
+        super().__init__()
+        self.report = report
+
+
+class RunReturned(Message):
+    def __init__(self, report: Report) -> None:
+        super().__init__()
+        self.report = report
+
+
+class PipelineFailed(Message):
+    def __init__(self, message: str, *, during_run: bool) -> None:
+        super().__init__()
+        self.message = message
+        self.during_run = during_run
+
+
+def error_text(error: BaseException) -> str:
+    if isinstance(error, DigibenchError):
+        hint = getattr(error, "hint", None)
+        return f"{error}" + (f"\n{hint}" if hint else "")
+    return f"{type(error).__name__}: {error}"
+
+
+class DigibenchApp(App[None]):
+    """``DigibenchApp(pipeline, bridge)``; the pipeline must emit into ``bridge``."""
+
+    CSS_PATH = "digibench.tcss"
+    TITLE = "Digibench"
+    ENABLE_COMMAND_PALETTE = False  # a kiosk: every action is on the footer
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f9", "switch_language", N_("Language"))]
+
+    def __init__(
+        self,
+        pipeline: StationPipeline,
+        bridge: EventBridge | None = None,
+        *,
+        layouts: tuple[Layout, ...] = LAYOUTS,
+        screen_test_interval: float | None = 1.5,
+        touchpad_test: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.theme = "ansi-dark"
+        self.pipeline = pipeline
+        self.bridge = bridge or EventBridge()
+        self.layouts = layouts
+        self.screen_test_interval = screen_test_interval
+        # The bare Linux console reports no mouse, so the touchpad test is left
+        # out there (one keystroke less); elsewhere it is offered (skippable).
+        self.touchpad_test = (
+            os.environ.get("TERM") != "linux" if touchpad_test is None else touchpad_test
+        )
+        self.asset_tag = ""
+        self.mode = pipeline.mode
+        self.report: Report | None = None
+        self.tests: list[TestResult] = []
+        self.targets: list[Disk] = []
+        self.result_shown = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    def on_mount(self) -> None:
+        i18n.set_language(self.pipeline.language)
+        translate_bindings(self)
+        self.bridge.attach(self)
+        self.push_screen(StartScreen(self.mode, outbox_pending=self._outbox()))
+        resume = self.pipeline.pending_resume()
+        if resume is not None:
+            # A confirmed run was cut short: it continues without a keypress.
+            self.asset_tag = resume.asset_tag or "?"
+            self._start_work(self.pipeline.resume)
+
+    def on_unmount(self) -> None:
+        self.bridge.detach()
+
+    def get_key_display(self, binding: Binding) -> str:
+        if binding.key_display:
+            return binding.key_display
+        if binding.key in _KEY_NAMES:
+            return _(_KEY_NAMES[binding.key])
+        return super().get_key_display(binding).upper()
+
+    def _outbox(self) -> int:
+        try:
+            return self.pipeline.outbox_pending()
+        except Exception:  # only a display figure: never let it stop the station
+            self.log.warning("outbox_pending failed")
+            return 0
+
+    def on_pipeline_event(self, message: PipelineEvent) -> None:
+        event = message.event
+        if isinstance(event, Finished):
+            self.show_result(event.report, event.grade, event.uploaded, event.outbox_pending)
+        elif isinstance(self.screen, StationScreen):
+            self.screen.pipeline_event(event)
+
+    async def action_switch_language(self) -> None:
+        i18n.set_language(i18n.next_language())
+        translate_bindings(self)
+        for screen in self.screen_stack:
+            if isinstance(screen, StationScreen):
+                await screen.relabel()
+        self.refresh_bindings()
+
+    def back_to_start(self, error: str = "") -> None:
+        self.report = None
+        self.result_shown = False
+        self.switch_screen(StartScreen(self.mode, outbox_pending=self._outbox(), error=error))
+
+    # ------------------------------------------------------------------ inspect
+
+    def on_start_screen_submitted(self, message: StartScreen.Submitted) -> None:
+        self.asset_tag, self.mode = message.asset_tag, message.mode
+        self.switch_screen(WorkingScreen(_("Inspecting {tag}").format(tag=self.asset_tag)))
+        self.run_worker(
+            partial(self._inspect, self.asset_tag, self.mode), thread=True, group="pipeline"
+        )
+
+    def _inspect(self, asset_tag: str, mode: Mode) -> None:
+        try:
+            report = self.pipeline.inspect(asset_tag=asset_tag, mode=mode)
+        except Exception as error:  # the volunteer must see any failure, not a crash
+            self.post_message(PipelineFailed(error_text(error), during_run=False))
+        else:
+            self.post_message(Inspected(report))
+
+    def on_inspected(self, message: Inspected) -> None:
+        self.report = message.report
+        self.switch_screen(SummaryScreen(message.report))
+
+    def on_pipeline_failed(self, message: PipelineFailed) -> None:
+        if not message.during_run:
+            self.back_to_start(message.message)
+            return
+        self.switch_screen(ErrorScreen(_("Something went wrong"), message.message))
+
+    def on_error_screen_next(self, _message: ErrorScreen.Next) -> None:
+        self.back_to_start()
+
+    # ------------------------------------------------------------------ tests
+
+    def on_summary_screen_next(self, _message: SummaryScreen.Next) -> None:
+        if self.mode is Mode.CHECK:
+            # Helpdesk: nothing is erased; grade and report what was found.
+            self._start_work(self.pipeline.finish)
+            return
+        self.tests = []
+        checks: list[StationScreen] = [
+            KeyboardScreen(self.layouts),
+            ScreenTestScreen(self.screen_test_interval),
+        ]
+        if self.touchpad_test:
+            checks.append(TouchpadScreen())
+        checks.append(CosmeticScreen())
+        self._next_check(checks)
+
+    def _next_check(self, remaining: list[StationScreen]) -> None:
+        if not remaining:
+            self.pipeline.record_tests(self.tests)
+            self._ask_confirm()
+            return
+        screen, rest = remaining[0], remaining[1:]
+
+        def answered(result: TestResult | None) -> None:
+            if result is not None:
+                self.tests.append(result)
+            self._next_check(rest)
+
+        self.push_screen(screen, answered)
+
+    def on_summary_screen_reinstall(self, _message: SummaryScreen.Reinstall) -> None:
+        self._ask_confirm()
+
+    # ------------------------------------------------------------------ confirm and run
+
+    def _ask_confirm(self) -> None:
+        self.targets = self.pipeline.targets()
+        screen = ConfirmScreen(self.asset_tag, self.targets, self.pipeline.refused())
+        self.push_screen(screen, self._confirmed)
+
+    def _confirmed(self, confirmed: bool | None) -> None:
+        if not confirmed:
+            self.pipeline.cancel()
+            self.back_to_start()
+            return
+        if not self.targets:
+            self._start_work(self.pipeline.finish)
+            return
+        try:
+            self.pipeline.confirm([disk.name for disk in self.targets])
+        except DigibenchError as error:
+            self.switch_screen(ErrorScreen(_("Something went wrong"), error_text(error)))
+            return
+        # one bar per disk from the start, labelled as the pipeline's events label them
+        self._start_work(self.pipeline.run, [progress_label(d) for d in self.targets])
+
+    def _start_work(self, step: Callable[[], Report], labels: list[str] | None = None) -> None:
+        """Run a blocking pipeline step (run, resume, finish) behind the progress screen."""
+        self.result_shown = False
+        self.switch_screen(ProgressScreen(self.asset_tag, labels or []))
+        self.run_worker(partial(self._work, step), thread=True, group="pipeline")
+
+    def _work(self, step: Callable[[], Report]) -> None:
+        try:
+            report = step()
+        except Exception as error:  # shown on screen; the pipeline keeps its own state
+            self.post_message(PipelineFailed(error_text(error), during_run=True))
+        else:
+            self.post_message(RunReturned(report))
+
+    def on_run_returned(self, message: RunReturned) -> None:
+        # Finished normally arrives first (same queue); this covers a pipeline that
+        # returned without emitting it.
+        report = message.report
+        self.show_result(report, report.grade, False, self._outbox())
+
+    def show_result(
+        self, report: Report, grade: Grade | None, uploaded: bool, outbox_pending: int
+    ) -> None:
+        if self.result_shown:
+            return
+        self.result_shown = True
+        self.report = report
+        self.switch_screen(
+            ResultScreen(
+                report,
+                grade,
+                server_url=self.pipeline.server_url,
+                outbox_pending=outbox_pending,
+                uploaded=uploaded,
+            )
+        )
+
+    def on_result_screen_next(self, _message: ResultScreen.Next) -> None:
+        self.back_to_start()
+
+
+def run_station(config: StationConfig, *, runner: Runner) -> None:
+    """``digibench run``: the station TUI on this machine, until the volunteer quits."""
+    bridge = EventBridge()
+    pipeline = Pipeline(config, runner=runner, emit=bridge)
+    DigibenchApp(pipeline, bridge).run()

@@ -1,0 +1,57 @@
+"""Dutch and English for the station screens, through gettext catalogs.
+
+Message ids are the English text. The catalogs live next to this module
+(``locale/<lang>/LC_MESSAGES/digibench.mo``, compiled from the ``.po`` sources
+by ``make i18n``; a test checks the ``.mo`` files are current). The language is
+process-wide because one station shows one screen to one volunteer.
+"""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+DOMAIN = "digibench"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("nl", "en")
+
+_catalogs: dict[str, gettext.NullTranslations] = {}
+_current = "nl"
+
+
+def _catalog(language: str) -> gettext.NullTranslations:
+    if language not in _catalogs:
+        _catalogs[language] = gettext.translation(
+            DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True
+        )
+    return _catalogs[language]
+
+
+def set_language(language: str) -> str:
+    """Switch the screens' language; anything unknown falls back to Dutch."""
+    global _current
+    _current = language if language in LANGUAGES else "nl"
+    return _current
+
+
+def language() -> str:
+    return _current
+
+
+def next_language() -> str:
+    """The language the switch key moves to."""
+    return LANGUAGES[(LANGUAGES.index(_current) + 1) % len(LANGUAGES)]
+
+
+def _(message: str) -> str:
+    """Translate ``message`` (English) into the current language."""
+    return _catalog(_current).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog; it is translated later, where it is shown."""
+    return message
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalog(_current).ngettext(singular, plural, n)

@@ -1,0 +1,1 @@
+"""The station's screens, in the order a volunteer meets them."""

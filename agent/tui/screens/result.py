@@ -1,0 +1,103 @@
+"""Result: the grade in large type, where the laptop goes, what to fix, a QR code."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from agent.report.schema import Destination, Grade, Report
+from agent.tui.i18n import N_, _
+from agent.tui.screens.base import StationScreen
+from agent.tui.widgets import BigText, QRCode
+
+
+def destination_text(destination: Destination) -> str:
+    return {
+        Destination.LEND: _("Ready to lend (Digibank / Digi-leen)"),
+        Destination.REPAIR: _("Repair first"),
+        Destination.PARTS: _("Parts: harvest what is healthy"),
+        Destination.RECYCLE: _("Recycle"),
+    }[destination]
+
+
+def device_url(server_url: str | None, asset_tag: str | None) -> str | None:
+    if not server_url or not asset_tag:
+        return None
+    return f"{server_url.rstrip('/')}/devices/{asset_tag}/"
+
+
+class ResultScreen(StationScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "next", N_("Next laptop"))]
+
+    class Next(Message):
+        """Back to the start screen for the next laptop."""
+
+    def __init__(
+        self,
+        report: Report,
+        grade: Grade | None,
+        *,
+        server_url: str | None,
+        outbox_pending: int,
+        uploaded: bool,
+    ) -> None:
+        super().__init__()
+        self.report = report
+        self.grade = grade
+        self.url = device_url(server_url, report.asset_tag)
+        self.outbox_pending = outbox_pending
+        self.uploaded = uploaded
+
+    def compose(self) -> ComposeResult:
+        grade = self.grade
+        with Horizontal(id="result-box"):
+            with Vertical(id="result-left"):
+                yield Static(
+                    _("{tag}: grade").format(tag=self.report.asset_tag or "?"),
+                    classes="title",
+                    markup=False,
+                )
+                if grade is None:
+                    yield Static(_("No grade"), classes="warning")
+                else:
+                    yield BigText(
+                        grade.grade, id="grade", classes=f"grade-{grade.destination.value}"
+                    )
+                    yield Static(destination_text(grade.destination), id="destination")
+                    shown = sorted(
+                        (r for r in grade.reasons if r.severity != "info"),
+                        key=lambda r: r.severity != "error",
+                    )
+                    if shown:
+                        yield Static(
+                            "\n".join(f"- {r.message}" for r in shown[:6]),
+                            markup=False,
+                            classes="result-reasons",
+                        )
+                    if grade.to_fix:
+                        yield Static(_("To fix:"), classes="heading")
+                        yield Static(
+                            "\n".join(f"- {fix}" for fix in grade.to_fix[:5]),
+                            markup=False,
+                            classes="result-reasons",
+                        )
+                yield Static(self._outbox_text(), id="outbox", markup=False)
+            if self.url:
+                with Vertical(id="result-right"):
+                    yield QRCode(self.url, id="qr")
+                    yield Static(self.url, id="qr-url", markup=False)
+        yield Footer()
+
+    def _outbox_text(self) -> str:
+        sent = _("Report sent.") if self.uploaded else _("Report saved; it will be sent later.")
+        if self.outbox_pending:
+            sent += "\n" + _("{n} report(s) waiting to be sent.").format(n=self.outbox_pending)
+        return sent
+
+    def action_next(self) -> None:
+        self.post_message(self.Next())

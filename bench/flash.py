@@ -1,0 +1,235 @@
+"""Benchmark: flash one .zst image with bmap to one loop device, three ways (root only).
+
+    sudo .venv/bin/python bench/flash.py [--size-gib 2] [--data-mb 600] [--runs 3]
+
+Builds a GPT image (256 MiB ESP + ext4 root holding a copy of part of /usr),
+its bmap (bmaptool create) and a zstd copy, then times on the same loop device:
+
+* ``dd if=img.raw of=LOOP bs=4M oflag=direct``      (reference: plain copy of the raw image)
+* ``zstd -dc img.zst | dd of=LOOP bs=4M oflag=direct``   (the baseline from the brief)
+* ``bmaptool copy --bmap img.bmap img.zst LOOP``         (the peer tool; no read-back)
+* ``digibench flash --no-fit --no-provision --full-check`` (ours, read-back on, the whole
+  raw image hashed against the manifest: the first flash of a file)
+* ``digibench flash --no-fit --no-provision``  (ours, read-back on, a repeat flash of the same
+  file: its sha256 is vouched by the first run's stamp, see agent/flash/stamps.py)
+
+Each run starts with the page cache dropped, its source file read once and its tool
+started once with --version (warm source and program files, cold target). The loop
+device's backing file lives in /dev/shm by default (--target-dir), so the figures show
+the tools' own cost rather than the shared disk's I/O; all methods end with a flush
+(conv=fsync, bmaptool's fsync, ours). Prints MB/s of image data (raw image size / wall
+time), ratios and CPU seconds; cleans up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DIGIBENCH = Path(sys.executable).with_name("digibench")
+MiB = 1 << 20
+ESP_SECTORS = 256 * MiB // 512
+ROOT_START = 2048 + ESP_SECTORS
+
+
+def sh(*argv: str, **kw: object) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(argv, check=True, capture_output=True, **kw)  # type: ignore[call-overload]
+
+
+def copy_some_of_usr(dest: Path, budget: int) -> int:
+    """Copy regular files from /usr into ``dest`` until ``budget`` bytes are copied."""
+    total = 0
+    for top in ("/usr/lib/x86_64-linux-gnu", "/usr/share", "/usr/bin", "/usr/lib"):
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames.sort()
+            for name in sorted(filenames):
+                src = Path(dirpath) / name
+                if src.is_symlink() or not src.is_file():
+                    continue
+                target = dest / src.relative_to("/")
+                if target.exists():
+                    continue
+                size = src.stat().st_size
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, target)
+                total += size
+                if total >= budget:
+                    return total
+    return total
+
+
+def build(work: Path, size: int, data: int) -> tuple[Path, Path, Path]:
+    raw = work / "bench.img"
+    with raw.open("wb") as fh:
+        fh.truncate(size)
+    layout = (
+        "label: gpt\n"
+        f"start=2048, size={ESP_SECTORS}, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n"
+        f"start={ROOT_START}, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709\n"
+    )
+    sh("sfdisk", "-q", str(raw), input=layout.encode())
+    table = json.loads(sh("sfdisk", "--json", str(raw)).stdout)["partitiontable"]
+    root_blocks = table["partitions"][1]["size"] * 512 // 4096
+    tree = work / "tree"
+    copied = copy_some_of_usr(tree, data)
+    sh("mkfs.vfat", "-F", "32", "-s", "1", "--offset", "2048", str(raw), str(ESP_SECTORS // 2))
+    sh("mkfs.ext4", "-q", "-F", "-b", "4096", "-E", f"offset={ROOT_START * 512}",
+       "-d", str(tree), str(raw), str(root_blocks))  # fmt: skip
+    shutil.rmtree(tree)
+    bmap = work / "bench.img.bmap"
+    sh("bmaptool", "create", "-o", str(bmap), str(raw))
+    zst = work / "bench.img.zst"
+    sh("zstd", "-q", "-T0", "-3", str(raw), "-o", str(zst))
+    sha = sh("sha256sum", str(raw)).stdout.split()[0].decode()
+    manifest = {
+        "name": "bench",
+        "version": "1",
+        "size": size,
+        "sha256": sha,
+        "image": zst.name,
+        "bmap": bmap.name,
+    }
+    (work / "bench.img.manifest.json").write_text(json.dumps(manifest))
+    print(f"image: {size / MiB:.0f} MiB raw, {copied / 1e6:.0f} MB of /usr copied in, "
+          f"{zst.stat().st_size / 1e6:.0f} MB zstd")  # fmt: skip
+    return raw, bmap, zst
+
+
+def cold(source: Path, tool: list[str]) -> None:
+    """Drop the page cache, then read the source and start the tool once (its own files
+    and, for Python tools, their imports come back into the cache): every run starts alike."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    with source.open("rb") as fh:
+        while fh.read(8 * MiB):
+            pass
+    subprocess.run(tool, capture_output=True, check=False)
+
+
+def timed(argv: list[str] | str, source: Path) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, children included) of one run."""
+    first = argv.split()[0] if isinstance(argv, str) else argv[0]
+    cold(source, [first, "--version"])
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    if isinstance(argv, str):
+        subprocess.run(["bash", "-o", "pipefail", "-c", argv], check=True, capture_output=True)
+    else:
+        subprocess.run(argv, check=True, capture_output=True)
+    wall = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--size-gib", type=float, default=2.0)
+    ap.add_argument("--data-mb", type=int, default=600)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workdir", type=Path, default=Path("/var/tmp"))
+    ap.add_argument("--keep", action="store_true", help="keep the image files (not the loop)")
+    ap.add_argument(
+        "--target-dir",
+        type=Path,
+        default=Path("/dev/shm"),
+        help="where the loop device's backing file lives (default /dev/shm: a fast 'disk' "
+        "that leaves the other machine's I/O out of the figures)",
+    )
+    ap.add_argument("--reuse", type=Path, help="a directory kept by --keep: skip the build")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench/flash.py needs root (loop devices)", file=sys.stderr)
+        return 2
+    for tool in ("sfdisk", "mkfs.vfat", "mkfs.ext4", "bmaptool", "zstd", "losetup", "dd"):
+        if shutil.which(tool) is None:
+            print(f"missing tool: {tool} (make setup)", file=sys.stderr)
+            return 2
+    size = int(args.size_gib * 1024) * MiB
+    if args.reuse:
+        work = args.reuse
+        args.keep = True
+    else:
+        work = Path(tempfile.mkdtemp(prefix="digibench-bench-flash-", dir=args.workdir))
+    loop = None
+    target: Path | None = None
+    try:
+        if args.reuse:
+            raw, bmap, zst = work / "bench.img", work / "bench.img.bmap", work / "bench.img.zst"
+            size = raw.stat().st_size
+            shutil.rmtree(work / "stamps", ignore_errors=True)
+        else:
+            raw, bmap, zst = build(work, size, args.data_mb * 1_000_000)
+        target = args.target_dir / f"digibench-bench-flash-target-{os.getpid()}.raw"
+        sh("fallocate", "-l", str(size + 256 * MiB), str(target))
+        loop = sh("losetup", "--find", "--show", str(target)).stdout.decode().strip()
+        manifest = work / "bench.img.manifest.json"
+        ours = [str(DIGIBENCH), "flash", "--yes", "-q", "--no-fit", "--no-provision",
+                "--stamp-dir", str(work / "stamps")]  # fmt: skip
+        cases = {
+            "dd raw image (reference)": f"dd if={raw} of={loop} bs=4M oflag=direct conv=fsync",
+            "zstd -dc | dd oflag=direct": (
+                f"zstd -dc {zst} | dd of={loop} bs=4M iflag=fullblock oflag=direct conv=fsync"
+            ),
+            "bmaptool copy": ["bmaptool", "copy", "--bmap", str(bmap), str(zst), loop],
+            "digibench flash, first time": [
+                *ours, "--full-check", "--report", str(work / "first.json"), str(manifest), loop
+            ],
+            "digibench flash, repeat": [
+                *ours, "--report", str(work / "record.json"), str(manifest), loop
+            ],
+        }  # fmt: skip
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        cpu: dict[str, list[float]] = {name: [] for name in cases}
+        for run in range(args.runs):
+            for name, argv in cases.items():  # interleaved, so drift hits all alike
+                wall, used = timed(argv, raw if name.startswith("dd raw") else zst)
+                times[name].append(wall)
+                cpu[name].append(used)
+            line = ", ".join(f"{t[-1]:.2f}s" for t in times.values())
+            print(f"run {run + 1}/{args.runs}: {line}")
+        first = json.loads((work / "first.json").read_text())
+        record = json.loads((work / "record.json").read_text())
+        assert first["verified"] and "in full" in first["verification_method"], first
+        assert record["verified"] and "vouched" in record["verification_method"], record
+        best = {name: statistics.median(t) for name, t in times.items()}
+        ref = best["dd raw image (reference)"]
+        peer = best["bmaptool copy"]
+        print(f"\nload average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"{'method':30} {'median s':>9} {'MB/s':>6} {'vs dd raw':>10} {'vs bmaptool':>12}"
+              f" {'CPU s':>6}")  # fmt: skip
+        for name, t in best.items():
+            used = statistics.median(cpu[name])
+            print(f"{name:30} {t:9.2f} {size / t / 1e6:6.0f} {ref / t:9.2f}x {peer / t:11.2f}x"
+                  f" {used:6.2f}")  # fmt: skip
+        print(f"\ndigibench flash vs bmaptool copy, read-back on: first flash of the file "
+              f"(whole raw image hashed) {peer / best['digibench flash, first time']:.2f}x, "
+              f"repeat flash {peer / best['digibench flash, repeat']:.2f}x (target >= 1.5x); "
+              f"each wrote {record['bytes_written'] / 1e6:.0f} MB in {record['ranges']} ranges "
+              "and read them back")  # fmt: skip
+        print(f"inside digibench (write + read-back, no start-up), last run: first flash "
+              f"{first['duration_s']:.2f} s, repeat {record['duration_s']:.2f} s")  # fmt: skip
+    finally:
+        if loop:
+            subprocess.run(["partx", "-d", loop], capture_output=True, check=False)
+            subprocess.run(["losetup", "-d", loop], capture_output=True, check=False)
+        if target is not None:
+            target.unlink(missing_ok=True)
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

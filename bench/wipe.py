@@ -1,0 +1,202 @@
+"""Wipe speed on a loop device: dd vs nwipe vs Digibench's overwrite engine.
+
+Run as root: ``make bench-wipe`` or ``.venv/bin/python bench/wipe.py [--size-mib 2048]``.
+One sparse file (default 2 GiB, never above 4 GiB) under ``--dir`` is attached
+as a loop device with direct I/O to its backing file (``--buffered-loop`` to
+go through the page cache instead) and first filled once, so every timed run
+writes to allocated blocks. Then, interleaved ``--repeats`` times:
+
+* ``dd if=/dev/zero of=LOOP bs=4M oflag=direct`` (the baseline);
+* Debian's ``nwipe --method=zero --autonuke --nowait --noblank --nogui --verify=off``
+  if installed (``apt-get install nwipe``), and a newer nwipe given with
+  ``--nwipe-current PATH`` (e.g. built from source);
+* ``dd ... conv=fsync``: the same with the final cache flush our passes also do;
+* our zero and random passes (``agent.erase.overwrite``: O_DIRECT, 8 MiB
+  buffers, PRNG in a producer thread), and full wipes with full read-back
+  verification (``agent.erase.engine.wipe_one``: safety re-check, pass,
+  verify, signed record).
+
+Prints the median MB/s of each and its ratio to dd (>1 is faster than dd).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.erase.device import BlockDevice
+from agent.erase.engine import WipeOptions, wipe_one
+from agent.erase.overwrite import Pattern, overwrite
+from agent.erase.prng import KeyStream, new_seed
+from agent.erase.progress import Meter, ignore_progress
+from agent.erase.safety import resolve
+from agent.report.schema import ErasureResult
+from agent.runner import SystemRunner
+from agent.signing import load_or_create_key
+
+MiB = 1 << 20
+MAX_SIZE = 4096 * MiB
+runner = SystemRunner()
+
+
+def _dd(dev: str) -> None:
+    # count= stops dd at the end of the device (without it dd exits 1 on ENOSPC there).
+    size = int(runner.run(["blockdev", "--getsize64", dev], check=True).text)
+    count = f"count={size // (4 * MiB)}"
+    argv = ["dd", "if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", count]
+    runner.run(argv, check=True)
+
+
+def _dd_fsync(dev: str) -> None:
+    size = int(runner.run(["blockdev", "--getsize64", dev], check=True).text)
+    count = f"count={size // (4 * MiB)}"
+    argv = ["dd", "if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", "conv=fsync", count]
+    runner.run(argv, check=True)
+
+
+def _settle(dev: str) -> None:
+    """Untimed, between runs: write back whatever a method left dirty (nwipe writes
+    through the page cache), so it is not billed to the next method."""
+    fd = os.open(dev, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _nwipe(exe: str) -> Callable[[str], None]:
+    def run(dev: str) -> None:
+        argv = [exe, "--method=zero", "--autonuke", "--nowait", "--noblank", "--nogui"]
+        argv += ["--verify=off", dev]
+        result = runner.run(argv, timeout=3600)
+        if not result.ok:
+            raise RuntimeError(f"nwipe failed ({result.returncode}): {result.error_text[-400:]}")
+
+    return run
+
+
+def _pass(pattern: Pattern) -> Callable[[str], None]:
+    def run(dev: str) -> None:
+        stream = KeyStream(new_seed()) if pattern is Pattern.RANDOM else None
+        with BlockDevice(dev) as bd:
+            out = overwrite(bd, stream, meter=Meter(ignore_progress, dev, "wipe", bd.size))
+        assert out.completed and not out.errors
+
+    return run
+
+
+def _full(pattern: Pattern, work: Path) -> Callable[[str], None]:
+    key = load_or_create_key(work / "keys")
+
+    def run(dev: str) -> None:
+        target = resolve(dev)
+        opts = WipeOptions(
+            pattern=pattern,
+            verify_percent=100,
+            key=key,
+            record_dir=work / "records",
+            state_dir=work / "state",
+            confirmed=frozenset({target.identity}),
+        )
+        rec = wipe_one(target, opts).record
+        assert rec.result is ErasureResult.ERASED, rec.notes
+
+    return run
+
+
+def _version(exe: str) -> str:
+    out = runner.run([exe, "--version"]).text.strip()
+    return out.splitlines()[0] if out else "?"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size-mib", type=int, default=2048)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp"))
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--buffered-loop", action="store_true")
+    ap.add_argument("--nwipe-current", default=None, help="path of a newer nwipe binary")
+    ap.add_argument(
+        "--nwipe-repeats",
+        type=int,
+        default=1,
+        help="nwipe runs (Debian 12's nwipe needs minutes per GiB; default 1, 0 skips it)",
+    )
+    args = ap.parse_args()
+    size = args.size_mib * MiB
+    if os.geteuid() != 0:
+        print("bench/wipe.py: needs root (loop devices)", file=sys.stderr)
+        return 2
+    if not 0 < size <= MAX_SIZE:
+        print(f"bench/wipe.py: size must be 1..{MAX_SIZE // MiB} MiB", file=sys.stderr)
+        return 2
+    free = shutil.disk_usage(args.dir).free
+    if free < size + 1024 * MiB:
+        print(f"bench/wipe.py: {args.dir} has {free // MiB} MiB free, need {size // MiB} + 1024")
+        return 2
+
+    methods: list[tuple[str, Callable[[str], None]]] = [
+        ("dd bs=4M oflag=direct", _dd),
+        ("dd bs=4M oflag=direct conv=fsync", _dd_fsync),
+    ]
+    if args.nwipe_repeats and runner.which("nwipe"):
+        methods.append((f"nwipe zero ({_version('nwipe')})", _nwipe("nwipe")))
+    elif args.nwipe_repeats:
+        print("(nwipe not installed: apt-get install nwipe to compare with it)")
+    if args.nwipe_current:
+        exe = args.nwipe_current
+        methods.append((f"nwipe zero ({_version(exe)}, {exe})", _nwipe(exe)))
+
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="digibench-bench-") as tmp:
+        work = Path(tmp)
+        methods += [
+            ("digibench zero pass", _pass(Pattern.ZERO)),
+            ("digibench random pass", _pass(Pattern.RANDOM)),
+            ("digibench zero + full verify", _full(Pattern.ZERO, work)),
+            ("digibench random + full verify", _full(Pattern.RANDOM, work)),
+        ]
+        image = work / "disk.img"
+        with image.open("wb") as fh:
+            fh.truncate(size)
+        dio = "off" if args.buffered_loop else "on"
+        argv = ["losetup", f"--direct-io={dio}", "--find", "--show", str(image)]
+        dev = runner.run(argv, check=True).text.strip()
+        try:
+            print(f"{dev}: {size // MiB} MiB on {args.dir} (loop direct-io {dio})")
+            _dd(dev)  # allocate the sparse file's blocks once, untimed
+            times: dict[str, list[float]] = {name: [] for name, _ in methods}
+            for rep in range(args.repeats):
+                for name, fn in methods:
+                    if name.startswith("nwipe") and rep >= args.nwipe_repeats:
+                        continue
+                    t0 = time.perf_counter()
+                    fn(dev)
+                    times[name].append(time.perf_counter() - t0)
+                    _settle(dev)
+                    print(f"  run {rep + 1}: {name}: {times[name][-1]:.2f} s", flush=True)
+        finally:
+            runner.run(["losetup", "-d", dev])
+
+    base = statistics.median(times[methods[0][0]])
+    best_base = min(times[methods[0][0]])
+    print(f"\n{'method':40s} {'runs':>4s} {'MB/s':>7s} {'x dd':>6s} {'best MB/s':>9s} {'x dd':>6s}")
+    for name, _ in methods:
+        t, best = statistics.median(times[name]), min(times[name])
+        print(
+            f"{name:40s} {len(times[name]):4d} {size / t / 1e6:7.0f} {base / t:6.2f}"
+            f" {size / best / 1e6:9.0f} {best_base / best:6.2f}"
+        )
+    print("(median and best of the runs; ratio > 1 means faster than dd)")
+    print("(with full verify, MB/s counts the disk size once: write + read-back time)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Report ingest: stations, devices, runs and what the runs found, plus the audit log."""

@@ -1,0 +1,237 @@
+"""Faults on real loop devices: a disk that vanishes, an interrupted wipe, bad sectors."""
+
+from __future__ import annotations
+
+import errno
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.erase.device import BlockDevice
+from agent.erase.engine import WipeOptions, wipe_one
+from agent.erase.journal import Journal
+from agent.erase.overwrite import Pattern, overwrite
+from agent.erase.progress import Meter, WipeProgress, ignore_progress
+from agent.erase.record import decide_result
+from agent.erase.verify import verify
+from agent.report.schema import ErasureResult
+
+from .conftest import MARKER, Loop, MiB, aes_ctr_stream, needs_root, run
+from .test_overwrite_loop import _seed
+
+pytestmark = needs_root
+
+
+def test_loop_detached_mid_wipe_fails_with_reason(
+    make_loop: Callable[..., Loop], options: Callable[..., WipeOptions], tmp_path: Path
+) -> None:
+    """Detach the loop while the engine writes, and take its medium away.
+
+    ``losetup -d`` alone is lazy while the engine holds the device open (the
+    kernel only sets autoclear); truncating the backing file and
+    ``--set-capacity`` then makes the device report 0 bytes, as a pulled disk
+    does, and writes fail with ENOSPC.
+    """
+    loop = make_loop(64 * MiB)
+    loop.plant()
+    target = loop.target()
+    pulled = threading.Event()
+
+    def progress(ev: WipeProgress) -> None:
+        if ev.phase == "wipe" and ev.done_bytes > 0 and not pulled.is_set():
+            pulled.set()
+            run(["losetup", "-d", loop.dev], check=True)
+            loop.image.write_bytes(b"")
+            run(["losetup", "--set-capacity", loop.dev], check=True)
+
+    out = wipe_one(target, options(target, pattern=Pattern.ZERO), progress)
+    rec = out.record
+    assert pulled.is_set()
+    assert rec.result is ErasureResult.FAILED
+    text = " ".join(rec.notes)
+    assert "wipe stopped at byte" in text
+    assert "changed size" in text or "disappeared" in text or "stopped accepting" in text
+    assert rec.verification_passed is None
+    assert rec.bytes_written < 64 * MiB
+    # The journal stays, so a rerun (with the disk back) resumes.
+    assert Journal(tmp_path / "state").path_for(target.identity).exists()
+
+
+def test_interrupted_wipe_resumes_from_journal(
+    make_loop: Callable[..., Loop], options: Callable[..., WipeOptions], tmp_path: Path
+) -> None:
+    loop = make_loop(64 * MiB)
+    loop.plant()
+    target = loop.target()
+    stop = threading.Event()
+
+    def progress(ev: WipeProgress) -> None:
+        if ev.phase == "wipe" and ev.done_bytes >= 24 * MiB:
+            stop.set()
+
+    opts = options(target, pattern=Pattern.RANDOM, checkpoint_every_s=0.0)
+    first = wipe_one(target, opts, progress, stop).record
+    assert first.result is ErasureResult.FAILED
+    assert "interrupted" in " ".join(first.notes)
+    journal_path = Journal(tmp_path / "state").path_for(target.identity)
+    saved = json.loads(journal_path.read_text())
+    assert saved["phase"] == "wipe"
+    assert 24 * MiB <= saved["offset"] < 64 * MiB
+    assert saved["identity"] == target.identity
+    assert "loop" not in journal_path.name  # named by identity hash, not /dev name
+    half = loop.read_image()
+    assert half.count(MARKER) == (64 * MiB - saved["offset"]) // MiB
+
+    events: list[WipeProgress] = []
+    second = wipe_one(target, opts, events.append).record
+    assert second.result is ErasureResult.ERASED, second.notes
+    assert second.resumed is True
+    assert any(f"at byte {saved['offset']}" in n for n in second.notes)
+    assert _seed(second.pattern) == bytes.fromhex(saved["seed_hex"])
+    assert second.started_at == first.started_at
+    # The resumed run started writing where the journal said.
+    first_wipe = next(e for e in events if e.phase == "wipe")
+    assert first_wipe.done_bytes > saved["offset"]
+    data = loop.read_image()
+    assert MARKER not in data
+    assert data == aes_ctr_stream(_seed(second.pattern), len(data))
+    assert not journal_path.exists()
+
+
+def test_journal_for_another_method_restarts(
+    make_loop: Callable[..., Loop], options: Callable[..., WipeOptions]
+) -> None:
+    loop = make_loop(32 * MiB)
+    loop.plant()
+    target = loop.target()
+    stop = threading.Event()
+
+    def progress(ev: WipeProgress) -> None:
+        if ev.phase == "wipe" and ev.done_bytes >= 8 * MiB:
+            stop.set()
+
+    wipe_one(
+        target, options(target, pattern=Pattern.RANDOM, checkpoint_every_s=0.0), progress, stop
+    )
+    rec = wipe_one(target, options(target, pattern=Pattern.ZERO)).record
+    assert rec.result is ErasureResult.ERASED
+    assert rec.resumed is False
+    assert any("restarted from the beginning" in n for n in rec.notes)
+    assert loop.read_image().count(0) == 32 * MiB
+
+
+def test_damaged_journal_is_kept_aside_and_wipe_restarts(
+    make_loop: Callable[..., Loop], options: Callable[..., WipeOptions], tmp_path: Path
+) -> None:
+    loop = make_loop(8 * MiB)
+    target = loop.target()
+    journal = Journal(tmp_path / "state")
+    journal.path_for(target.identity).write_text("{not json")
+    rec = wipe_one(target, options(target)).record
+    assert rec.result is ErasureResult.ERASED
+    assert any("damaged" in n for n in rec.notes)
+    assert journal.path_for(target.identity).with_suffix(".bad").read_text() == "{not json"
+
+
+class FlakyDevice(BlockDevice):
+    """A real loop device whose given sectors refuse every write with EIO.
+
+    Device-mapper's error target does not exist on this kernel, so the bad
+    sectors are injected at the one place the engine talks to the disk.
+    """
+
+    def __init__(self, path: str, bad: range, transient: int = 0) -> None:
+        super().__init__(path)
+        self.bad = bad
+        self.transient = transient  # first N failures of any write, then fine
+
+    def pwrite(self, view: memoryview, offset: int) -> None:
+        if self.transient > 0:
+            self.transient -= 1
+            raise OSError(errno.EIO, "Input/output error")
+        if offset < self.bad.stop and self.bad.start < offset + len(view):
+            raise OSError(errno.EIO, "Input/output error")
+        super().pwrite(view, offset)
+
+
+def test_bad_sectors_are_recorded_and_the_wipe_goes_on(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop(16 * MiB)
+    loop.plant()
+    marker_at = 5 * MiB + (5 * 4099) % (MiB - 64)  # where Loop.plant put MiB 5's marker
+    first = marker_at // 512 * 512
+    bad = range(first, first + 3 * 512)  # the marker's sector and the two after it
+    with FlakyDevice(loop.dev, bad) as dev:
+        meter = Meter(ignore_progress, "t", "wipe", dev.size)
+        out = overwrite(dev, None, meter=meter, chunk=4 * MiB)
+        assert out.completed
+        assert [(e.start_byte, e.length_bytes) for e in out.errors] == [(bad.start, 3 * 512)]
+        assert "Input/output error" in out.errors[0].message
+        check = verify(dev, None, [(0, dev.size)], meter=meter, method="full")
+    data = loop.read_image()
+    # Everything but the refused sectors is zero; they still hold the old bytes.
+    assert data[: bad.start].count(0) == bad.start
+    assert data[bad.stop :].count(0) == len(data) - bad.stop
+    assert MARKER in data[bad.start : bad.stop]
+    assert [(m.start_byte, m.length_bytes) for m in check.mismatches] == [(bad.start, 512)]
+    result, notes = decide_result(
+        failure=None, write_errors=out.errors, verify_problems=check.problems, verified=True
+    )
+    assert result is ErasureResult.ERASED_WITH_EXCEPTIONS
+    assert "refused every write" in notes[0]
+
+
+def test_transient_error_is_retried_without_a_trace(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop(8 * MiB)
+    loop.plant()
+    with FlakyDevice(loop.dev, range(0), transient=2) as dev:
+        out = overwrite(dev, None, meter=Meter(ignore_progress, "t", "wipe", dev.size))
+    assert out.completed and out.errors == []
+    assert loop.read_image().count(0) == 8 * MiB
+
+
+def test_unexplained_verify_problem_fails() -> None:
+    from agent.report.schema import ErrorRange
+
+    bad = ErrorRange(start_byte=0, length_bytes=512, message="x")
+    other = ErrorRange(start_byte=4096, length_bytes=512, message="y")
+    assert (
+        decide_result(failure=None, write_errors=[bad], verify_problems=[other], verified=True)[0]
+        is ErasureResult.FAILED
+    )
+    assert (
+        decide_result(failure=None, write_errors=[], verify_problems=[], verified=False)[0]
+        is ErasureResult.FAILED
+    )
+    assert (
+        decide_result(failure=None, write_errors=[], verify_problems=[], verified=True)[0]
+        is ErasureResult.ERASED
+    )
+
+
+class UnreadableDevice(BlockDevice):
+    """A real loop device whose given sectors fail every read with EIO."""
+
+    def __init__(self, path: str, bad: range) -> None:
+        super().__init__(path)
+        self.bad = bad
+
+    def pread(self, view: memoryview, offset: int) -> None:
+        if offset < self.bad.stop and self.bad.start < offset + len(view):
+            raise OSError(errno.EIO, "Input/output error")
+        super().pread(view, offset)
+
+
+def test_unreadable_sectors_are_narrowed_to_sector_ranges(make_loop: Callable[..., Loop]) -> None:
+    loop = make_loop(16 * MiB)
+    bad = range(9 * MiB + 70 * 1024, 9 * MiB + 70 * 1024 + 1024)  # two sectors
+    with UnreadableDevice(loop.dev, bad) as dev:
+        meter = Meter(ignore_progress, "t", "verify", dev.size)
+        out = verify(dev, None, [(0, dev.size)], meter=meter, method="full")
+    assert out.completed and out.mismatches == []
+    assert [(e.start_byte, e.length_bytes) for e in out.read_errors] == [(bad.start, 1024)]
+    assert "read failed" in out.read_errors[0].message
+    result, _ = decide_result(
+        failure=None, write_errors=[], verify_problems=out.problems, verified=True
+    )
+    assert result is ErasureResult.FAILED  # unreadable and not explained by a write error

@@ -1,0 +1,129 @@
+"""Pure logic: keystream addressing, sample placement, journal files, the pipeline."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.erase.device import AlignedBuffer
+from agent.erase.journal import Journal, JournalEntry
+from agent.erase.pipeline import Pipeline
+from agent.erase.prng import KeyStream
+from agent.erase.verify import SAMPLE, sample_regions
+
+from .conftest import MiB, aes_ctr_stream
+
+
+def test_keystream_is_addressable_by_offset() -> None:
+    seed = bytes(range(32))
+    whole = aes_ctr_stream(seed, 3 * 4096)
+    ks = KeyStream(seed)
+    assert ks.block(0, len(whole)) == whole
+    assert ks.block(4096 + 16, 100) == whole[4096 + 16 : 4096 + 116]
+    buf = AlignedBuffer(8192)
+    ks.fill(4096, buf.view, 8192)
+    assert buf.bytes(8192) == whole[4096:]
+    with pytest.raises(ValueError, match="multiple of 16"):
+        ks.block(5, 10)
+    with pytest.raises(ValueError, match="32 bytes"):
+        KeyStream(b"short")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size_mib=st.integers(min_value=1, max_value=4096),
+    percent=st.floats(min_value=0.01, max_value=100.0),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_sample_regions_properties(size_mib: int, percent: float, seed: int) -> None:
+    size = size_mib * MiB + 512 * (seed % 7)
+    regions = sample_regions(size, percent, rng=random.Random(seed))
+    assert regions[0][0] == 0
+    assert regions[-1][0] + regions[-1][1] == size  # last MiB always read
+    covered = sum(n for _, n in regions)
+    assert covered >= min(size, 2 * SAMPLE)
+    assert covered >= min(size, size * percent / 100) - SAMPLE
+    for (a, n), (b, _) in itertools.pairwise(regions):
+        assert a + n < b  # sorted, not touching (merged)
+    assert all(off % 4096 == 0 or off == size - SAMPLE for off, _ in regions)
+
+
+def test_sample_regions_spread_over_slices() -> None:
+    size = 1000 * MiB
+    regions = sample_regions(size, 2, rng=random.Random(1))
+    inner = [off for off, _ in regions if 0 < off < size - SAMPLE]
+    assert len(inner) == 18  # 20 windows: first, last, one in each of 18 slices
+    width = (size - 2 * SAMPLE) / 18
+    for i, off in enumerate(sorted(inner)):
+        assert SAMPLE + i * width <= off < SAMPLE + (i + 1) * width
+    assert sample_regions(size, 100) == [(0, size)]
+    with pytest.raises(ValueError):
+        sample_regions(size, 0)
+
+
+def test_journal_roundtrip_and_atomic_write(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state")
+    now = datetime.now(UTC)
+    entry = JournalEntry(
+        identity="serial:X|9",
+        size_bytes=9,
+        method="overwrite-zero",
+        pattern="zero",
+        offset=4096,
+        started_at=now,
+        updated_at=now,
+    )
+    journal.save(entry)
+    assert journal.load("serial:X|9") == (entry, None)
+    assert [p.name for p in (tmp_path / "state").iterdir()] == [journal.path_for("serial:X|9").name]
+    assert journal.load("serial:Y|9") == (None, None)
+    journal.remove("serial:X|9")
+    assert journal.load("serial:X|9") == (None, None)
+
+
+def test_journal_dir_that_cannot_exist_is_a_clear_error(tmp_path: Path) -> None:
+    from agent.errors import InputError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="cannot create state directory"):
+        Journal(blocker / "state")
+
+
+def test_pipeline_hands_over_in_order_and_reraises() -> None:
+    def produce(i: int, buf: AlignedBuffer) -> int:
+        if i == 5:
+            raise RuntimeError("disk on fire")
+        buf.view[0] = i
+        return i * 2
+
+    seen = []
+    with (
+        pytest.raises(RuntimeError, match="disk on fire"),
+        Pipeline(range(10), produce, buffer_size=4096, depth=2) as pipe,
+    ):
+        for filled in pipe:
+            seen.append((filled.item, filled.outcome, filled.buffer.view[0]))
+            pipe.release(filled)
+    assert seen == [(i, 2 * i, i) for i in range(5)]
+
+
+def test_meter_events_carry_rate_eta_and_phase() -> None:
+    from agent.erase.progress import Meter, WipeProgress
+
+    events: list[WipeProgress] = []
+    meter = Meter(events.append, "serial:S|1", "verify", 1000, start_done=100, interval_s=3600)
+    meter.update(200)  # first event always goes out
+    meter.update(300)  # rate-limited
+    meter.update(1000, force=True)
+    assert [e.done_bytes for e in events] == [200, 1000]
+    last = events[-1]
+    assert last.phase == "verify" and last.disk == "serial:S|1"
+    assert last.percent == 100.0 and last.eta_s == 0.0
+    assert last.rate_bytes_s > 0  # counts only the 900 bytes done in this run

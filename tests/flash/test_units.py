@@ -1,0 +1,151 @@
+"""Manifest, local image checks, writer and provisioning logic, without loop devices."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import mmap
+import os
+import random
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from agent.errors import InputError
+from agent.flash.engine import join_ref
+from agent.flash.manifest import compression_of, parse_manifest, raw_name
+from agent.flash.provision import apply, hostname_for, load_settings
+from agent.flash.source import ImageStream, check_local_image
+from agent.flash.verify import read_back
+from agent.flash.writer import Extent, whole_image_extents, write_image
+
+SHA = "ab" * 32
+
+
+def _manifest(**kw: object) -> bytes:
+    import json
+
+    data: dict[str, object] = {"name": "n", "version": "1", "size": 10, "sha256": SHA, "image": "x"}
+    data.update(kw)
+    return json.dumps({k: v for k, v in data.items() if v is not None}).encode()
+
+
+def test_manifest_parsing() -> None:
+    m = parse_manifest(_manifest(image="a.img.zst", bmap="a.img.bmap"), "t")
+    assert m.image_compression == "zst" and m.bmap == "a.img.bmap"
+    for bad, word in [
+        (_manifest(sha256="xyz"), "sha256"),
+        (_manifest(size=0), "size"),
+        (_manifest(name=None), "name"),
+        (_manifest(extra=1), "extra"),
+        (b"{not json", "not valid JSON"),
+    ]:
+        with pytest.raises(InputError, match=word):
+            parse_manifest(bad, "t")
+    assert compression_of("https://h/x.img.xz?sig=1") == "xz"
+    assert raw_name("x.img.gz") == "x.img" and compression_of("x.img") == "raw"
+    assert join_ref("/a/b/m.json", "c.img") == "/a/b/c.img"
+    assert join_ref("http://h/a/m.json", "img/c.img") == "http://h/a/img/c.img"
+
+
+def test_local_image_checks(tmp_path: Path) -> None:
+    raw = os.urandom(5000)
+    (tmp_path / "r.img").write_bytes(raw)
+    check_local_image(tmp_path / "r.img", "raw", 5000)
+    with pytest.raises(InputError, match="5000 bytes"):
+        check_local_image(tmp_path / "r.img", "raw", 4096)
+    (tmp_path / "z.img.zst").write_bytes(zstandard.ZstdCompressor().compress(raw))
+    check_local_image(tmp_path / "z.img.zst", "zst", 5000)
+    with pytest.raises(InputError, match="decompresses to 5000"):
+        check_local_image(tmp_path / "z.img.zst", "zst", 6000)
+    with pytest.raises(InputError, match="looks like zst"):
+        check_local_image(tmp_path / "z.img.zst", "xz", 5000)
+    (tmp_path / "g.img.gz").write_bytes(gzip.compress(raw))
+    with pytest.raises(InputError, match="records a size"):
+        check_local_image(tmp_path / "g.img.gz", "gz", 5001)
+    with pytest.raises(InputError, match="cannot read"):
+        check_local_image(tmp_path / "missing", "raw", 1)
+
+
+def _o_direct_file(path: Path, size: int) -> int:
+    with path.open("wb") as fh:
+        fh.truncate(size)
+    try:
+        return os.open(path, os.O_RDWR | os.O_DIRECT)
+    except OSError:
+        pytest.skip("this filesystem has no O_DIRECT")
+
+
+@pytest.mark.parametrize("size", [3 * (1 << 20), 3 * (1 << 20) + 1000])
+def test_writer_handles_unaligned_tails_and_small_chunks(tmp_path: Path, size: int) -> None:
+    data = random.Random(size).randbytes(size)
+    fd = _o_direct_file(tmp_path / "target", size + 8192)
+    try:
+        # extents that are not sector-aligned go through read-modify-write
+        extents = [Extent(0, 4096), Extent(5000, 70_000), Extent(1 << 20, size)]
+        sums = [hashlib.sha256(data[e.start : e.end]).hexdigest() for e in extents]
+        extents = [Extent(e.start, e.end, s) for e, s in zip(extents, sums, strict=True)]
+        result = write_image(io.BytesIO(data), fd, size, extents, chunk_size=64 << 10, pool=3)
+        assert result.image_sha256 == hashlib.sha256(data).hexdigest()
+        assert result.bytes_written == sum(e.length for e in extents)
+        assert read_back(fd, result.digests, "sha256", chunk_size=64 << 10) == []
+        target = (tmp_path / "target").read_bytes()
+        for e in extents:
+            assert target[e.start : e.end] == data[e.start : e.end]
+        assert target[4096:5000] == bytes(904)  # a hole stays untouched
+        # the read-back notices a change
+        with mmap.mmap(-1, 4096) as junk:  # O_DIRECT wants an aligned buffer
+            junk.write(b"\x01" * 4096)
+            os.pwrite(fd, junk, 1 << 20)
+        bad = read_back(fd, result.digests, "sha256", chunk_size=64 << 10)
+        assert [(m.start, m.end) for m in bad] == [(1 << 20, size)]
+    finally:
+        os.close(fd)
+
+
+def test_writer_errors_end_the_pipeline(tmp_path: Path) -> None:
+    data = bytes(1 << 20)
+    fd = _o_direct_file(tmp_path / "t", 1 << 20)
+    try:
+        with pytest.raises(InputError, match="ends early"):
+            write_image(io.BytesIO(data[:1000]), fd, len(data), whole_image_extents(len(data)))
+        with pytest.raises(InputError, match="larger than"):
+            write_image(io.BytesIO(data + b"x"), fd, len(data), whole_image_extents(len(data)))
+        with pytest.raises(InputError, match="do not match the bmap"):
+            write_image(io.BytesIO(data), fd, len(data), [Extent(0, 4096, "0" * 64)])
+        stream = ImageStream(io.BytesIO(b"\x28\xb5\x2f\xfd garbage" * 10), "zst", "bad")
+        with pytest.raises(InputError, match="corrupt"):
+            write_image(stream, fd, len(data), whole_image_extents(len(data)))
+    finally:
+        os.close(fd)
+
+
+def test_hostname_from_asset_tag() -> None:
+    assert hostname_for("DB 00123/A") == "db-00123-a"
+    assert hostname_for("  --Lab_7--  ") == "lab-7"
+    assert len(hostname_for("x" * 100)) == 63
+    with pytest.raises(InputError):
+        hostname_for("///")
+
+
+def test_apply_never_writes_through_symlinks(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    (root / "etc").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "hostname").write_text("host's own\n")
+    # an image whose /etc/hostname points outside its filesystem
+    (root / "etc" / "hostname").symlink_to(outside / "hostname")
+    (root / "etc" / "ssh").symlink_to(outside)
+    with pytest.raises(InputError, match="not a directory"):
+        apply(root, "lap-1", load_settings())
+    assert (outside / "hostname").read_text() == "host's own\n"
+    (root / "etc" / "ssh").unlink()
+    changed = apply(root, "lap-1", load_settings())
+    assert (root / "etc" / "hostname").read_text() == "lap-1\n"
+    assert not (root / "etc" / "hostname").is_symlink()
+    assert (outside / "hostname").read_text() == "host's own\n"
+    assert "etc/machine-id" in changed and (root / "etc/machine-id").read_bytes() == b""
+    assert os.readlink(root / "etc/localtime") == "/usr/share/zoneinfo/Europe/Brussels"

@@ -1,0 +1,250 @@
+"""Grading over laptop profiles assembled from real recorded SMART and battery outputs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agent.grading import grade_report
+from agent.health.battery import judge_battery
+from agent.health.battery_parse import load_battery_file
+from agent.health.disk_verdict import judge_disk
+from agent.health.smart_parse import read_smartctl_file
+from agent.policy import Policy, load_policy
+from agent.report.schema import (
+    Components,
+    Cpu,
+    Disk,
+    ErasureRecord,
+    ErasureResult,
+    ErrorRange,
+    ImageRecord,
+    MediaType,
+    Memory,
+    MemoryModule,
+    Mode,
+    Report,
+    SanitizeLevel,
+    Station,
+    TestOutcome,
+    TestResult,
+)
+
+FIX = Path(__file__).parent.parent / "fixtures"
+GIB = 1024**3
+
+NVME_OK = "nvme_samsung_pm9a1_1t_oem_laptop_16pct.json"
+NVME_MEDIA_ERRORS = "nvme_samsung_970evo_500g_media_errors7_failing.json"
+SSD_WORN = "sata_ssd_intel_s3500_240g_mwi22_worn.json"
+HDD_OK = "sata_hdd_wdc_wd10efrx_healthy.json"
+BAT_GOOD = "thinkpad_t495s_lgc_5B10W139_tlpstat_cycle1_100pct_tlp566.txt"
+BAT_WORN = "thinkpad_smp_42T4977_uevent_worn_66pct_i3status186.txt"
+BAT_68 = "dell_samsungsdi_7xfjja2_upower_68pct_jc_fixture.txt"
+
+
+def _disk(fixture: str, policy: Policy, media: MediaType) -> Disk:
+    data = read_smartctl_file(FIX / "smart" / fixture)
+    return Disk(
+        name="nvme0n1" if media is MediaType.NVME else "sda",
+        path="/dev/x",
+        model=data.model,
+        serial=data.serial,
+        size_bytes=data.capacity_bytes or 256 * 1000**3,
+        media_type=media,
+        health=judge_disk(data, policy.disk),
+    )
+
+
+def _erasure(disk: Disk, result: ErasureResult = ErasureResult.ERASED) -> ErasureRecord:
+    now = datetime.now(UTC)
+    return ErasureRecord(
+        record_id=uuid.uuid4(),
+        disk_serial=disk.serial,
+        disk_size_bytes=disk.size_bytes,
+        method="overwrite-zero",
+        tool="digibench",
+        level=SanitizeLevel.CLEAR,
+        started_at=now,
+        finished_at=now,
+        verification_method="sampled",
+        verification_passed=result is not ErasureResult.FAILED,
+        errors=[ErrorRange(start_byte=0, length_bytes=4096, message="EIO")]
+        if result is ErasureResult.ERASED_WITH_EXCEPTIONS
+        else [],
+        result=result,
+    )
+
+
+def _laptop(
+    *,
+    disks: list[tuple[str, MediaType]] = ((NVME_OK, MediaType.NVME),),  # type: ignore[assignment]
+    battery: str | None = BAT_GOOD,
+    ram_gib: float = 8,
+    cosmetic: str = "C5",
+    failed_tests: tuple[str, ...] = (),
+    wipe: ErasureResult | None = ErasureResult.ERASED,
+    flashed: bool = True,
+    flags: tuple[str, ...] = ("fpu", "lm", "sse4_2"),
+    mode: Mode = Mode.INTAKE,
+    policy: Policy | None = None,
+) -> Report:
+    policy = policy or load_policy()
+    disk_models = [_disk(f, policy, m) for f, m in disks]
+    bats = []
+    if battery:
+        reading = load_battery_file(FIX / "battery" / battery)[0]
+        bats.append(judge_battery(reading, policy.battery, name="BAT0"))
+    tests = [
+        TestResult(
+            name=name, outcome=TestOutcome.FAIL if name in failed_tests else TestOutcome.PASS
+        )
+        for name in ("keyboard", "screen", "touchpad")
+    ]
+    tests.append(TestResult(name="cosmetic", outcome=TestOutcome.PASS, answers={"code": cosmetic}))
+    images = []
+    if flashed:
+        images.append(
+            ImageRecord(
+                name="debian-digibank",
+                version="12.8",
+                sha256="0" * 64,
+                verified=True,
+                bytes_written=10,
+            )
+        )
+    return Report(
+        mode=mode,
+        station=Station(name="bench-1", agent_version="test"),
+        components=Components(
+            cpu=Cpu(model="Intel(R) Core(TM) i5-8350U", flags=list(flags)),
+            memory=Memory(
+                total_bytes=int(ram_gib * GIB),
+                modules=[
+                    MemoryModule(
+                        locator="ChannelA-DIMM0",
+                        size_bytes=int(ram_gib * GIB),
+                        type="DDR4",
+                        form_factor="SODIMM",
+                    )
+                ],
+            ),
+            disks=disk_models,
+            batteries=bats,
+        ),
+        tests=tests,
+        erasures=[_erasure(d, wipe) for d in disk_models] if wipe else [],
+        images=images,
+    )
+
+
+def _codes(report: Report, policy: Policy | None = None) -> tuple[str, set[str]]:
+    grade = grade_report(report, policy or load_policy())
+    return grade.grade, {r.code for r in grade.reasons}
+
+
+def test_healthy_laptop_is_a_and_lend() -> None:
+    grade = grade_report(_laptop(), load_policy())
+    assert grade.grade == "A"
+    assert grade.destination == "lend"
+    assert grade.r2_function == "F5"
+    assert grade.r2_cosmetic == "C5"
+    codes = {r.code for r in grade.reasons}
+    assert {"grade.wiped", "grade.flashed", "grade.battery_good", "grade.ram_good"} <= codes
+    assert all(r.message for r in grade.reasons)
+
+
+def test_worn_battery_and_hdd_give_b_with_reasons() -> None:
+    grade, codes = _codes(_laptop(battery=BAT_68, disks=[(HDD_OK, MediaType.HDD)]))
+    assert grade == "B"
+    assert {"grade.battery_worn", "grade.no_ssd"} <= codes
+
+
+def test_worn_ssd_is_a_note() -> None:
+    grade, codes = _codes(_laptop(disks=[(SSD_WORN, MediaType.SSD)]))
+    assert grade == "B"
+    assert "grade.disk_worn" in codes
+
+
+def test_failing_disk_means_repair_with_what_to_fix() -> None:
+    grade = grade_report(_laptop(disks=[(NVME_MEDIA_ERRORS, MediaType.NVME)]), load_policy())
+    assert grade.grade == "C"
+    assert grade.destination == "repair"
+    assert any("replace disk" in fix for fix in grade.to_fix)
+
+
+@pytest.mark.parametrize("wipe", [None, ErasureResult.FAILED, ErasureResult.ERASED_WITH_EXCEPTIONS])
+def test_failed_missing_or_partial_wipe_never_lends(wipe: ErasureResult | None) -> None:
+    grade = grade_report(_laptop(wipe=wipe), load_policy())
+    assert grade.destination != "lend"
+    assert grade.grade not in ("A", "B")
+    assert {r.code for r in grade.reasons} & {
+        "grade.wipe_missing",
+        "grade.wipe_failed",
+        "grade.wipe_exceptions",
+    }
+
+
+def test_keyboard_and_screen_broken_and_bad_battery_go_to_parts() -> None:
+    grade = grade_report(
+        _laptop(failed_tests=("keyboard", "screen"), battery=BAT_WORN, cosmetic="C3"),
+        load_policy(),
+    )
+    assert grade.grade == "parts"
+    assert grade.destination == "parts"
+    kinds = {h.kind for h in grade.harvest}
+    assert "ram" in kinds and "nvme" in kinds  # healthy parts listed for harvest
+
+
+def test_damaged_chassis_is_parts() -> None:
+    grade, codes = _codes(_laptop(cosmetic="C1"))
+    assert grade == "parts"
+    assert "grade.cosmetic_damaged" in codes
+
+
+def test_32bit_cpu_or_tiny_ram_is_recycle() -> None:
+    assert _codes(_laptop(flags=("fpu", "sse2")))[0] == "recycle"
+    grade, codes = _codes(_laptop(ram_gib=1))
+    assert grade == "recycle"
+    assert "grade.ram_too_small" in codes
+
+
+def test_little_ram_means_repair() -> None:
+    grade = grade_report(_laptop(ram_gib=2), load_policy())
+    assert grade.grade == "C"
+    assert "add RAM" in grade.to_fix
+
+
+def test_no_battery_means_repair() -> None:
+    grade = grade_report(_laptop(battery=None), load_policy())
+    assert grade.grade == "C"
+    assert "fit a battery" in grade.to_fix
+
+
+def test_flash_failure_blocks_a() -> None:
+    grade, codes = _codes(_laptop(flashed=False))
+    assert grade == "C"
+    assert "grade.not_flashed" in codes
+
+
+def test_check_mode_does_not_demand_wipe_or_flash() -> None:
+    grade = grade_report(_laptop(mode=Mode.CHECK, wipe=None, flashed=False), load_policy())
+    assert grade.grade == "A"
+    assert grade.r2_function == "F4"
+
+
+def test_policy_file_changes_outcomes(tmp_path: Path) -> None:
+    # A 4 GB laptop is B by default (enough, not plenty) ...
+    assert _codes(_laptop(ram_gib=3.8))[0] == "B"
+    # ... and A for a programme that decides 4 GB is plenty.
+    override = tmp_path / "policy.toml"
+    override.write_text("[grading]\nram_a_gib = 3.5\n")
+    policy = load_policy(override)
+    assert grade_report(_laptop(ram_gib=3.8, policy=policy), policy).grade == "A"
+    # A stricter battery line turns a 79 % battery (worn by default too) into bad -> C.
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[battery]\nworn_percent = 70\n")
+    policy = load_policy(strict)
+    assert grade_report(_laptop(battery=BAT_68, policy=policy), policy).grade == "C"

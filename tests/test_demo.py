@@ -1,0 +1,44 @@
+"""The demo a newcomer runs: the real station on loop devices with a local server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the demo needs root (loop devices)"),
+]
+
+
+def test_headless_demo_wipes_flashes_and_reports() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "demo", "--headless"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 pieces of donor data left" in result.stdout
+    assert "server has DEMO-0001" in result.stdout
+    assert "cleaned up" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_tui_demo_reaches_its_result_screen_under_tmux(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from demo_tmux import drive
+
+    out = tmp_path / "result.txt"
+    code = drive(f"{sys.executable} -m agent.cli demo", out)
+    shown = out.read_text()
+    assert "beoordeling" in shown  # the result screen (Dutch by default)
+    assert "/devices/DEMO-0001/" in shown.replace("\n", "").replace(" ", "")  # the QR's address
+    assert code == 0
