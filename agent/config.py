@@ -10,14 +10,13 @@ can name ``images/debian.json`` next to it.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.errors import InputError
 from agent.report.schema import Mode
+from agent.tomlfile import invalid, read_toml
 
 
 class _Section(BaseModel):
@@ -143,18 +142,11 @@ def load_station_config(explicit: Path | None = None) -> StationConfig:
 
 def load_config(path: Path) -> StationConfig:
     """Read and check a station config; relative paths become relative to its folder."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read station config: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    data = read_toml(path, "station config")
     try:
         config = StationConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{path}: invalid station config at '{loc}': {first['msg']}") from exc
+        raise invalid(path, "station config", exc) from exc
     base = path.parent.resolve()
     config.station.data_dir = _relative_to(base, config.station.data_dir) or base
     config.policy = _relative_to(base, config.policy)

@@ -163,11 +163,10 @@ def inspect_machine(
             update["media_type"] = _media_of(health)
         judged.append(disk.model_copy(update=update))
     real = [d for d in judged if not d.is_loop]
+    known = [d for d in judged if d.health and d.health.verdict is not DiskVerdict.UNKNOWN]
     if not real:
         warnings.add("disks.none", "No disk found besides loop devices.")
-    elif smartctl_ok[0] and all(
-        d.health is None or d.health.verdict is DiskVerdict.UNKNOWN for d in real
-    ):
+    elif smartctl_ok[0] and not known:
         warnings.add(
             "smart.none",
             "No disk reported SMART data (virtual disks and some USB adapters have none).",

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from agent.report.schema import INT64_MAX
+
 Unit = Literal["uWh", "uAh"]
 
 #: Unit suffix -> (quantity, factor to the schema's micro unit).
@@ -119,7 +121,11 @@ def to_micro(
     if number < 0:
         reading.problems.append(f"{label} is negative: {short(value)}")
         return None
-    return int(number * factor)
+    micro = int(number * factor)
+    if micro > INT64_MAX:
+        reading.problems.append(f"{label} is implausibly large: {short(value)}")
+        return None
+    return micro
 
 
 def parse_percent(value: str) -> float | None:
@@ -135,6 +141,6 @@ def set_cycles(reading: BatteryReading, value: str) -> None:
     parsed = parse_number(value)
     if parsed is not None and parsed[1] is None and parsed[0] == parsed[0].to_integral_value():
         count = int(parsed[0])
-        reading.cycle_count = count if count > 0 else None
+        reading.cycle_count = count if 0 < count <= INT64_MAX else None
     elif parsed is not None:
         reading.problems.append(f"cycle_count is not a whole number: {short(value)}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import InputError
+from agent.report.schema import INT64_MAX
 
 #: Larger than any real smartctl -x output by far, and the report's raw-text bound.
 MAX_INPUT_CHARS = 2_000_000
@@ -62,7 +63,7 @@ class AtaAttribute:
                 return int(text.split()[0], 16) & 0xFFFF_FFFF
             except ValueError:
                 pass
-        match = re.match(r"\d{1,30}", text)
+        match = re.match(r"\d{1,18}", text)
         if match:
             return int(match.group())
         return self.raw_value & 0xFFFF_FFFF
@@ -90,7 +91,8 @@ class NvmeHealth:
         # An NVMe "data unit" is 1000 blocks of 512 bytes (NVMe Base Spec, log 02h).
         if self.data_units_written is None:
             return None
-        return self.data_units_written * 512_000
+        written = self.data_units_written * 512_000
+        return written if written <= INT64_MAX else None
 
 
 @dataclass(frozen=True)
@@ -202,18 +204,26 @@ def _looks_binary(text: str) -> bool:
 # --------------------------------------------------------------------------- JSON helpers
 
 
+#: SMART counters are at most 64 bits wide; anything larger is garbage, not a reading
+#: (and the report schema, like the server's database, holds 64-bit numbers).
+
+
+def _plausible(number: int) -> int | None:
+    return number if -INT64_MAX <= number <= INT64_MAX else None
+
+
 def _int(value: object) -> int | None:
-    """A JSON number or digit string as int; None for anything else."""
+    """A JSON number or digit string as int; None for anything else or out of range."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return _plausible(value)
     if isinstance(value, float):
         if math.isfinite(value) and value.is_integer():
-            return int(value)
+            return _plausible(int(value))
         return None
     if isinstance(value, str) and value.strip().isdigit() and len(value) < 40:
-        return int(value.strip())
+        return _plausible(int(value.strip()))
     return None
 
 
@@ -425,7 +435,7 @@ def _count(text: str) -> int | None:
     if not match:
         return None
     digits = "".join(ch for ch in match.group() if ch.isdigit())
-    return int(digits) if 0 < len(digits) <= 30 else None
+    return int(digits) if 0 < len(digits) <= 18 else None
 
 
 def _parse_text(text: str, source: str) -> SmartData:
@@ -563,7 +573,7 @@ def _text_attributes(lines: list[str]) -> Iterator[AtaAttribute]:
         else:
             name, _, value, worst, thresh, when, raw = (match.group(i) for i in range(2, 9))
         # smartctl prints raw values without digit grouping, whatever the locale
-        raw_first = re.match(r"\d{1,30}", raw)
+        raw_first = re.match(r"\d{1,18}", raw)
         yield AtaAttribute(
             id=attr_id,
             name=name,

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.errors import InputError
+from agent.tomlfile import invalid, read_toml
 
 
 class _Section(BaseModel):
@@ -92,17 +92,8 @@ def load_policy(override: Path | None = None) -> Policy:
     """The shipped policy, with ``override`` (a TOML file) merged over it."""
     data = _default_data()
     if override is not None:
-        try:
-            extra = tomllib.loads(override.read_text())
-        except OSError as exc:
-            raise InputError(f"{override}: cannot read policy file: {exc.strerror}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{override}: not valid TOML: {exc}") from exc
-        data = _merge(data, extra)
+        data = _merge(data, read_toml(override, "policy file"))
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        where = f"{override}: " if override else ""
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{where}invalid policy value at '{loc}': {first['msg']}") from exc
+        raise invalid(override, "policy value", exc) from exc

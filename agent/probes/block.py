@@ -29,7 +29,7 @@ from agent.probes.sysfs import (
     read_uint,
     under,
 )
-from agent.report.schema import Disk, MediaType
+from agent.report.schema import INT64_MAX, Disk, MediaType
 
 ROOT = Path("/")
 
@@ -532,6 +532,8 @@ def _disk(ctx: _Context, name: str) -> Disk | None:
     root = ctx.index.root
     base = ctx.index.sys_block / name
     size_sectors = read_uint(base / "size")
+    if size_sectors is not None and size_sectors > INT64_MAX // 512:
+        size_sectors = None  # not a real disk size
     if not _wanted(name, base, size_sectors):
         return None
     devnum = read_text(base / "dev")

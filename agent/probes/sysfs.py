@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+from agent.report.schema import INT64_MAX
+
 #: Longest attribute we read; sysfs attributes are at most a page, EDID a few KiB.
 MAX_READ = 1 << 20
 
@@ -46,9 +48,13 @@ def read_int(path: Path, base: int = 10) -> int | None:
 
 
 def read_uint(path: Path) -> int | None:
-    """A non-negative decimal attribute (sizes, counts); None for anything else."""
+    """A non-negative decimal attribute (sizes, counts); None for anything else.
+
+    sysfs numbers are at most 64 bits; larger ones are garbage (a damaged or
+    hostile tree) and read as unknown.
+    """
     value = read_int(path)
-    return value if value is not None and value >= 0 else None
+    return value if value is not None and 0 <= value <= INT64_MAX else None
 
 
 def read_flag(path: Path) -> bool | None:

@@ -462,3 +462,18 @@ def test_real_json_with_one_value_replaced_raises_only_input_error(data: st.Data
         parent = parent[key]
     parent[path[-1]] = data.draw(_JSON)
     _parse_and_judge(json.dumps(doc))
+
+
+def test_absurd_counters_are_dropped_not_crashing() -> None:
+    """Found by hypothesis in CI: a 300-digit data_units_written overflowed float division.
+
+    Counters wider than 64 bits are garbage; they become "unknown" instead of
+    crashing the verdict or making the server refuse the whole report.
+    """
+    doc = json.loads((SMART / "nvme_corsair_mp510_errlog8382_healthy.json").read_text())
+    doc["nvme_smart_health_information_log"]["data_units_written"] = 3.5e302
+    doc["nvme_smart_health_information_log"]["media_errors"] = 10**40
+    data = parse_smartctl(json.dumps(doc))
+    health = judge_disk(data, load_policy().disk)
+    assert health.figures.data_written_bytes is None
+    assert health.figures.media_errors is None

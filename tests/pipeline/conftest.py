@@ -12,35 +12,16 @@ from pathlib import Path
 import pytest
 
 from agent.config import StationConfig
+from agent.demo import run as demo_run
 from agent.demo.profile import build_profile
 from tests.flash.images import build_image, compress, loop_device, missing_tools
 
 FIX = Path(__file__).parent.parent / "fixtures"
 MiB = 1 << 20
-MARKER = b"DONOR-SECRET-MARKER-7f3a"
-
-
-def plant_markers(dev: str, size: int) -> None:
-    """The donor's data: a marker at the start of every MiB, and in the last sector."""
-    with open(dev, "r+b", buffering=0) as fh:
-        for offset in range(0, size, MiB):
-            fh.seek(offset)
-            fh.write(MARKER)
-        fh.seek(size - 512)
-        fh.write(MARKER)
-        os.fsync(fh.fileno())
-
-
-def count_markers(dev: str) -> int:
-    """An independent read of the whole device (not through Digibench)."""
-    found = 0
-    with open(dev, "rb", buffering=0) as fh:
-        tail = b""
-        while chunk := fh.read(4 * MiB):
-            data = tail + chunk
-            found += data.count(MARKER)
-            tail = data[-(len(MARKER) - 1) :]
-    return found
+# the donor's data and the independent check that none is left: the same as the demo's
+MARKER = demo_run.MARKER
+plant_markers = demo_run.plant_donor_data
+count_markers = demo_run.count_markers
 
 
 @dataclass
