@@ -1,22 +1,21 @@
-"""The ``digibench`` command line: thin argument handling over the UI-free core."""
+"""The ``digibench`` command line: thin argument handling over the UI-free core.
+
+Subcommands live in their own modules, which are only imported when their
+command runs (or for ``--help``): a station, a flash or a script calling
+``digibench`` does not pay for importing every other part.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Sequence
 
 from agent import __version__
-from agent.demo.cli import register as register_demo
-from agent.erase.cli import register as register_erase
 from agent.errors import DigibenchError
-from agent.flash.cli import register as register_flash
-from agent.inspect_cli import register as register_inspect
-from agent.pipeline.cli import register as register_run
-from agent.report.schema import json_schema
-from agent.uplink.cli import register as register_uplink
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -31,12 +30,38 @@ def die(message: str, *, hint: str | None = None, code: int = EXIT_FAILURE) -> i
     return code
 
 
+#: command -> the module whose ``register(sub)`` adds it (in --help order)
+COMMANDS: dict[str, str] = {
+    "inspect": "agent.inspect_cli",
+    "disk-health": "agent.inspect_cli",
+    "battery-health": "agent.inspect_cli",
+    "run": "agent.pipeline.cli",
+    "flash": "agent.flash.cli",
+    "wipe": "agent.erase.cli",
+    "verify-record": "agent.erase.cli",
+    "keygen": "agent.erase.cli",
+    "outbox": "agent.uplink.cli",
+    "upload": "agent.uplink.cli",
+    "demo": "agent.demo.cli",
+}
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
+    from agent.report.schema import json_schema
+
     print(json.dumps(json_schema(), indent=2, sort_keys=True))
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv`` naming a known command, only that command's module loads."""
     parser = argparse.ArgumentParser(
         prog="digibench",
         description="Refurbish donated laptops: inspect, wipe, flash, grade, report.",
@@ -47,17 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the report JSON Schema (v1)")
     p.set_defaults(func=_cmd_schema)
-    register_inspect(sub)
-    register_run(sub)
-    register_flash(sub)
-    register_erase(sub)
-    register_uplink(sub)
-    register_demo(sub)
+    chosen = _command_of(argv) if argv is not None else None
+    wanted = [COMMANDS[chosen]] if chosen in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module in wanted:
+        importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

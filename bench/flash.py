@@ -12,6 +12,8 @@ its bmap (bmaptool create) and a zstd copy, then times on the same loop device:
   raw image hashed against the manifest: the first flash of a file)
 * ``digibench flash --no-fit --no-provision``  (ours, read-back on, a repeat flash of the same
   file: its sha256 is vouched by the first run's stamp, see agent/flash/stamps.py)
+* ``python -m agent.flash ...``  (the same repeat flash without importing digibench's
+  other subcommands at start-up)
 
 Each run starts with the page cache dropped, its source file read once and its tool
 started once with --version (warm source and program files, cold target). The loop
@@ -118,8 +120,13 @@ def cold(source: Path, tool: list[str]) -> None:
 
 def timed(argv: list[str] | str, source: Path) -> tuple[float, float]:
     """Wall time and CPU time (user + system, children included) of one run."""
-    first = argv.split()[0] if isinstance(argv, str) else argv[0]
-    cold(source, [first, "--version"])
+    if isinstance(argv, str):
+        warm = [argv.split()[0], "--version"]
+    elif argv[1] == "-m":
+        warm = [*argv[:3], "--help"]
+    else:
+        warm = [argv[0], "--version"]
+    cold(source, warm)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     if isinstance(argv, str):
@@ -173,8 +180,10 @@ def main() -> int:
         sh("fallocate", "-l", str(size + 256 * MiB), str(target))
         loop = sh("losetup", "--find", "--show", str(target)).stdout.decode().strip()
         manifest = work / "bench.img.manifest.json"
-        ours = [str(DIGIBENCH), "flash", "--yes", "-q", "--no-fit", "--no-provision",
-                "--stamp-dir", str(work / "stamps")]  # fmt: skip
+        options = ["--yes", "-q", "--no-fit", "--no-provision", "--stamp-dir", str(work / "stamps")]
+        ours = [str(DIGIBENCH), "flash", *options]
+        # the same command without loading digibench's other subcommands at start-up
+        light = [sys.executable, "-m", "agent.flash", *options]
         cases = {
             "dd raw image (reference)": f"dd if={raw} of={loop} bs=4M oflag=direct conv=fsync",
             "zstd -dc | dd oflag=direct": (
@@ -186,6 +195,9 @@ def main() -> int:
             ],
             "digibench flash, repeat": [
                 *ours, "--report", str(work / "record.json"), str(manifest), loop
+            ],
+            "python -m agent.flash, repeat": [
+                *light, "--report", str(work / "light.json"), str(manifest), loop
             ],
         }  # fmt: skip
         times: dict[str, list[float]] = {name: [] for name in cases}

@@ -133,14 +133,14 @@ def local_server(demo: Demo, public_key: Path) -> Iterator[tuple[str, str]]:
         [server_cmd, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env, log=log
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             if not server.alive() or time.monotonic() > deadline:
                 raise DigibenchError("the demo server did not start", hint=f"see {log}")
             try:
-                requests.get(f"{url}/api/v1/openapi.json", timeout=2)
+                requests.get(f"{url}/api/v1/openapi.json", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting up
                 time.sleep(0.3)
         yield url, token
     finally:

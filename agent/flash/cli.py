@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from agent.errors import DigibenchError
+from agent.flash import stamps
 from agent.flash.engine import (
     FlashFailedError,
     FlashOptions,
@@ -97,8 +98,7 @@ def _cmd_flash(args: argparse.Namespace) -> int:
         fit=not args.no_fit,
         cache_dir=args.cache,
     )
-    if args.stamp_dir is not None:
-        opts.stamp_dir = args.stamp_dir
+    opts.stamp_dir = args.stamp_dir if args.stamp_dir is not None else stamps.DEFAULT_DIR
     opts.full_check = args.full_check
     display = _Display(args.quiet)
     try:

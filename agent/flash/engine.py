@@ -24,7 +24,6 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 
 from agent.errors import DigibenchError, InputError
-from agent.flash import stamps as stamps_mod
 from agent.flash.bmap import BlockMap, parse_bmap
 from agent.flash.fit import FitResult, fit_to_disk
 from agent.flash.manifest import (
@@ -82,8 +81,9 @@ class FlashOptions:
     provision: bool = True
     fit: bool = True
     cache_dir: Path | None = None
-    #: where stamps of fully verified compressed files are kept (see stamps.py); None: never
-    stamp_dir: Path | None = field(default_factory=lambda: stamps_mod.DEFAULT_DIR)
+    #: where stamps of fully verified compressed files are kept (see stamps.py); None: never.
+    #: The CLI uses stamps.DEFAULT_DIR; a library caller opts in.
+    stamp_dir: Path | None = None
     #: hash the whole raw image even when a stamp vouches for the file (a new stamp is kept)
     full_check: bool = False
     templates: Path = TEMPLATES

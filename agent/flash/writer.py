@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 CHUNK_SIZE = 8 << 20
-VERIFY_NICE = 10
 POOL_BUFFERS = 8
 _BLKSSZGET = 0x1268
 _POLL_S = 0.1
@@ -350,7 +349,6 @@ class _Pipeline:
 
     def verify_stage(self) -> None:
         """Read each extent back from the device (O_DIRECT) as soon as it is written."""
-        _yield_cpu(VERIFY_NICE)
         with mmap.mmap(-1, self.chunk_size + 2 * self.align) as buf:
             view = memoryview(buf)
             try:
@@ -413,16 +411,6 @@ def hash_device_range(
             progress.verified += hi - pos
         pos = hi
     return h.hexdigest()
-
-
-def _yield_cpu(nice: int) -> None:
-    """Lower this thread's CPU priority: decompression is the critical path, and a
-    read-back that lags behind only has to catch up at the end."""
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
-    except OSError:
-        pass
 
 
 def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
@@ -515,6 +503,8 @@ def write_image(
             t.start()
         while any(t.is_alive() for t in threads):
             threads[0].join(interval_s)
+            if verify and pipe.progress.written >= pipe.progress.to_write:
+                pipe.progress.phase = "verify"  # only the read-back is left
             if progress:
                 progress(pipe.progress)
     except BaseException as exc:  # KeyboardInterrupt: stop the threads before leaving

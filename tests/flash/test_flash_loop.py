@@ -294,7 +294,9 @@ def test_cli_flash(
 def test_repeat_flash_trusts_a_stamp_only_for_the_same_file(
     kit: ImageKit, loop: str, tmp_path: Path, _own_stamp_dir: Path
 ) -> None:
-    opts = FlashOptions(str(kit.manifest("zst")), loop, provision=False, fit=False)
+    opts = FlashOptions(
+        str(kit.manifest("zst")), loop, provision=False, fit=False, stamp_dir=_own_stamp_dir
+    )
     first = flash(opts, SystemRunner()).record
     assert first.verification_method and "checked in full" in first.verification_method
     assert len(list(_own_stamp_dir.iterdir())) == 1
@@ -304,11 +306,14 @@ def test_repeat_flash_trusts_a_stamp_only_for_the_same_file(
     other = tmp_path / "other.img.zst"
     run("zstd", "-q", "-1", str(kit.image.raw), "-o", str(other))
     manifest = kit.image.manifest(other, bmap=os.path.relpath(kit.image.bmap, tmp_path))
+    other_opts = FlashOptions(
+        str(manifest), loop, provision=False, fit=False, stamp_dir=_own_stamp_dir
+    )
     with pytest.raises(FlashFailedError) as info:
-        flash(FlashOptions(str(manifest), loop, provision=False, fit=False), SystemRunner())
+        flash(other_opts, SystemRunner())
     _assert_failed(info.value, "not the file whose sha256 was verified before")
     assert list(_own_stamp_dir.iterdir()) == []
-    third = flash(FlashOptions(str(manifest), loop, provision=False, fit=False), SystemRunner())
+    third = flash(other_opts, SystemRunner())
     assert "checked in full" in (third.record.verification_method or "")
 
 

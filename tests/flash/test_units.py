@@ -149,3 +149,12 @@ def test_apply_never_writes_through_symlinks(tmp_path: Path) -> None:
     assert (outside / "hostname").read_text() == "host's own\n"
     assert "etc/machine-id" in changed and (root / "etc/machine-id").read_bytes() == b""
     assert os.readlink(root / "etc/localtime") == "/usr/share/zoneinfo/Europe/Brussels"
+
+
+def test_module_entry_point_has_the_flash_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.flash.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    assert "--asset-tag" in capsys.readouterr().out
