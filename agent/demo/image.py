@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +66,14 @@ def build_image(
     name: str = "digibench-demo",
     version: str = "1.0",
     data: bytes = b"",
+    files: Mapping[str, bytes] | None = None,
+    compress: bool = True,
 ) -> DemoImage:
-    """Build ``workdir/NAME.img`` (+ .bmap, .zst, .manifest.json) and return where they are."""
+    """Build ``workdir/NAME.img`` (+ .bmap, .zst, .manifest.json) and return where they are.
+
+    ``files`` replaces the root filesystem's default contents; ``data`` adds a
+    blob of that many bytes, for images with a realistic amount of data.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     raw = workdir / f"{name}.img"
     size = size_mib * MiB
@@ -82,10 +89,10 @@ def build_image(
     root_sectors = int(table["partitiontable"]["partitions"][1]["size"])
 
     tree = workdir / f"{name}-rootfs"
-    files = dict(ROOT_FILES)
+    contents = dict(ROOT_FILES if files is None else files)
     if data:
-        files["usr/share/digibench/data.bin"] = data
-    for rel, content in files.items():
+        contents["usr/share/digibench/data.bin"] = data
+    for rel, content in contents.items():
         path = tree / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
@@ -105,7 +112,8 @@ def build_image(
     bmap = workdir / f"{name}.img.bmap"
     runner.run(["bmaptool", "create", "-o", str(bmap), str(raw)], check=True)
     compressed = workdir / f"{name}.img.zst"
-    runner.run(["zstd", "-q", "-f", "-T0", str(raw), "-o", str(compressed)], check=True)
+    if compress:
+        runner.run(["zstd", "-q", "-f", "-T0", str(raw), "-o", str(compressed)], check=True)
     sha = _sha256(raw)
     manifest = Manifest(
         name=name,

@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.demo import image as demo_image
+from agent.runner import SystemRunner
+
 MiB = 1 << 20
-ESP_START = 2048  # sectors
-ESP_SECTORS = 16 * MiB // 512
-ROOT_START = ESP_START + ESP_SECTORS
-ROOT_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
-ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+ROOT_START = demo_image.ROOT_START  # sectors
 TOOLS = ("sfdisk", "mkfs.vfat", "mkfs.ext4", "bmaptool", "zstd", "xz", "gzip", "losetup", "partx")
 
 
@@ -77,20 +76,6 @@ class BuiltImage:
 
 def build_image(workdir: Path, size_mib: int = 64, data_mib: int = 3) -> BuiltImage:
     """A sparse GPT image: 16 MiB ESP (vfat) and an ext4 root filling the rest, with files."""
-    raw = workdir / "test.img"
-    size = size_mib * MiB
-    with raw.open("wb") as fh:
-        fh.truncate(size)
-    layout = (
-        "label: gpt\n"
-        f'start={ESP_START}, size={ESP_SECTORS}, type={ESP_TYPE}, name="ESP"\n'
-        f'start={ROOT_START}, type={ROOT_TYPE}, name="root"\n'
-    )
-    run("sfdisk", "-q", str(raw), input=layout.encode())
-    table = json.loads(run("sfdisk", "--json", str(raw)).stdout)["partitiontable"]
-    root_sectors = table["partitions"][1]["size"]
-
-    tree = workdir / "rootfs"
     rng = random.Random(1234)
     files = {
         "etc/hostname": b"image-default\n",
@@ -102,19 +87,10 @@ def build_image(workdir: Path, size_mib: int = 64, data_mib: int = 3) -> BuiltIm
         "usr/share/data.bin": rng.randbytes(data_mib * MiB),
         "home/readme.txt": b"hello from the image\n" * 100,
     }
-    for rel, data in files.items():
-        path = tree / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    run("mkfs.vfat", "--offset", str(ESP_START), "-n", "ESP", str(raw), str(ESP_SECTORS // 2))
-    blocks = root_sectors * 512 // 4096
-    run(
-        "mkfs.ext4", "-q", "-F", "-b", "4096", "-L", "root",
-        "-E", f"offset={ROOT_START * 512}", "-d", str(tree), str(raw), str(blocks),
-    )  # fmt: skip
-    bmap = workdir / "test.img.bmap"
-    run("bmaptool", "create", "-o", str(bmap), str(raw))
-    return BuiltImage(raw, bmap, size, sha256_file(raw), ROOT_START * 512, files)
+    image = demo_image.build_image(
+        workdir, SystemRunner(), size_mib=size_mib, name="test", files=files, compress=False
+    )
+    return BuiltImage(image.raw, image.bmap, image.size, image.sha256, ROOT_START * 512, files)
 
 
 def compress(raw: Path, kind: str) -> Path:
