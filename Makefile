@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash
+.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images stick
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -47,14 +47,15 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest
 	@if [ -n "$${DIGIBENCH_TEST_POSTGRES_URL:-}" ]; then \
-		echo "== server and uplink tests again, on PostgreSQL =="; \
-		DATABASE_URL="$$DIGIBENCH_TEST_POSTGRES_URL" $(BIN)/pytest -q tests/server tests/uplink; \
+		echo "== server, uplink and web UI tests again, on PostgreSQL =="; \
+		DATABASE_URL="$$DIGIBENCH_TEST_POSTGRES_URL" $(BIN)/pytest -q tests/server tests/uplink tests/web; \
 	fi
 
 test: setup lint typecheck pytest
 
 i18n: venv
 	$(BIN)/pybabel compile -d agent/tui/locale -D digibench
+	$(BIN)/pybabel compile -d server/web/locale -D django
 
 schema: venv
 	$(BIN)/digibench schema > agent/report/report-v1.schema.json
@@ -66,9 +67,30 @@ bench: venv
 bench-wipe: venv
 	$(BIN)/python bench/wipe.py
 
+# Web UI latency with 100,000 laptops on SQLite: device list and device page, p50/p95.
+bench-webui: venv
+	$(BIN)/python bench/webui.py
+
 # Flash speed of a 2 GiB .zst image with bmap on a loop device: zstd|dd vs bmaptool vs ours (root).
 bench-flash: venv
 	$(BIN)/python bench/flash.py
+
+# Images (root; they install their own build dependencies; outputs under build/).
+VARIANT ?= minimal
+os-image: venv
+	VARIANT=$(VARIANT) PYTHON=$(abspath $(BIN))/python bash images/os/build.sh
+
+live-image: venv
+	PYTHON=$(abspath $(BIN))/python bash images/live/build.sh
+
+# Write the stick image to TARGET (a USB stick or an image file) with the station config
+# CONFIG and optionally an OS image (its manifest, OS_IMAGE); asks unless YES=1.
+stick: venv
+	PYTHON=$(abspath $(BIN))/python YES=$(YES) bash images/live/stick.sh "$(TARGET)" "$(CONFIG)" $(OS_IMAGE)
+
+# Build both images (cached rootfs makes reruns fast) and boot them under QEMU.
+test-images: os-image live-image
+	$(BIN)/pytest -m images tests/images
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

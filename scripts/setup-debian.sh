@@ -8,6 +8,7 @@ PACKAGES=(
     python3-venv tmux
     bmap-tools zstd xz-utils gdisk dosfstools mtools
     postgresql
+    chromium poppler-utils fonts-dejavu-core
 )
 # Extra packages named in DIGIBENCH_EXTRA_PACKAGES (space separated), e.g. for CI.
 read -r -a EXTRA <<<"${DIGIBENCH_EXTRA_PACKAGES:-}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 import dj_database_url
@@ -68,12 +69,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "server.ingest",
+    "server.web",
 ]
 
 MIDDLEWARE = [
     "server.ingest.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -106,7 +109,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DIGIBENCH_MAX_REPORT_BYTES = int(os.environ.get("DIGIBENCH_MAX_REPORT_BYTES", 8 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = DIGIBENCH_MAX_REPORT_BYTES
 
-LANGUAGE_CODE = "en-us"
+# The web UI speaks Dutch by default, English on request (the browser or /i18n/setlang/).
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
+# First, so the web UI's words win over those of Django's own apps.
+LOCALE_PATHS = [str(Path(__file__).resolve().parent / "web" / "locale")]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+#: base URL printed in certificate QR codes, e.g. https://digibench.example.org (else the request's)
+DIGIBENCH_PUBLIC_URL = os.environ.get("DIGIBENCH_PUBLIC_URL", "").rstrip("/")
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,0 +1,113 @@
+#!/bin/bash
+# `make os-image [VARIANT=minimal|desktop]`: the standard OS image as a raw GPT disk image
+# (EFI System Partition with systemd-boot + ext4 root), its bmap, .zst, sha256 list and
+# the manifest `digibench flash` reads. No device-mapper and no loop device: the ESP is
+# made with mkfs.vfat + mtools and the root with `mkfs.ext4 -d`, both at their offsets
+# inside the image file.
+source "$(dirname "$0")/../lib.sh"
+need_root
+
+VARIANT="${VARIANT:-minimal}"
+HERE="$REPO_ROOT/images/os"
+PKGS="$HERE/packages-$VARIANT.txt"
+[ -r "$PKGS" ] || die "unknown VARIANT=$VARIANT (have: $(cd "$HERE" && ls packages-*.txt | sed 's/packages-//;s/.txt//' | xargs))"
+PYTHON="${PYTHON:-$REPO_ROOT/.venv/bin/python}"
+NAME="digibench-debian-$VARIANT"
+OUT="$BUILD/os"
+WORK="$OUT/$VARIANT"
+TREE="$WORK/rootfs"
+RAW="$OUT/$NAME.img"
+ESP_MIB=256
+T0=$(date +%s)
+
+host_deps debootstrap dosfstools mtools e2fsprogs fdisk bmap-tools zstd uuid-runtime
+mkdir -p "$OUT"
+exec > >(tee "$OUT/$NAME.build.log") 2>&1
+
+cached_rootfs "os-$VARIANT" "$TREE" "$PKGS" "$HERE/recipe-hook.sh"
+
+log "first-boot units and identity"
+cp -a "$HERE/overlay/." "$TREE/"
+# The same first-boot script and unit `digibench flash` provisions, so a dd-written image
+# behaves the same; the flasher overwrites them with identical copies.
+install -D -m 755 "$REPO_ROOT/provisioning/files/usr/local/sbin/digibench-firstboot" \
+    "$TREE/usr/local/sbin/digibench-firstboot"
+install -D -m 644 "$REPO_ROOT/provisioning/files/etc/systemd/system/digibench-firstboot.service" \
+    "$TREE/etc/systemd/system/digibench-firstboot.service"
+mkdir -p "$TREE/etc/systemd/system/sysinit.target.wants" "$TREE/etc/systemd/system/multi-user.target.wants"
+ln -sfn /etc/systemd/system/digibench-growroot.service "$TREE/etc/systemd/system/sysinit.target.wants/"
+ln -sfn /etc/systemd/system/digibench-firstboot.service "$TREE/etc/systemd/system/multi-user.target.wants/"
+echo digibench-laptop >"$TREE/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tdigibench-laptop\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$TREE/etc/hosts"
+: >"$TREE/etc/machine-id"                     # systemd makes a new one at first boot
+rm -f "$TREE/var/lib/dbus/machine-id" "$TREE/var/lib/systemd/random-seed" \
+      "$TREE"/etc/ssh/ssh_host_*_key "$TREE"/etc/ssh/ssh_host_*_key.pub
+rm -rf "$TREE/var/lib/digibench" "$TREE/var/log/"*.log "$TREE/tmp/"* "$TREE/var/cache/apt/"*.bin
+mkdir -p "$TREE/boot/efi"
+
+# Deterministic identifiers per name: every flashed laptop shares them, as with any image.
+uuid() { uuidgen --sha1 --namespace @dns --name "$1.$NAME.digibench"; }
+DISK_UUID="$(uuid disk)"; ESP_PARTUUID="$(uuid esp)"; ROOT_PARTUUID="$(uuid root)"; ROOT_FSUUID="$(uuid rootfs)"
+ESP_VOLID="$(uuid espfs | tr -d - | cut -c1-8 | tr a-f A-F)"
+ESP_FSUUID="${ESP_VOLID:0:4}-${ESP_VOLID:4:4}"
+cat >"$TREE/etc/fstab" <<FSTAB
+# <file system>          <mount point> <type> <options>          <dump> <pass>
+PARTUUID=$ROOT_PARTUUID  /             ext4   errors=remount-ro  0      1
+UUID=$ESP_FSUUID             /boot/efi     vfat   umask=0077         0      2
+FSTAB
+
+package_list "$TREE" >"$OUT/$NAME.packages.txt"
+KVER="$(ls -1v "$TREE"/boot/vmlinuz-* | tail -n1)"; KVER="${KVER##*/vmlinuz-}"
+DEBVER="$(cat "$TREE/etc/debian_version")"
+PKGHASH="$(sha256sum "$OUT/$NAME.packages.txt" | cut -c1-8)"
+VERSION="${DEBVER}-$(date -u +%Y%m%d)-$PKGHASH"
+
+log "sizing: rootfs $(du -sh --apparent-size "$TREE" | cut -f1), kernel $KVER"
+TREE_MIB=$(( $(du -s --block-size=1M "$TREE" | cut -f1) ))
+ROOT_MIB=$(( TREE_MIB * 5 / 4 + 256 ))
+ESP_START=2048
+ROOT_START=$(( ESP_START + ESP_MIB * 2048 ))
+TOTAL_MIB=$(( 1 + ESP_MIB + ROOT_MIB + 1 ))
+rm -f "$RAW"
+truncate -s "${TOTAL_MIB}M" "$RAW"
+sfdisk -q "$RAW" <<LAYOUT
+label: gpt
+label-id: $DISK_UUID
+start=$ESP_START, size=$(( ESP_MIB * 2048 )), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_PARTUUID, name="ESP"
+start=$ROOT_START, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=$ROOT_PARTUUID, name="root"
+LAYOUT
+ROOT_SECTORS="$(sfdisk --json "$RAW" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][1]["size"])')"
+
+log "ESP: systemd-boot, kernel $KVER and its initramfs"
+mkfs.vfat --invariant --offset "$ESP_START" -F 32 -s 1 -i "$ESP_VOLID" -n ESP "$RAW" $(( ESP_MIB * 1024 ))
+M="$RAW@@$(( ESP_START * 512 ))"
+BOOTEFI="$TREE/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+[ -r "$BOOTEFI" ] || die "systemd-boot is missing from the rootfs ($BOOTEFI)"
+ESPDIR="$WORK/esp"
+rm -rf "$ESPDIR"
+mkdir -p "$ESPDIR/EFI/BOOT" "$ESPDIR/EFI/systemd" "$ESPDIR/loader/entries" "$ESPDIR/debian"
+cp "$BOOTEFI" "$ESPDIR/EFI/BOOT/BOOTX64.EFI"
+cp "$BOOTEFI" "$ESPDIR/EFI/systemd/systemd-bootx64.efi"
+cp "$TREE/boot/vmlinuz-$KVER" "$ESPDIR/debian/vmlinuz"
+cp "$TREE/boot/initrd.img-$KVER" "$ESPDIR/debian/initrd.img"
+echo "$KVER" >"$ESPDIR/debian/version"
+printf 'default debian.conf\ntimeout 0\neditor no\n' >"$ESPDIR/loader/loader.conf"
+printf 'title   Debian GNU/Linux 12 (Digibench)\nlinux   /debian/vmlinuz\ninitrd  /debian/initrd.img\noptions root=PARTUUID=%s rw quiet\n' \
+    "$ROOT_PARTUUID" >"$ESPDIR/loader/entries/debian.conf"
+mcopy -s -Q -m -i "$M" "$ESPDIR"/* ::/
+
+log "root: ext4 from the tree (${ROOT_MIB} MiB)"
+mkfs.ext4 -q -F -b 4096 -L root -U "$ROOT_FSUUID" -E "offset=$(( ROOT_START * 512 ))" \
+    -d "$TREE" "$RAW" $(( ROOT_SECTORS * 512 / 4096 ))
+
+log "bmap, zstd, manifest, checksums"
+bmaptool create -o "$RAW.bmap" "$RAW"
+zstd -q -f -T0 -9 "$RAW" -o "$RAW.zst"
+MANIFEST="$(cd "$REPO_ROOT" && "$PYTHON" images/write_manifest.py "$RAW" "$RAW.zst" "$RAW.bmap" "$NAME" "$VERSION")"
+(cd "$OUT" && sha256sum "$NAME.img" "$NAME.img.zst" "$NAME.img.bmap" "$(basename "$MANIFEST")" "$NAME.packages.txt" >"$NAME.SHA256SUMS")
+
+log "done in $(( $(date +%s) - T0 )) s"
+for f in "$RAW" "$RAW.bmap" "$RAW.zst" "$MANIFEST" "$OUT/$NAME.packages.txt" "$OUT/$NAME.SHA256SUMS" "$OUT/$NAME.build.log"; do
+    printf '  %-70s %s\n' "$f" "$(human "$(stat -c %s "$f")")"
+done
+echo "  version $VERSION, $(wc -l <"$OUT/$NAME.packages.txt") packages, data $(human $(( $(du -s --block-size=1 "$RAW" | cut -f1) )))"

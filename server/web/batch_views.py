@@ -1,0 +1,123 @@
+"""Donation batches, their four-eyes checks and the donor certificate."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from server.web import audit, batches, certificates
+from server.web.forms import BatchForm, SpotCheckForm, TagsForm
+from server.web.models import Batch, BatchItem, Certificate, DeviceStatus, SpotCheck
+
+
+@login_required
+@permission_required("web.view_batch", raise_exception=True)
+def batch_list(request: HttpRequest) -> HttpResponse:
+    form = BatchForm()
+    if request.method == "POST":
+        if not request.user.has_perm("web.add_batch"):
+            return HttpResponse(status=403)
+        form = BatchForm(request.POST)
+        if form.is_valid():
+            batch = form.save(commit=False)
+            batch.created_by = audit.staff(request)
+            batch.save()
+            audit.record(
+                request.user,
+                "batch.created",
+                "batch",
+                str(batch.pk),
+                donor=batch.donor,
+                expected=batch.expected_count,
+            )
+            return redirect("web:batch", pk=batch.pk)
+    return render(
+        request, "web/batch_list.html", {"batches": Batch.objects.all()[:500], "form": form}
+    )
+
+
+@login_required
+@permission_required("web.view_batch", raise_exception=True)
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(Batch, pk=pk)
+    blockers = batches.blockers(batch) if batch.closed_at is None else []
+    checks = list(
+        SpotCheck.objects.filter(batch=batch).select_related("erasure__run__device", "checked_by")
+    )
+    tags = list(BatchItem.objects.filter(batch=batch).values_list("asset_tag", flat=True))
+    statuses = {s.asset_tag: s for s in DeviceStatus.objects.filter(batch=batch)}
+    context = {
+        "batch": batch,
+        "blockers": blockers,
+        "checks": checks,
+        "items": [(t, statuses.get(t)) for t in tags],
+        "tags_form": TagsForm(),
+        "check_form": SpotCheckForm(),
+        "certificates": Certificate.objects.filter(batch=batch).order_by("-issued_at"),
+    }
+    return render(request, "web/batch_detail.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("web.change_batch", raise_exception=True)
+def batch_add_tags(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(Batch, pk=pk)
+    form = TagsForm(request.POST)
+    if form.is_valid():
+        try:
+            n = batches.add_tags(batch, form.cleaned_data["tags"], audit.staff(request))
+            messages.success(request, _("%(n)d laptop(s) added.") % {"n": n})
+        except batches.BatchError as exc:
+            messages.error(request, str(exc))
+    return redirect("web:batch", pk=pk)
+
+
+@require_POST
+@login_required
+@permission_required("web.close_batch", raise_exception=True)
+def batch_close(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(Batch, pk=pk)
+    try:
+        batches.close(batch, audit.staff(request))
+        messages.success(request, _("Batch closed."))
+    except batches.BatchError as exc:
+        messages.error(request, str(exc))
+    return redirect("web:batch", pk=pk)
+
+
+@require_POST
+@login_required
+@permission_required("web.perform_spot_check", raise_exception=True)
+def spot_check(request: HttpRequest, pk: int, check_id: int) -> HttpResponse:
+    check = get_object_or_404(SpotCheck, pk=check_id, batch_id=pk)
+    form = SpotCheckForm(request.POST)
+    if form.is_valid():
+        try:
+            batches.record_check(
+                check,
+                audit.staff(request),
+                form.cleaned_data["passed"],
+                form.cleaned_data["remark"],
+            )
+        except batches.BatchError as exc:
+            messages.error(request, str(exc))
+    return redirect("web:batch", pk=pk)
+
+
+@require_POST
+@login_required
+@permission_required("web.add_certificate", raise_exception=True)
+def batch_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(Batch, pk=pk)
+    try:
+        cert = certificates.issue_donor(batch, audit.staff(request))
+    except certificates.CertificateError as exc:
+        messages.error(request, str(exc))
+        return redirect("web:batch", pk=pk)
+    audit.record(request.user, "certificate.issued", "batch", str(pk), certificate=str(cert.id))
+    return redirect("web:certificate_pdf", cert_id=cert.id)

@@ -1,0 +1,219 @@
+"""Donation batches: who joins, the four-eyes sample, and when a batch may close."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from server.ingest.models import ErasureRecord
+from server.web import audit
+from server.web.models import Batch, BatchItem, DeviceStatus, DiskDestruction, Lending, SpotCheck
+
+MAX_RANGE = 5000
+_RANGE = re.compile(r"^\s*(?P<a>\S*?)(?P<n>\d+)\s*(?:\.\.|-|–|:)\s*(?P<b>\S*?)(?P<m>\d+)\s*$")
+
+
+class BatchError(Exception):
+    """A batch action refused; the message says why."""
+
+
+def expand_tags(text: str) -> list[str]:
+    """Scanned tags, one per line, or ranges like ``DG-000010..DG-000020``."""
+    tags: list[str] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if ".." in line:
+            m = _RANGE.match(line)
+            if not m or m["a"] != m["b"]:
+                raise BatchError(f"not a range of asset tags: {line!r} (use DG-000010..DG-000020)")
+            lo, hi = int(m["n"]), int(m["m"])
+            if hi < lo or hi - lo >= MAX_RANGE:
+                raise BatchError(f"range {line!r} must go up and hold at most {MAX_RANGE} tags")
+            width = len(m["n"])
+            tags += [f"{m['a']}{i:0{width}d}" for i in range(lo, hi + 1)]
+        else:
+            if len(line) > 256:
+                raise BatchError("an asset tag has at most 256 characters")
+            tags.append(line)
+    return list(dict.fromkeys(tags))
+
+
+def add_tags(batch: Batch, text: str, user: User) -> int:
+    if batch.closed_at is not None:
+        raise BatchError("the batch is closed")
+    tags = expand_tags(text)
+    if not tags:
+        raise BatchError("no asset tags given")
+    taken = list(BatchItem.objects.filter(asset_tag__in=tags).exclude(batch=batch)[:10])
+    if taken:
+        listed = ", ".join(f"{i.asset_tag} (#{i.batch_id})" for i in taken)
+        raise BatchError(f"already in another batch: {listed}")
+    have = set(BatchItem.objects.filter(batch=batch).values_list("asset_tag", flat=True))
+    new = [t for t in tags if t not in have]
+    try:
+        with transaction.atomic():
+            BatchItem.objects.bulk_create(
+                BatchItem(batch=batch, asset_tag=t, added_by=user) for t in new
+            )
+            DeviceStatus.objects.filter(asset_tag__in=new).update(batch=batch)
+            audit.record(user, "batch.tags_added", "batch", str(batch.pk), tags=new[:200])
+    except IntegrityError as exc:
+        raise BatchError("another user added some of these tags at the same time") from exc
+    return len(new)
+
+
+def _wiped_by(record: ErasureRecord) -> str:
+    """Operator name and badge as the station reported them."""
+    try:
+        report = json.loads(record.run.raw_body)
+    except ValueError:
+        return ""
+    names = []
+    for rec in report.get("erasures", []):
+        if rec.get("record_id") == str(record.record_id) and rec.get("operator"):
+            names.append(str(rec["operator"]))
+    operator = report.get("operator") or {}
+    names += [str(operator[k]) for k in ("name", "badge") if operator.get(k)]
+    return "|".join(dict.fromkeys(names))
+
+
+def erased_records(batch: Batch) -> list[ErasureRecord]:
+    """The erasures of the batch's laptops (latest run of each) that claim success."""
+    return list(
+        ErasureRecord.objects.filter(
+            run__in=DeviceStatus.objects.filter(batch=batch).values("last_run"),
+            result__in=["erased", "erased_with_exceptions"],
+        )
+        .select_related("run")
+        .order_by("id")
+    )
+
+
+def sample_size(batch: Batch, erased: int) -> int:
+    if erased == 0:
+        return 0
+    return min(erased, max(1, math.ceil(erased * float(batch.sample_percent) / 100)))
+
+
+def ensure_sample(batch: Batch) -> list[SpotCheck]:
+    """Top the random sample up to the batch's share of its erased disks."""
+    if batch.closed_at is not None:
+        return list(batch.spot_checks.all())
+    records = erased_records(batch)
+    ids = {r.pk for r in records}
+    chosen = {c.erasure_id for c in batch.spot_checks.all() if c.erasure_id in ids}
+    missing = sample_size(batch, len(records)) - len(chosen)
+    pool = [r for r in records if r.pk not in chosen]
+    rng = secrets.SystemRandom()
+    picks = rng.sample(pool, missing) if missing > 0 else []
+    for rec in picks:
+        SpotCheck.objects.get_or_create(
+            batch=batch, erasure=rec, defaults={"wiped_by": _wiped_by(rec)}
+        )
+    return list(
+        batch.spot_checks.filter(erasure_id__in=ids).select_related("erasure", "checked_by")
+    )
+
+
+def _identities(user: User) -> set[str]:
+    names = {user.get_username(), user.get_full_name(), user.first_name, user.last_name}
+    return {n.strip().lower() for n in names if n and n.strip()}
+
+
+def record_check(check: SpotCheck, user: User, passed: bool, remark: str) -> None:
+    """Record a four-eyes check; never by the operator who did the wipe."""
+    wiped = {w.strip().lower() for w in check.wiped_by.split("|") if w.strip()}
+    if wiped & _identities(user):
+        raise BatchError("a wipe must be checked by someone other than the operator who did it")
+    if check.batch.closed_at is not None:
+        raise BatchError("the batch is closed")
+    if check.checked_at is not None:
+        raise BatchError("this erasure was already checked")
+    check.checked_by = user
+    check.checked_at = timezone.now()
+    check.passed = passed
+    check.remark = remark
+    check.save()
+    audit.record(
+        user,
+        "spotcheck.recorded",
+        "erasure",
+        str(check.erasure.record_id),
+        batch=check.batch_id,
+        passed=passed,
+        remark=remark,
+    )
+
+
+@dataclass
+class Blocker:
+    asset_tag: str
+    problem: str
+
+
+def blockers(batch: Batch) -> list[Blocker]:
+    """Everything that keeps the batch open; empty means it may close."""
+    found: list[Blocker] = []
+    items = list(batch.items.values_list("asset_tag", flat=True))
+    if not items:
+        found.append(Blocker("", "the batch holds no laptops"))
+    statuses = {
+        s.asset_tag: s for s in DeviceStatus.objects.filter(batch=batch).select_related("last_run")
+    }
+    destroyed = {
+        (d.device_id, d.disk_serial)
+        for d in DiskDestruction.objects.filter(device_id__in=[s.pk for s in statuses.values()])
+    }
+    for tag in items:
+        status = statuses.get(tag)
+        if status is None or status.last_run is None:
+            found.append(Blocker(tag, "scanned, but no report has arrived"))
+            continue
+        if not status.report_finished:
+            found.append(Blocker(tag, "the report is not finished"))
+        if not status.destination_final:
+            found.append(Blocker(tag, "no final destination decided"))
+        if status.lending == Lending.NEEDS_REWIPE:
+            found.append(Blocker(tag, "needs a re-wipe"))
+        run = status.last_run
+        verified = {
+            e.disk_serial
+            for e in run.erasures.all()
+            if e.result == "erased" and e.verification_passed
+        }
+        for disk in run.disks.filter(internal=True):
+            if disk.serial in verified or (status.pk, disk.serial) in destroyed:
+                continue
+            found.append(
+                Blocker(tag, f"disk {disk.serial or disk.name}: no verified erasure or destruction")
+            )
+    for check in ensure_sample(batch):
+        if check.checked_at is None:
+            found.append(Blocker("", f"four-eyes check of disk {check.erasure.disk_serial} open"))
+        elif not check.passed:
+            found.append(Blocker("", f"four-eyes check of disk {check.erasure.disk_serial} failed"))
+    return found
+
+
+def close(batch: Batch, user: User) -> None:
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        if locked.closed_at is not None:
+            raise BatchError("the batch is already closed")
+        open_items = blockers(locked)
+        if open_items:
+            raise BatchError(f"the batch cannot close: {len(open_items)} open point(s)")
+        locked.closed_at = timezone.now()
+        locked.closed_by = user
+        locked.save(update_fields=["closed_at", "closed_by"])
+        audit.record(user, "batch.closed", "batch", str(batch.pk), donor=batch.donor)
+    batch.refresh_from_db()

@@ -1,0 +1,307 @@
+"""Signed certificates of data erasure: what they say, their signature and their PDF.
+
+The payload is canonical JSON signed with the server's Ed25519 key (the same
+scheme as the stations' reports, ``agent.signing``). The PDF and the public
+``/verify/<id>/`` page are both rendered from the stored payload, so what the
+page confirms is exactly what the paper says.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import segno
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.utils import timezone
+from fpdf import FPDF, FontFace
+
+from agent.signing import load_or_create_key, load_private_key, public_key_b64, sign, verify
+from server.ingest.models import Device, ErasureRecord, Run
+from server.paths import data_dir
+from server.web.models import Batch, Certificate, DeviceStatus, DiskDestruction, SpotCheck
+
+_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+class CertificateError(Exception):
+    """A certificate cannot be issued; the message says why."""
+
+
+def key_dir() -> Path:
+    configured = getattr(settings, "DIGIBENCH_CERT_KEY_DIR", "")
+    return Path(configured) if configured else data_dir() / "certificate-key"
+
+
+def server_key() -> Ed25519PrivateKey:
+    """The server's signing key, made on first use (workers racing for it share one)."""
+    try:
+        return load_or_create_key(key_dir())
+    except FileExistsError:
+        return load_private_key(key_dir() / "station.key")
+
+
+# --------------------------------------------------------------------------- payload
+
+
+def _report_signature_ok(run: Run) -> bool:
+    """Re-check the station's signature on the stored report, as received."""
+    key = run.station.public_key
+    if not key:
+        return False
+    try:
+        data = json.loads(run.raw_body)
+        value = data["signature"]["value"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return verify(data, value, key)
+
+
+def _disk_entry(rec: ErasureRecord) -> dict[str, Any]:
+    return {
+        "model": rec.disk_model,
+        "serial": rec.disk_serial,
+        "size_bytes": rec.disk_size_bytes,
+        "method": rec.method,
+        "level": rec.level,
+        "verification": "passed"
+        if rec.verification_passed
+        else ("failed" if rec.verification_passed is False else "none"),
+        "result": rec.result,
+        "record_id": str(rec.record_id),
+        "finished_at": rec.finished_at.isoformat() if rec.finished_at else None,
+    }
+
+
+def _laptop_entry(status: DeviceStatus) -> dict[str, Any]:
+    run = status.last_run
+    disks = [_disk_entry(r) for r in run.erasures.order_by("id")] if run else []
+    return {
+        "asset_tag": status.asset_tag,
+        "serial": status.serial,
+        "model": status.model,
+        "report_id": str(run.report_id) if run else None,
+        "station": status.station,
+        "disks": disks,
+        "destroyed": [
+            {"serial": d.disk_serial, "method": d.method}
+            for d in DiskDestruction.objects.filter(device_id=status.pk).order_by("id")
+        ],
+    }
+
+
+def _totals(laptops: list[dict[str, Any]]) -> dict[str, int]:
+    disks = [d for lap in laptops for d in lap["disks"]]
+    return {
+        "laptops": len(laptops),
+        "disks": len(disks),
+        "purge": sum(d["level"] == "purge" for d in disks),
+        "clear": sum(d["level"] == "clear" for d in disks),
+        "verified": sum(d["verification"] == "passed" for d in disks),
+        "erased": sum(d["result"] == "erased" for d in disks),
+        "failed": sum(d["result"] == "failed" for d in disks),
+        "destroyed": sum(len(lap["destroyed"]) for lap in laptops),
+    }
+
+
+def _issue(
+    kind: str,
+    body: dict[str, Any],
+    user: User,
+    *,
+    batch: Batch | None = None,
+    device: Device | None = None,
+) -> Certificate:
+    key = server_key()
+    cert = Certificate(kind=kind, batch=batch, device=device, issued_by=user)
+    payload = {
+        "type": "digibench-erasure-certificate",
+        "version": 1,
+        "id": str(cert.id),
+        "kind": kind,
+        "issued_at": timezone.now().replace(microsecond=0).isoformat(),
+        "standard": "NIST SP 800-88 Rev.2 / IEEE 2883-2022",
+        **body,
+    }
+    cert.payload = payload
+    cert.signature = sign(payload, key)
+    cert.public_key = public_key_b64(key)
+    cert.save()
+    return cert
+
+
+def issue_donor(batch: Batch, user: User) -> Certificate:
+    if batch.closed_at is None:
+        raise CertificateError("the batch must be closed before its certificate is issued")
+    statuses = (
+        DeviceStatus.objects.filter(batch=batch).select_related("last_run").order_by("asset_tag")
+    )
+    laptops = [_laptop_entry(s) for s in statuses]
+    checks = list(SpotCheck.objects.filter(batch=batch))
+    body = {
+        "donor": batch.donor,
+        "batch": batch.pk,
+        "received_on": batch.received_on.isoformat(),
+        "laptops": laptops,
+        "totals": _totals(laptops),
+        "four_eyes": {
+            "sampled": len(checks),
+            "passed": sum(bool(c.passed) for c in checks),
+        },
+    }
+    return _issue(Certificate.Kind.DONOR, body, user, batch=batch)
+
+
+def issue_laptop(status: DeviceStatus, user: User) -> Certificate:
+    if status.last_run is None or not status.last_run.erasures.exists():
+        raise CertificateError("this laptop has no erasure records")
+    laptop = _laptop_entry(status)
+    body = {"laptops": [laptop], "totals": _totals([laptop])}
+    return _issue(Certificate.Kind.LAPTOP, body, user, device=status.device)
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def check(cert: Certificate) -> dict[str, Any]:
+    """Both signatures: the server's on the certificate, the stations' on the reports."""
+    current = public_key_b64(server_key())
+    certificate_ok = cert.public_key == current and verify(
+        cert.payload, cert.signature, cert.public_key
+    )
+    report_ids = [lap["report_id"] for lap in cert.payload.get("laptops", []) if lap["report_id"]]
+    runs = Run.objects.filter(report_id__in=report_ids).select_related("station")
+    reports_ok = sum(_report_signature_ok(r) for r in runs)
+    return {
+        "certificate_ok": certificate_ok,
+        "reports_total": len(report_ids),
+        "reports_ok": reports_ok,
+    }
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+class _Pdf(FPDF):
+    unicode = True
+
+    def setup_font(self) -> None:
+        regular, bold = _FONT_DIR / "DejaVuSans.ttf", _FONT_DIR / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            self.add_font("DejaVu", "", str(regular))
+            self.add_font("DejaVu", "B", str(bold))
+            self.set_font("DejaVu", size=9)
+        else:
+            self.unicode = False
+            self.set_font("Helvetica", size=9)
+
+    def text_(self, value: object) -> str:
+        # Text is drawn literally (no markup); core fonts only know Latin-1.
+        text = "" if value is None else str(value)
+        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:.0f} GB"
+
+
+def render_pdf(cert: Certificate, verify_url: str) -> bytes:
+    p = cert.payload
+    pdf = _Pdf(orientation="L", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    pdf.setup_font()
+    t = pdf.text_
+    family = pdf.font_family
+    pdf.set_font(family, "B", 15)
+    title = "Certificate of data erasure"
+    if p["kind"] == "donor":
+        title += " - donation"
+    pdf.cell(0, 9, t(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 9)
+    lines = [f"Certificate {p['id']}", f"Issued {p['issued_at']} by Digibench"]
+    if p["kind"] == "donor":
+        lines.insert(0, f"Donor: {p['donor']}  (batch #{p['batch']}, received {p['received_on']})")
+    lines.append(f"Standard: {p['standard']}")
+    for line in lines:
+        pdf.cell(0, 5, t(line), new_x="LMARGIN", new_y="NEXT")
+    qr = io.BytesIO()
+    segno.make(verify_url, error="m").save(qr, kind="png", scale=3, border=2)
+    qr.seek(0)
+    pdf.image(qr, x=pdf.w - pdf.r_margin - 32, y=10, w=32)
+    pdf.ln(4)
+    headings = [
+        "Laptop",
+        "Disk model",
+        "Disk serial",
+        "Size",
+        "Method",
+        "Level",
+        "Verification",
+        "Result",
+    ]
+    with pdf.table(
+        col_widths=(30, 52, 42, 16, 40, 16, 24, 32),
+        text_align="LEFT",
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(230, 236, 238)),
+    ) as table:
+        row = table.row()
+        for h in headings:
+            row.cell(t(h))
+        for lap in p["laptops"]:
+            label = lap["asset_tag"] or lap["serial"]
+            for d in lap["disks"]:
+                row = table.row()
+                for value in (
+                    label,
+                    d["model"],
+                    d["serial"],
+                    _size(d["size_bytes"]),
+                    d["method"],
+                    d["level"].capitalize(),
+                    d["verification"],
+                    d["result"],
+                ):
+                    row.cell(t(value))
+            for d in lap["destroyed"]:
+                row = table.row()
+                for value in (label, "", d["serial"], "", d["method"], "Destroy", "-", "destroyed"):
+                    row.cell(t(value))
+    tot = p["totals"]
+    pdf.ln(3)
+    pdf.set_font(family, "B", 10)
+    pdf.cell(
+        0,
+        6,
+        t(
+            f"Totals: {tot['laptops']} laptops, {tot['disks']} disks "
+            f"({tot['purge']} Purge, {tot['clear']} Clear): {tot['erased']} erased, "
+            f"{tot['verified']} verified, {tot['failed']} failed, {tot['destroyed']} destroyed"
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font(family, "", 8)
+    if "four_eyes" in p:
+        fe = p["four_eyes"]
+        pdf.cell(
+            0,
+            5,
+            t(f"Four-eyes spot checks: {fe['passed']} of {fe['sampled']} sampled disks passed"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.ln(2)
+    for line in (
+        f"Verify: {verify_url}",
+        "Signed with Ed25519 over the canonical JSON of this certificate.",
+        f"Server public key: {cert.public_key}",
+        f"Signature: {cert.signature}",
+    ):
+        pdf.multi_cell(0, 4, t(line), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

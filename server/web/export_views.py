@@ -1,0 +1,47 @@
+"""Downloads of the device list and its erasure records, filtered like the list."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+
+from server.web import exports, listing
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _name(kind: str, ext: str) -> str:
+    return f"digibench-{kind}-{timezone.now():%Y%m%d-%H%M}.{ext}"
+
+
+def _export(request: HttpRequest, kind: str, ext: str) -> HttpResponse | StreamingHttpResponse:
+    qs = listing.filtered(request.GET)
+    if kind == "devices":
+        header, rows = exports.DEVICE_COLUMNS, exports.device_rows(qs)
+    else:
+        header, rows = exports.ERASURE_COLUMNS, exports.erasure_rows(qs)
+    disposition = f'attachment; filename="{_name(kind, ext)}"'
+    if ext == "csv":
+        response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
+            exports.csv_stream(header, rows), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(exports.xlsx_bytes(kind, header, rows), content_type=XLSX)
+    response["Content-Disposition"] = disposition
+    return response
+
+
+def _view(kind: str, ext: str):  # type: ignore[no-untyped-def]
+    @login_required
+    @permission_required("web.export_data", raise_exception=True)
+    def view(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+        return _export(request, kind, ext)
+
+    return view
+
+
+devices_csv = _view("devices", "csv")
+devices_xlsx = _view("devices", "xlsx")
+erasures_csv = _view("erasures", "csv")
+erasures_xlsx = _view("erasures", "xlsx")

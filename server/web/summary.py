@@ -1,0 +1,99 @@
+"""Keeping ``DeviceStatus`` in step with the reports.
+
+The ingest service writes its ``report.stored`` audit event last, inside the
+same transaction as the report, so refreshing on that event sees every row of
+the run and commits or rolls back with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from server.ingest.models import AuditEvent, Device, Run
+from server.web.models import BatchItem, DeviceStatus, ErasureState
+
+log = logging.getLogger("server.web")
+
+
+def on_audit_event(sender: type, instance: AuditEvent, created: bool, **kwargs: Any) -> None:
+    if not (created and instance.action == "report.stored"):
+        return
+    run = Run.objects.filter(report_id=instance.object_id).select_related("device").first()
+    if run is None:
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a failure here never loses the report
+            refresh(run.device)
+    except Exception:
+        # The report is what matters; `refresh_device_status` rebuilds the list row later.
+        log.exception("could not update the device list for report %s", run.report_id)
+
+
+def erasure_state(run: Run) -> str:
+    records = list(run.erasures.all())
+    if not records:
+        return ErasureState.NONE
+    results = {r.result for r in records}
+    if "failed" in results:
+        return ErasureState.FAILED
+    if "erased_with_exceptions" in results:
+        return ErasureState.EXCEPTIONS
+    if all(r.verification_passed for r in records):
+        return ErasureState.VERIFIED
+    return ErasureState.UNVERIFIED
+
+
+def _battery_health(raw: str) -> float | None:
+    try:
+        data = json.loads(raw)
+        value = data["components"]["batteries"][0]["health_percent"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _model(raw: str, device: Device) -> str:
+    try:
+        dev = json.loads(raw).get("device", {})
+        version = dev.get("product_version") or ""
+    except (ValueError, AttributeError):
+        version = ""
+    parts = [device.vendor, version or device.product_name]
+    return " ".join(p for p in parts if p)[:300]
+
+
+def refresh(device: Device) -> DeviceStatus:
+    """Recompute the report-derived columns; the coordinator's decisions stay."""
+    status, _ = DeviceStatus.objects.get_or_create(device=device)
+    run = Run.objects.filter(device=device).select_related("station").first()
+    status.asset_tag = device.asset_tag
+    status.serial = device.serial
+    status.model = _model(run.raw_body if run else "{}", device)
+    if run is not None:
+        grade = getattr(run, "grade", None)
+        disk_serials = [d.serial for d in run.disks.all()]
+        status.last_run = run
+        status.last_run_at = run.created_at
+        status.station = run.station.name
+        status.report_finished = run.finished_at is not None
+        status.report_grade = grade.grade if grade else ""
+        status.report_destination = grade.destination if grade else ""
+        status.erasure = erasure_state(run)
+        status.disk_failing = run.disks.filter(verdict="failing").exists()
+        status.battery_health = _battery_health(run.raw_body)
+    else:
+        disk_serials = []
+    status.grade = status.grade_override or status.report_grade
+    if not status.destination_final:
+        status.destination = status.report_destination
+    status.search = " ".join([device.asset_tag, device.serial, status.model, *disk_serials]).lower()
+    item = (
+        BatchItem.objects.filter(asset_tag=device.asset_tag).first() if device.asset_tag else None
+    )
+    status.batch_id = item.batch_id if item else None
+    status.save()
+    return status

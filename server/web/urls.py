@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from server.web import batch_views, cert_views, export_views, views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="web/login.html"),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("devices/", views.device_list, name="devices"),
+    path("devices/export.csv", export_views.devices_csv, name="export_csv"),
+    path("devices/export.xlsx", export_views.devices_xlsx, name="export_xlsx"),
+    path("erasures/export.csv", export_views.erasures_csv, name="erasures_csv"),
+    path("erasures/export.xlsx", export_views.erasures_xlsx, name="erasures_xlsx"),
+    path("devices/<str:key>/", views.device_detail, name="device"),
+    path("devices/<str:key>/grade", views.override_grade, name="override_grade"),
+    path("devices/<str:key>/destination", views.set_destination, name="set_destination"),
+    path("devices/<str:key>/lending", views.set_lending, name="set_lending"),
+    path("devices/<str:key>/note", views.add_note, name="add_note"),
+    path("devices/<str:key>/destruction", views.record_destruction, name="destruction"),
+    path("devices/<str:key>/record.json", views.device_json, name="device_json"),
+    path("devices/<str:key>/certificate", cert_views.laptop_certificate, name="laptop_cert"),
+    path("batches/", batch_views.batch_list, name="batches"),
+    path("batches/<int:pk>/", batch_views.batch_detail, name="batch"),
+    path("batches/<int:pk>/tags", batch_views.batch_add_tags, name="batch_tags"),
+    path("batches/<int:pk>/close", batch_views.batch_close, name="batch_close"),
+    path("batches/<int:pk>/certificate", batch_views.batch_certificate, name="batch_cert"),
+    path("batches/<int:pk>/checks/<int:check_id>", batch_views.spot_check, name="spot_check"),
+    path("certificates/<uuid:cert_id>.pdf", cert_views.certificate_pdf, name="certificate_pdf"),
+    path("verify/<uuid:cert_id>/", cert_views.verify, name="verify"),
+    path("verify/<uuid:cert_id>.json", cert_views.verify_json, name="verify_json"),
+    path("audit/", views.audit_log, name="audit"),
+]

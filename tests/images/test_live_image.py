@@ -1,0 +1,121 @@
+"""The Digibench stick boots under QEMU as a USB stick, with OVMF (UEFI) and with SeaBIOS,
+runs from RAM, finds its DIGIBENCH data partition and starts the agent, which inspects
+the machine and spools its report to the stick's outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.images.qemu import BUILD, REPO, boot, loop_device, mounted, ovmf, require, run, tail
+
+pytestmark = [pytest.mark.images, pytest.mark.root, pytest.mark.slow]
+
+STICK = BUILD / "live" / "digibench-live.img"
+ASSET_TAG = "DB-LIVE-1"
+
+STATION = f"""[station]
+name = "qemu-bench"
+mode = "check"
+data_dir = "."
+
+[headless]
+asset_tag = "{ASSET_TAG}"
+"""
+# Read by the stick's GRUB from the data partition: headless, console on serial, power off.
+BOOT_CFG = (
+    'set digibench_extra="digibench.headless=1 digibench.poweroff=1 console=ttyS0,115200 '
+    'loglevel=6 systemd.mask=serial-getty@ttyS0.service"\n'
+)
+
+
+def _data_partition(dev: str) -> str:
+    """The stick's partition labelled DIGIBENCH (probed directly: the host may lack udev)."""
+    parts = sorted(Path("/dev").glob(f"{Path(dev).name}p*"))
+    for part in parts:
+        probe = run("blkid", "-p", "-s", "LABEL", "-o", "value", str(part), check=False)
+        if probe.stdout.strip() == "DIGIBENCH":
+            return str(part)
+    raise AssertionError(f"no DIGIBENCH partition among {[str(p) for p in parts]}")
+
+
+def _stick(tmp: Path) -> Path:
+    """A 1 GiB stick made by `make stick` (images/live/stick.sh), plus a test boot.cfg."""
+    stick = tmp / "stick.img"
+    config = tmp / "station.toml"
+    config.write_text(STATION)
+    env = {**os.environ, "STICK_MIB": "1024"}
+    subprocess.run(
+        ["bash", str(REPO / "images/live/stick.sh"), str(stick), str(config)],
+        check=True, env=env, capture_output=True, timeout=300,
+    )  # fmt: skip
+    with loop_device(stick) as dev, mounted(_data_partition(dev), tmp / "data") as data:
+        assert (data / "station.toml").read_text() == STATION
+        free = shutil.disk_usage(data).free
+        assert free > 700 << 20, f"data partition was not grown: {free} bytes free"
+        (data / "boot.cfg").write_text(BOOT_CFG)
+    return stick
+
+
+def _usb_and_disk(stick: Path, tmp: Path) -> list[str]:
+    internal = tmp / "internal.raw"
+    with internal.open("wb") as fh:
+        fh.truncate(256 << 20)
+    return [
+        "-device", "qemu-xhci,id=xhci",
+        "-drive", f"if=none,id=stick,format=raw,file={stick}",
+        "-device", "usb-storage,bus=xhci.0,drive=stick,removable=on,bootindex=0",
+        "-drive", f"if=none,id=nvm,format=raw,file={internal}",
+        "-device", "nvme,serial=DBLIVE0001,drive=nvm",
+    ]  # fmt: skip
+
+
+def _check(stick: Path, tmp: Path, serial0: Path) -> None:
+    console = serial0.read_text(errors="replace") if serial0.exists() else ""
+    assert "digibench-live: data partition" in console, f"console:\n{tail(serial0)}"
+    assert "starting the agent headless" in console, f"console:\n{tail(serial0)}"
+    assert "agent exited with status 0" in console, f"console:\n{tail(serial0, 120)}"
+    with loop_device(stick) as dev, mounted(_data_partition(dev), tmp / "after") as data:
+        logs = sorted((data / "logs").glob("station-*.log"))
+        assert logs, "the agent wrote no log to the data partition"
+        reports = sorted((data / "outbox").rglob("*.json"))
+        assert reports, f"no report in the stick's outbox; log:\n{logs[-1].read_text()}"
+        report = json.loads(reports[-1].read_text())
+        assert ASSET_TAG in json.dumps(report)
+
+
+@pytest.mark.parametrize("firmware", ["uefi", "bios"])
+def test_live_stick_boots_and_runs_the_agent(tmp_path: Path, firmware: str) -> None:
+    require(STICK, "live-image")
+    stick = _stick(tmp_path)
+    args = _usb_and_disk(stick, tmp_path)
+    firmware_args = ovmf(tmp_path) if firmware == "uefi" else ["-machine", "pc"]  # SeaBIOS
+    args = [*firmware_args, *args]
+    serial0 = tmp_path / "ttyS0.log"
+    boot(args, serial0, None, timeout=1200)
+    _check(stick, tmp_path, serial0)
+
+
+def test_stick_refuses_a_mounted_disk(tmp_path: Path) -> None:
+    require(STICK, "live-image")
+    backing = tmp_path / "busy.raw"
+    with backing.open("wb") as fh:
+        fh.truncate(1 << 30)
+    run("mkfs.ext4", "-q", "-F", str(backing))
+    config = tmp_path / "station.toml"
+    config.write_text(STATION)
+    before = backing.read_bytes()[:1024]  # where the stick image's MBR and GPT would go
+    with loop_device(backing) as dev, mounted(dev, tmp_path / "mnt"):
+        proc = subprocess.run(
+            ["bash", str(REPO / "images/live/stick.sh"), dev, str(config)],
+            capture_output=True, text=True, env={**os.environ, "YES": "1"}, timeout=60,
+        )  # fmt: skip
+    assert proc.returncode != 0
+    assert "mounted filesystem" in proc.stderr
+    assert backing.read_bytes()[:1024] == before
+    assert run("blkid", "-p", "-s", "TYPE", "-o", "value", str(backing)).stdout.strip() == "ext4"

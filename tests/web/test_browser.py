@@ -1,0 +1,220 @@
+"""The coordinator's day in a real browser (Debian's chromium) against the real server process.
+
+Screenshots of the dashboard, a device page and the certificate are kept as test
+artifacts; their directory is printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+from openpyxl import load_workbook
+
+from agent.report.samples import sample_report
+from agent.report.schema import ErasureResult
+from agent.signing import verify
+from agent.uplink.signed import report_json, sign_report
+from tests.uplink.server_process import ServerProcess, Station
+
+playwright = pytest.importorskip("playwright.sync_api")
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "browser-test-password"
+XSS = "<script>window.pwned=1</script>"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make setup)"),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Station]]:
+    srv = ServerProcess(tmp_path_factory.mktemp("webui"))
+    srv.start()
+    try:
+        env = srv.env | {
+            "DJANGO_SETTINGS_MODULE": "server.settings",
+            "DIGIBENCH_PASSWORD": PASSWORD,
+        }
+        for name, role in (("carla", "coordinator"), ("tom", "technician")):
+            subprocess.run(
+                [sys.executable, "-m", "django", "webuser", name, "--role", role],
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        station = srv.add_station("bench-web")
+        now = datetime.now(UTC).replace(microsecond=0)
+        for n in range(1, 6):
+            report = sample_report(n, station=station.name)
+            report.created_at = report.finished_at = now
+            if n == 4:
+                report.erasures[0].result = ErasureResult.FAILED
+                report.erasures[0].verification_passed = False
+            if n == 5:
+                report.device.product_version = XSS
+            response = requests.post(
+                f"{srv.url}/api/v1/reports",
+                data=report_json(sign_report(report, station.key)),
+                headers={
+                    "Authorization": f"Bearer {station.token}",
+                    "Content-Type": "application/json",
+                },
+                timeout=30,
+            )
+            assert response.status_code == 201, response.text
+        yield srv, station
+    finally:
+        srv.drop()
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    path = Path(os.environ.get("DIGIBENCH_ARTIFACTS") or tempfile.mkdtemp(prefix="digibench-web-"))
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"\nweb UI screenshots: {path}", file=sys.stderr)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def login(browser: object, url: str, user: str):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="en-US", accept_downloads=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.on("dialog", lambda d: d.dismiss())
+    page.goto(f"{url}/devices/")
+    assert "/accounts/login/" in page.url
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/devices/")
+    return page
+
+
+def test_coordinator_day(server: tuple[ServerProcess, Station], browser: object, artifacts: Path):
+    srv, _station = server
+    url = srv.url
+    page = login(browser, url, "carla")
+    assert page.evaluate("window.pwned") is None
+    assert XSS in page.inner_text("#devices")  # shown as text, not run
+
+    # problems first on today's dashboard
+    page.goto(f"{url}/")
+    html = page.content()
+    assert html.index('id="problems"') < html.index("Counts")
+    wipe = page.locator('[data-problem="wipe"]')
+    assert "DG-000004" in wipe.inner_text()
+    page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+
+    # override a grade with a reason; it lands in the audit log
+    page.goto(f"{url}/devices/DG-000002/")
+    page.select_option("#override select[name=grade]", "C")
+    page.fill("#override textarea[name=reason]", "keyboard sticks")
+    page.click("#override button[type=submit]")
+    assert "keyboard sticks" in page.inner_text("#grade")
+    page.screenshot(path=str(artifacts / "device.png"), full_page=True)
+    page.goto(f"{url}/audit/?action=grade.overridden")
+    assert "keyboard sticks" in page.inner_text("#audit") and "user:carla" in page.inner_text(
+        "#audit"
+    )
+
+    # a batch: refused while open, closed once everything is resolved
+    page.goto(f"{url}/batches/")
+    page.fill("input[name=donor]", "Bibliotheek <i>Gent</i>")
+    page.fill("input[name=received_on]", "2026-11-02")
+    page.fill("input[name=expected_count]", "3")
+    page.click("#new-batch button[type=submit]")
+    batch_url = page.url
+    page.fill("textarea[name=tags]", "DG-000001..DG-000003")
+    page.click("text=Add")
+    page.click("#close-batch")
+    assert "cannot close" in page.inner_text("main")
+    assert page.inner_text("#batch-state").strip() == "Open"
+    for n in (1, 2, 3):
+        page.goto(f"{url}/devices/DG-{n:06d}/")
+        page.select_option("select[name=destination]", "digibank")
+        page.click("#destination-form button[type=submit]")
+        assert "(decided)" in page.inner_text("#destination")
+    tech = login(browser, url, "tom")
+    tech.goto(batch_url)
+    forms = tech.locator("#checks form")
+    assert forms.count() == 1
+    forms.first.locator("select[name=passed]").select_option("1")
+    forms.first.locator("button").click()
+    assert tech.locator("#close-batch").count() == 0  # technicians cannot close
+    page.goto(batch_url)
+    page.click("#close-batch")
+    assert "Closed" in page.inner_text("#batch-state"), page.inner_text("main")
+
+    # the donor certificate: its text and its signature
+    with page.expect_download() as info:
+        page.click("#donor-certificate")
+    pdf = artifacts / "certificate.pdf"
+    info.value.save_as(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    assert "Bibliotheek <i>Gent</i>" in text and "3 laptops, 6 disks" in text
+    for n in (1, 2, 3):
+        assert f"S4EUNX0M{n:07d}" in text
+    cert_id = re.search(r"Certificate ([0-9a-f-]{36})", text)
+    assert cert_id is not None
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-singlefile", str(pdf), str(artifacts / "certificate")],
+        check=True,
+    )
+    public = browser.new_context(locale="en-US").new_page()  # type: ignore[attr-defined]
+    public.goto(f"{url}/verify/{cert_id.group(1)}/")
+    assert "Genuine" in public.inner_text("#verdict")
+    assert "3 of 3 valid" in public.inner_text("main")
+    # the signed data, checked here with the same code a donor's auditor could use
+    signed = requests.get(f"{url}/verify/{cert_id.group(1)}.json", timeout=30).json()
+    assert signed["signature"]["value"] in "".join(text.split())
+    assert signed["certificate"]["donor"] == "Bibliotheek <i>Gent</i>"
+    assert verify(
+        signed["certificate"], signed["signature"]["value"], signed["signature"]["public_key"]
+    )
+    public.screenshot(path=str(artifacts / "verify.png"), full_page=True)
+    public.goto(f"{url}/devices/")
+    assert "/accounts/login/" in public.url
+
+    # exports, read back
+    page.goto(f"{url}/devices/?grade=C")
+    with page.expect_download() as info:
+        page.click("text=laptops CSV")
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text("utf-8-sig"))))
+    assert [r["asset_tag"] for r in rows] == ["DG-000002"]
+    page.goto(f"{url}/devices/")
+    with page.expect_download() as info:
+        page.click("text=laptops XLSX")
+    sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
+    assert sheet.max_row == 6

@@ -1,0 +1,61 @@
+"""CSV/XLSX exports with the list's filters, and no formula injection."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+from django.test import Client
+from openpyxl import load_workbook
+
+from agent.report.schema import Report
+from server.web.exports import neutralise
+from server.web.models import DeviceStatus
+
+
+def formula(report: Report) -> None:
+    report.device.vendor = '=HYPERLINK("http://evil","x")'
+    report.erasures[0].disk_model = "@SUM(1+1)"
+
+
+def _csv(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_neutralise():
+    for bad in ("=1+1", "+1", "-1", "@x", "\t=1", "\r=1"):
+        assert neutralise(bad).startswith("'")
+    assert neutralise("ThinkPad") == "ThinkPad" and neutralise(3) == 3 and neutralise(None) == ""
+
+
+def test_csv_and_xlsx_follow_the_filters_and_neutralise_formulas(
+    coord_client: Client, store: Callable[..., DeviceStatus]
+):
+    store(1, formula)
+    store(2)
+    store(3)
+    coord_client.post("/devices/DG-000002/grade", {"grade": "C", "reason": "dent"})
+    rows = _csv(b"".join(coord_client.get("/devices/export.csv").streaming_content))
+    assert {r["asset_tag"] for r in rows} == {"DG-000001", "DG-000002", "DG-000003"}
+    evil = next(r for r in rows if r["asset_tag"] == "DG-000001")
+    assert evil["model"].startswith("'=HYPERLINK")
+    only_c = _csv(b"".join(coord_client.get("/devices/export.csv?grade=C").streaming_content))
+    assert [(r["asset_tag"], r["grade"], r["report_grade"]) for r in only_c] == [
+        ("DG-000002", "C", "B")
+    ]
+    erasures = _csv(
+        b"".join(coord_client.get("/erasures/export.csv?q=dg-000001").streaming_content)
+    )
+    assert len(erasures) == 2 and erasures[0]["disk_model"] == "'@SUM(1+1)"
+
+    response = coord_client.get("/devices/export.xlsx?q=dg-00000")
+    assert response["Content-Type"].startswith("application/vnd.openxml")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][0] == "asset_tag" and len(values) == 4
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    assert any(str(c.value).startswith("'=HYPERLINK") for c in cells)
+    xlsx = coord_client.get("/erasures/export.xlsx")
+    assert len(list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows())) == 7
