@@ -184,9 +184,15 @@ def _cmd_list_stations(args: argparse.Namespace) -> int:
 
 
 def _cmd_createsuperuser(args: argparse.Namespace) -> int:
-    from django.core.management import execute_from_command_line
+    # call_command, not execute_from_command_line: the latter closes every database
+    # connection when it ends, which breaks a caller's transaction (and tests on PostgreSQL).
+    from django.core.management import CommandError, call_command
 
-    execute_from_command_line(["digibench-server", "createsuperuser", *args.rest])
+    try:
+        call_command("createsuperuser", *args.rest)
+    except CommandError as exc:
+        print(f"digibench-server: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
