@@ -42,3 +42,17 @@ def test_tui_demo_reaches_its_result_screen_under_tmux(tmp_path: Path) -> None:
     assert "beoordeling" in shown  # the result screen (Dutch by default)
     assert "/devices/DEMO-0001/" in shown.replace("\n", "").replace(" ", "")  # the QR's address
     assert code == 0
+
+
+def test_a_failed_demo_still_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.demo import run as demo_run
+    from agent.errors import DigibenchError
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise DigibenchError("image build failed (injected)")
+
+    before = set(Path("/var/tmp").glob("digibench-demo-*"))
+    monkeypatch.setattr(demo_run, "build_image", broken)
+    with pytest.raises(DigibenchError, match="injected"):
+        demo_run.run_demo(headless=True)
+    assert set(Path("/var/tmp").glob("digibench-demo-*")) == before

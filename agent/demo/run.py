@@ -203,36 +203,39 @@ def run_demo(*, headless: bool | None = None, keep: bool = False) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="digibench-demo-", dir="/var/tmp"))
     demo = Demo(workdir, runner)
     code = 1
-    with ExitStack() as stack:
-        demo.say(f"working in {workdir}")
-        image = build_image(workdir / "image", runner, size_mib=64)
-        demo.say(f"built the OS image {image.compressed.name} ({image.size // MiB} MiB)")
-        for i, size in enumerate(DISK_SIZES):
-            dev = stack.enter_context(loop_disk(demo, f"disk{i}", size))
-            plant_donor_data(dev, size)
-            demo.disks.append(dev)
-        demo.say(f"donated laptop's disks: {', '.join(demo.disks)} (donor data planted)")
-        key_dir = workdir / "stick" / "keys"
-        load_or_create_key(key_dir)
-        url, token = stack.enter_context(local_server(demo, key_dir / PUBLIC_KEY_NAME))
-        demo.say(f"central server running at {url} (SQLite in {workdir / 'server'})")
-        config = station_config(demo, image.manifest, url, token)
-        if interactive:
-            from agent.tui.app import run_station
+    try:
+        with ExitStack() as stack:
+            demo.say(f"working in {workdir}")
+            image = build_image(workdir / "image", runner, size_mib=64)
+            demo.say(f"built the OS image {image.compressed.name} ({image.size // MiB} MiB)")
+            for i, size in enumerate(DISK_SIZES):
+                dev = stack.enter_context(loop_disk(demo, f"disk{i}", size))
+                plant_donor_data(dev, size)
+                demo.disks.append(dev)
+            demo.say(f"donated laptop's disks: {', '.join(demo.disks)} (donor data planted)")
+            key_dir = workdir / "stick" / "keys"
+            load_or_create_key(key_dir)
+            url, token = stack.enter_context(local_server(demo, key_dir / PUBLIC_KEY_NAME))
+            demo.say(f"central server running at {url} (SQLite in {workdir / 'server'})")
+            config = station_config(demo, image.manifest, url, token)
+            if interactive:
+                from agent.tui.app import run_station
 
-            demo.say(f"starting the station TUI: scan or type the asset tag, e.g. {ASSET_TAG}")
-            run_station(config, runner=runner)
-        else:
-            from agent.pipeline.headless import run_headless
+                demo.say(f"starting the station TUI: scan or type the asset tag, e.g. {ASSET_TAG}")
+                run_station(config, runner=runner)
+            else:
+                from agent.pipeline.headless import run_headless
 
-            demo.say(f"running the station headless for asset tag {ASSET_TAG}")
-            code = run_headless(config, runner=runner)
-        checked = _check(demo, url, token)
-        code = 0 if checked and (interactive or code == 0) else 1
-        if keep:
-            stack.pop_all()
-            demo.say(f"kept {workdir} and its loop devices (--keep)")
-    if not keep:
-        shutil.rmtree(workdir, ignore_errors=True)
-        demo.say("cleaned up: loop devices detached, server stopped, files removed")
+                demo.say(f"running the station headless for asset tag {ASSET_TAG}")
+                code = run_headless(config, runner=runner)
+            checked = _check(demo, url, token)
+            code = 0 if checked and (interactive or code == 0) else 1
+            if keep:
+                stack.pop_all()
+                demo.say(f"kept {workdir} and its loop devices (--keep)")
+    finally:
+        # also when something failed: loops and the server are already gone with the stack
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+            demo.say("cleaned up: loop devices detached, server stopped, files removed")
     return code
