@@ -101,7 +101,7 @@ def run_headless(config: StationConfig, *, runner: Runner, out: TextIO = sys.std
     pipeline.inspect(asset_tag=tag, mode=mode)
     pipeline.record_tests(Pipeline.skipped_tests(config.headless.cosmetic))
     if mode is Mode.CHECK:
-        report = pipeline.finish()
+        pipeline.finish()
         return EXIT_OK
     if not config.headless.confirm_wipe:
         raise DigibenchError(

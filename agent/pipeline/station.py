@@ -195,8 +195,8 @@ class Pipeline:
             raise WrongStageError(f"the interrupted run's state is damaged: {exc}") from exc
         self.mode = self.report.mode
         by_identity: dict[str, Disk] = {}
-        for disk in self._inspected_disks():
-            identity = stable_identity(disk, self._block_root)
+        for disk in list_disks(self.root):
+            identity = stable_identity(disk, self.root)
             if identity:
                 by_identity[identity] = disk
         self._confirmed = []
@@ -218,13 +218,6 @@ class Pipeline:
         return self.run()
 
     # ------------------------------------------------------------------ steps
-
-    @property
-    def _block_root(self) -> Path:
-        return self.root
-
-    def _inspected_disks(self) -> list[Disk]:
-        return list_disks(self._block_root)
 
     def inspect(self, *, asset_tag: str, mode: Mode, operator: str | None = None) -> Report:
         """Inventory and health of the laptop on the bench; nothing is changed."""
@@ -300,7 +293,7 @@ class Pipeline:
                 if not disk.is_loop:
                     refused.append((disk, "not an internal disk (USB, removable or virtual)"))
                 continue
-            reason = disk.in_use_reason or device_in_use(self._block_root, disk.name)
+            reason = disk.in_use_reason or device_in_use(self.root, disk.name)
             if reason:
                 refused.append((disk, reason))
             else:
@@ -331,7 +324,7 @@ class Pipeline:
         confirmed = []
         for name in sorted(wanted):
             try:
-                confirmed.append(resolve(by_name[name].path, self._block_root))
+                confirmed.append(resolve(by_name[name].path, self.root))
             except RefusedError as exc:
                 raise NotConfirmedError(exc.message, hint=exc.hint) from exc
         self._confirmed = confirmed
@@ -396,7 +389,7 @@ class Pipeline:
         self.emit(Finished(report, report.grade, self._uploaded, pending))
         return report
 
-    def _progress(self, labels: dict[str, str]) -> Any:
+    def _progress(self, labels: dict[str, str]) -> Callable[[WipeProgress], None]:
         def on_progress(p: WipeProgress) -> None:
             if p.phase == "done":
                 self.emit(Notice("info", f"{labels.get(p.disk, p.disk)}: {p.message}"))
@@ -429,7 +422,7 @@ class Pipeline:
             station=cfg.station.name,
             host_serial=report.device.serial,
             host_asset_tag=report.asset_tag,
-            root=self._block_root,
+            root=self.root,
             confirmed=frozenset(t.identity for t in self._confirmed),
         )
         labels = {t.identity: disk_label(t.disk) for t in self._confirmed}
@@ -469,7 +462,7 @@ class Pipeline:
             asset_tag=report.asset_tag,
             provision=self.config.image.provision,
             cache_dir=self.config.cache_dir,
-            sys_root=self._block_root,
+            sys_root=self.root,
         )
 
         try:

@@ -21,7 +21,7 @@ from agent.pipeline.station import NotConfirmedError, Pipeline
 from agent.report.schema import Mode, Report
 from agent.runner import SystemRunner
 from agent.signing import verify
-from tests.pipeline.conftest import MARKER, Bench, count_markers, needs_root
+from tests.pipeline.conftest import Bench, count_markers, needs_root
 
 pytestmark = needs_root
 ROOT = Path(__file__).parent.parent.parent
@@ -155,7 +155,6 @@ def test_killed_mid_wipe_resumes_and_says_so(bench: Bench, tmp_path: Path) -> No
     assert all(r.result == "erased" for r in report.erasures)
     for dev in bench.disks:
         assert count_markers(dev) == 0
-    assert MARKER  # planted markers were the donor's data; none survived
     assert not os.path.exists(state / "run.json")
 
 
