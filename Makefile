@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images stick
+.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -87,6 +87,13 @@ live-image: venv
 # CONFIG and optionally an OS image (its manifest, OS_IMAGE); asks unless YES=1.
 stick: venv
 	PYTHON=$(abspath $(BIN))/python YES=$(YES) bash images/live/stick.sh "$(TARGET)" "$(CONFIG)" $(OS_IMAGE)
+
+# The end-to-end proof in virtual machines: the stick wipes, flashes, grades and reports a
+# virtual laptop to a real server, the flashed disk boots; a worn disk and a server that is
+# down are handled. Builds both images first (cached). Root; prints each phase's duration;
+# serial consoles and station logs stay in build/e2e/ when it fails.
+e2e: os-image live-image
+	$(BIN)/pytest -m e2e -s -p no:cacheprovider tests/e2e
 
 # Build both images (cached rootfs makes reruns fast) and boot them under QEMU.
 test-images: os-image live-image

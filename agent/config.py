@@ -70,8 +70,13 @@ class TestingSection(_Section):
     __test__ = False  # not a pytest test class
 
     #: when set, ONLY these devices may be wiped or flashed (e.g. loop devices the
-    #: test made); they are then treated as the laptop's internal disks
+    #: test made); they are then treated as the laptop's internal disks. Each entry is
+    #: a device path, ``serial:SERIAL`` or ``model:MODEL`` (virtual machines: kernel
+    #: names change from boot to boot, the serials a test gave its disks do not)
     allowed_devices: list[str] = Field(default_factory=list)
+    #: kernel modules to load before inspecting, each as modprobe arguments, e.g.
+    #: ``[["scsi_debug", "opts=2"]]`` (a disk with injected media errors in a VM test)
+    modprobe: list[list[str]] = Field(default_factory=list)
     #: read DMI, CPU, memory, battery, GPU, network, displays from this recorded tree
     profile_root: Path | None = None
     #: replay a saved smartctl output for a device: {"/dev/loop3" = "smart.json"}

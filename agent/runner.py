@@ -52,6 +52,8 @@ TOOL_PACKAGES: Mapping[str, str] = {
     "zstd": "zstd",
     "xz": "xz-utils",
     "qemu-system-x86_64": "qemu-system-x86",
+    "modprobe": "kmod",
+    "udevadm": "udev",
 }
 
 

@@ -23,7 +23,9 @@ from agent.runner import Runner
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "provisioning"
+#: ``provisioning/`` of the checkout; ``agent/flash/provisioning`` links to it so that the
+#: wheel (the live image installs the agent from one) carries the same files as package data.
+TEMPLATES = Path(__file__).resolve().parent / "provisioning"
 _HOSTNAME_BAD = re.compile(r"[^a-z0-9-]+")
 
 

@@ -41,6 +41,7 @@ class LinePrinter:
         self.out = out
         self.every_s = every_s
         self._last: dict[tuple[str, str], float] = {}
+        self._finished: set[tuple[str, str]] = set()
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StageChanged):
@@ -50,7 +51,11 @@ class LinePrinter:
             key = (event.disk, event.phase)
             now = time.monotonic()
             finished = event.done_bytes >= event.total_bytes
-            if not finished and now - self._last.get(key, 0.0) < self.every_s:
+            if finished:  # once, however often a phase reports that it is complete
+                if key in self._finished:
+                    return
+                self._finished.add(key)
+            elif now - self._last.get(key, 0.0) < self.every_s:
                 return
             self._last[key] = now
             self._line(
@@ -91,6 +96,7 @@ def run_headless(config: StationConfig, *, runner: Runner, out: TextIO = sys.std
     if pipeline.pending_resume() is not None:
         report = pipeline.resume()
         return EXIT_OK if succeeded(report, config) else EXIT_FAILED
+    pipeline.deliver_waiting()
     tag = config.headless.asset_tag
     if not tag:
         raise DigibenchError(

@@ -57,6 +57,7 @@ from agent.pipeline.events import (
     StageChanged,
     ignore,
 )
+from agent.pipeline.kmod import load_modules
 from agent.policy import Policy, load_policy
 from agent.probes.block import device_in_use, list_disks
 from agent.report.schema import (
@@ -231,6 +232,8 @@ class Pipeline:
         self.emit(StageChanged(Stage.INSPECT))
         self.stage = Stage.INSPECT
         testing = self.config.testing
+        for name in load_modules(self.runner, testing.modprobe, sys_root=self.root):
+            self.emit(Notice("info", f"Test setup: /dev/{name} appeared after modprobe."))
         report = inspect_machine(
             runner=self.runner,
             policy=self.policy,
@@ -249,12 +252,11 @@ class Pipeline:
 
     def _mark_test_devices(self, report: Report) -> Report:
         """In a test setup, the allowed devices play the laptop's internal disks."""
-        allowed = self._allowed()
-        if not allowed:
+        if not self.config.testing.allowed_devices:
             return report
         disks = []
         for disk in report.components.disks:
-            if disk.path in allowed:
+            if self._allowed(disk):
                 disk = disk.model_copy(update={"internal": True})
                 report.warnings.append(
                     Warning_(
@@ -268,8 +270,19 @@ class Pipeline:
         report.components.disks = disks
         return report
 
-    def _allowed(self) -> set[str]:
-        return {os.path.realpath(p) for p in self.config.testing.allowed_devices}
+    def _allowed(self, disk: Disk) -> bool:
+        """Whether a test setup's ``allowed_devices`` names this disk (path, serial or model)."""
+        for entry in self.config.testing.allowed_devices:
+            kind, _, value = entry.partition(":")
+            if kind == "serial" and value:
+                if disk.serial is not None and disk.serial.strip() == value:
+                    return True
+            elif kind == "model" and value:
+                if disk.model is not None and disk.model.strip() == value:
+                    return True
+            elif os.path.realpath(entry) == disk.path:
+                return True
+        return False
 
     def record_tests(self, tests: list[TestResult]) -> None:
         """The operator's quick tests and answers (keyboard, screen, cosmetic...)."""
@@ -281,11 +294,11 @@ class Pipeline:
     def _candidates(self) -> tuple[list[Disk], list[tuple[Disk, str]]]:
         if self.report is None:
             return [], []
-        allowed = self._allowed()
+        testing = bool(self.config.testing.allowed_devices)
         ok: list[Disk] = []
         refused: list[tuple[Disk, str]] = []
         for disk in self.report.components.disks:
-            if allowed and disk.path not in allowed:
+            if testing and not self._allowed(disk):
                 if disk.internal or not disk.is_loop:
                     refused.append((disk, "not in this test setup's allowed devices"))
                 continue
@@ -510,10 +523,34 @@ class Pipeline:
         outbox = Outbox(self.config.outbox_dir)
         outbox.put(report_json(signed), source=f"report {signed.report_id}")
         self._uploaded = False
+        acknowledged, remaining = self._flush(outbox)
+        self._uploaded = str(signed.report_id) in acknowledged
+        if self._uploaded:
+            self.emit(Notice("info", "Report delivered to the server."))
+        return signed, remaining
+
+    def deliver_waiting(self) -> int:
+        """Upload what earlier runs left on the stick (the server was down); how many still wait.
+
+        Called when a headless run starts, so a report reaches the server on the
+        next boot even when that run then fails; never raises for a server that is down.
+        """
+        outbox = Outbox(self.config.outbox_dir)
+        waiting = len(outbox.pending())
+        if not waiting:
+            return 0
+        self.emit(Notice("info", f"{waiting} report(s) from earlier runs wait on the stick."))
+        acknowledged, remaining = self._flush(outbox)
+        if acknowledged:
+            self.emit(Notice("info", f"Delivered {len(acknowledged)} waiting report(s)."))
+        return remaining
+
+    def _flush(self, outbox: Outbox) -> tuple[set[str], int]:
+        """Try to upload everything in the outbox: (acknowledged report ids, still waiting)."""
         server = self.config.server
         if not server.url or not server.token:
             self.emit(Notice("warning", "No server configured: the report stays in the outbox."))
-            return signed, len(outbox.pending())
+            return set(), len(outbox.pending())
         try:
             uploader = Uploader(
                 UplinkConfig(
@@ -526,17 +563,14 @@ class Pipeline:
             )
         except DigibenchError as exc:
             self.emit(Notice("error", f"Cannot upload: {exc}"))
-            return signed, len(outbox.pending())
+            return set(), len(outbox.pending())
         try:
             result = flush(outbox, uploader)
         finally:
             uploader.close()
-        self._uploaded = str(signed.report_id) in result.acknowledged
-        if self._uploaded:
-            self.emit(Notice("info", "Report delivered to the server."))
-        elif result.error:
-            self.emit(Notice("warning", f"Report kept in the outbox: {result.error}"))
-        return signed, result.remaining
+        if result.error:
+            self.emit(Notice("warning", f"Report(s) kept in the outbox: {result.error}"))
+        return set(result.acknowledged), result.remaining
 
     def outbox_pending(self) -> int:
         """Reports on the stick that the server has not acknowledged yet."""
