@@ -28,6 +28,7 @@ from agent.probes.dmi import probe_dmi
 from agent.probes.gpu import probe_gpus
 from agent.probes.memory import probe_memory
 from agent.probes.network import probe_network
+from agent.report.reasons import ParamValue, reason, warning
 from agent.report.schema import (
     Battery,
     Components,
@@ -41,7 +42,6 @@ from agent.report.schema import (
     Mode,
     NetworkInterface,
     Operator,
-    Reason,
     Report,
     Station,
     Warning_,
@@ -59,26 +59,20 @@ class _Warnings:
     def __init__(self) -> None:
         self.items: list[Warning_] = []
 
-    def add(self, code: str, message: str) -> None:
-        if all(w.code != code or w.message != message for w in self.items):
-            self.items.append(Warning_(code=code, message=message))
+    def add(self, code: str, **params: ParamValue) -> None:
+        item = warning(code, **params)
+        if all(w.code != code or w.message != item.message for w in self.items):
+            self.items.append(item)
 
-    def guard(self, code: str, what: str, probe: Callable[[], T], fallback: T) -> T:
-        """Run one probe; a failure becomes a warning and the fallback value."""
+    def guard(self, code: str, probe: Callable[[], T], fallback: T) -> T:
+        """Run one probe; a failure becomes a warning (``<part>.error``) and the fallback."""
         try:
             return probe()
         except DigibenchError as exc:
-            self.add(code, f"{what}: {exc}")
+            self.add(code, error=str(exc))
         except OSError as exc:
-            self.add(code, f"{what}: {exc.strerror or exc}")
+            self.add(code, error=str(exc.strerror or exc))
         return fallback
-
-
-def _no_smart(reason_code: str, message: str) -> DiskHealth:
-    return DiskHealth(
-        verdict=DiskVerdict.UNKNOWN,
-        reasons=[Reason(code=reason_code, message=message, severity="info")],
-    )
 
 
 def _disk_health(
@@ -90,22 +84,19 @@ def _disk_health(
     fixture: Path | None,
 ) -> DiskHealth | None:
     if fixture is not None:
-        warnings.add(
-            "smart.replayed",
-            f"Test setup: the SMART data of {disk.path} is replayed from {fixture.name}.",
-        )
+        warnings.add("smart.replayed", path=disk.path, fixture=fixture.name)
         return judge_disk(read_smartctl_file(fixture), policy.disk)
     if disk.is_loop:
-        return _no_smart("smart.not_applicable", "Loop device: a file, not a drive; no SMART.")
+        return DiskHealth(verdict=DiskVerdict.UNKNOWN, reasons=[reason("smart.not_applicable")])
     if not smartctl_ok[0]:
         return None
     try:
         return probe_disk_health(runner, disk.path, policy.disk, transport=disk.transport)
     except ToolMissingError as exc:
         smartctl_ok[0] = False
-        warnings.add("smartctl.missing", f"Disk health not read: {exc}")
+        warnings.add("smartctl.missing", error=str(exc))
     except DigibenchError as exc:
-        warnings.add("smart.error", f"{disk.path}: SMART could not be read: {exc}")
+        warnings.add("smart.error", path=disk.path, error=str(exc))
     return None
 
 
@@ -141,17 +132,13 @@ def inspect_machine(
     """
     fixtures = dict(smart_fixtures or {})
     warnings = _Warnings()
-    device = warnings.guard("dmi.error", "DMI", lambda: probe_dmi(root), DeviceIdentity())
+    device = warnings.guard("dmi.error", lambda: probe_dmi(root), DeviceIdentity())
     if not device.raw_dmi:
-        warnings.add(
-            "dmi.missing",
-            "No DMI/SMBIOS data (/sys/class/dmi/id): vendor, model and serial are unknown "
-            "(normal in a virtual machine).",
-        )
-    cpu = warnings.guard("cpu.error", "CPU", lambda: probe_cpu(root), None)
-    memory = warnings.guard("memory.error", "memory", lambda: probe_memory(root, runner), None)
+        warnings.add("dmi.missing")
+    cpu = warnings.guard("cpu.error", lambda: probe_cpu(root), None)
+    memory = warnings.guard("memory.error", lambda: probe_memory(root, runner), None)
     no_disks: list[Disk] = []
-    disks = warnings.guard("disks.error", "disks", lambda: list_disks(block_root or root), no_disks)
+    disks = warnings.guard("disks.error", lambda: list_disks(block_root or root), no_disks)
 
     smartctl_ok = [True]
     judged = []
@@ -165,34 +152,27 @@ def inspect_machine(
     real = [d for d in judged if not d.is_loop]
     known = [d for d in judged if d.health and d.health.verdict is not DiskVerdict.UNKNOWN]
     if not real:
-        warnings.add("disks.none", "No disk found besides loop devices.")
+        warnings.add("disks.none")
     elif smartctl_ok[0] and not known:
-        warnings.add(
-            "smart.none",
-            "No disk reported SMART data (virtual disks and some USB adapters have none).",
-        )
+        warnings.add("smart.none")
 
     no_batteries: list[Battery] = []
     batteries = warnings.guard(
-        "battery.error", "battery", lambda: probe_batteries(root, policy.battery), no_batteries
+        "battery.error", lambda: probe_batteries(root, policy.battery), no_batteries
     )
     if not batteries:
-        warnings.add(
-            "battery.none", "No battery found (a desktop, a virtual machine, or a missing pack)."
-        )
+        warnings.add("battery.none")
 
     components = Components(
         cpu=cpu,
         memory=memory,
         disks=judged,
         batteries=batteries,
-        gpus=warnings.guard("gpu.error", "GPU", lambda: probe_gpus(root), list[Gpu]()),
+        gpus=warnings.guard("gpu.error", lambda: probe_gpus(root), list[Gpu]()),
         network=warnings.guard(
-            "network.error", "network", lambda: probe_network(root), list[NetworkInterface]()
+            "network.error", lambda: probe_network(root), list[NetworkInterface]()
         ),
-        displays=warnings.guard(
-            "display.error", "displays", lambda: probe_displays(root), list[Display]()
-        ),
+        displays=warnings.guard("display.error", lambda: probe_displays(root), list[Display]()),
     )
     station = Station(
         name=station_name or socket.gethostname() or "station",

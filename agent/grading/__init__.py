@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent.policy import GradingPolicy, Policy
+from agent.report.reasons import ParamValue, fix_words, reason
 from agent.report.schema import (
     BatteryVerdict,
     Destination,
@@ -60,27 +61,33 @@ class _Findings:
     recycle: bool = False
     parts: bool = False
 
-    def info(self, code: str, message: str, value: float | int | str | None = None) -> None:
-        self.reasons.append(Reason(code=code, message=message, severity="info", value=value))
+    def info(self, code: str, value: float | int | str | None = None, **params: ParamValue) -> None:
+        self.reasons.append(reason(code, "info", value, **params))
 
-    def note(self, code: str, message: str, value: float | int | str | None = None) -> None:
+    def note(self, code: str, value: float | int | str | None = None, **params: ParamValue) -> None:
         """Lendable, but the borrower or coordinator should know: at most B."""
         self.notes += 1
-        self.reasons.append(Reason(code=code, message=message, severity="warning", value=value))
+        self.reasons.append(reason(code, "warning", value, **params))
 
     def repair(
-        self, code: str, message: str, fix: str, cost: int, value: float | int | str | None = None
+        self, code: str, cost: int, value: float | int | str | None = None, **params: ParamValue
     ) -> None:
         """Must be fixed before lending: C, or parts when the repairs add up."""
         self.repair_cost += cost
-        self.to_fix.append(fix)
-        self.reasons.append(Reason(code=code, message=message, severity="error", value=value))
+        self.to_fix.append(fix_words(code, **params))
+        self.reasons.append(reason(code, "error", value, **params))
 
-    def block(self, code: str, message: str, fix: str) -> None:
+    def block(self, code: str, **params: ParamValue) -> None:
         """Never lend as is (wipe problems): at best C."""
         self.blocks_lending = True
-        self.to_fix.append(fix)
-        self.reasons.append(Reason(code=code, message=message, severity="error"))
+        self.to_fix.append(fix_words(code, **params))
+        self.reasons.append(reason(code, "error", **params))
+
+    def refuse(
+        self, code: str, value: float | int | str | None = None, **params: ParamValue
+    ) -> None:
+        """Not worth repairing: the caller decides between parts and recycle."""
+        self.reasons.append(reason(code, "error", value, **params))
 
 
 def _internal_disks(report: Report) -> list[Disk]:
@@ -95,57 +102,50 @@ def _disk_label(disk: Disk) -> str:
 def _check_cpu(report: Report, policy: GradingPolicy, f: _Findings) -> None:
     cpu = report.components.cpu
     if cpu is None or not cpu.flags:
-        f.info("grade.cpu_unknown", "CPU features unknown; not judged.")
+        f.info("grade.cpu_unknown")
         return
     missing = [flag for flag in policy.cpu_required_flags if flag not in cpu.flags]
+    model = (cpu.model or "").strip()
     if missing:
         f.recycle = True
-        f.reasons.append(
-            Reason(
-                code="grade.cpu_too_old",
-                message=f"CPU {cpu.model or ''} lacks {', '.join(missing)}: "
-                "it cannot run the standard OS.".replace("  ", " "),
-                severity="error",
-            )
-        )
+        flags = ", ".join(missing)
+        if model:
+            f.refuse("grade.cpu_too_old", model=model, flags=flags)
+        else:
+            f.refuse("grade.cpu_too_old", variant="no_model", flags=flags)
+    elif model:
+        f.info("grade.cpu", model=model)
     else:
-        f.info("grade.cpu", f"CPU: {cpu.model or 'unknown model'}.")
+        f.info("grade.cpu", variant="no_model")
 
 
 def _check_memory(report: Report, policy: GradingPolicy, f: _Findings) -> None:
     memory = report.components.memory
     if memory is None:
-        f.note("grade.ram_unknown", "Memory size unknown.")
+        f.note("grade.ram_unknown")
         return
     gib = memory.total_bytes / GIB
     if gib < policy.ram_recycle_gib:
         f.recycle = True
-        f.reasons.append(
-            Reason(
-                code="grade.ram_too_small",
-                message=f"Only {gib:.1f} GiB RAM (less than {policy.ram_recycle_gib:g} GiB).",
-                severity="error",
-                value=round(gib, 2),
-            )
-        )
+        f.refuse("grade.ram_too_small", round(gib, 2), gib=gib, limit=policy.ram_recycle_gib)
     elif gib < policy.ram_lend_gib:
         f.repair(
             "grade.ram_low",
-            f"{gib:.1f} GiB RAM is below the {policy.ram_lend_gib:g} GiB needed to lend.",
-            "add RAM",
             policy.repair_cost.ram,
             round(gib, 2),
+            gib=gib,
+            limit=policy.ram_lend_gib,
         )
     elif gib < policy.ram_a_gib:
-        f.note("grade.ram_ok", f"{gib:.1f} GiB RAM: enough, not plenty.", round(gib, 2))
+        f.note("grade.ram_ok", round(gib, 2), gib=gib)
     else:
-        f.info("grade.ram_good", f"{gib:.1f} GiB RAM.", round(gib, 2))
+        f.info("grade.ram_good", round(gib, 2), gib=gib)
 
 
 def _check_disks(report: Report, policy: GradingPolicy, f: _Findings) -> None:
     disks = _internal_disks(report)
     if not disks:
-        f.repair("grade.no_disk", "No internal disk found.", "fit a disk", policy.repair_cost.disk)
+        f.repair("grade.no_disk", policy.repair_cost.disk)
         return
     healthy_gb = 0.0
     has_ssd = False
@@ -153,17 +153,12 @@ def _check_disks(report: Report, policy: GradingPolicy, f: _Findings) -> None:
         label = _disk_label(disk)
         verdict = disk.health.verdict if disk.health else DiskVerdict.UNKNOWN
         if verdict is DiskVerdict.FAILING:
-            f.repair(
-                "grade.disk_failing",
-                f"Disk {label} is failing.",
-                f"replace disk {label}",
-                policy.repair_cost.disk,
-            )
+            f.repair("grade.disk_failing", policy.repair_cost.disk, disk=label)
             continue
         if verdict is DiskVerdict.WORN:
-            f.note("grade.disk_worn", f"Disk {label} is worn; it works but has less life left.")
+            f.note("grade.disk_worn", disk=label)
         elif verdict is DiskVerdict.UNKNOWN:
-            f.note("grade.disk_unknown", f"Health of disk {label} could not be read.")
+            f.note("grade.disk_unknown", disk=label)
         healthy_gb += disk.size_bytes / GB
         has_ssd = has_ssd or disk.media_type in (MediaType.SSD, MediaType.NVME, MediaType.EMMC)
     if healthy_gb == 0:
@@ -171,44 +166,38 @@ def _check_disks(report: Report, policy: GradingPolicy, f: _Findings) -> None:
     if healthy_gb < policy.storage_lend_gb:
         f.repair(
             "grade.storage_small",
-            f"{healthy_gb:.0f} GB of usable storage is below the {policy.storage_lend_gb:g} GB "
-            "needed to lend.",
-            "fit a larger disk",
             policy.repair_cost.disk,
             round(healthy_gb),
+            gb=healthy_gb,
+            limit=policy.storage_lend_gb,
         )
     elif healthy_gb < policy.storage_a_gb:
-        f.note("grade.storage_ok", f"{healthy_gb:.0f} GB of storage: enough, not plenty.")
+        f.note("grade.storage_ok", gb=healthy_gb)
     if policy.ssd_for_a and not has_ssd:
-        f.note("grade.no_ssd", "Hard disk, no SSD: works, but slowly; an SSD would make it A.")
+        f.note("grade.no_ssd")
 
 
 def _check_battery(report: Report, policy: Policy, f: _Findings) -> None:
     batteries = report.components.batteries
     cost = policy.grading.repair_cost.battery
     if not batteries:
-        f.repair("grade.no_battery", "No battery found.", "fit a battery", cost)
+        f.repair("grade.no_battery", cost)
         return
     for bat in batteries:
-        health = f"{bat.health_percent:.0f} %" if bat.health_percent is not None else "unknown"
-        if bat.verdict is BatteryVerdict.BAD:
-            f.repair(
-                "grade.battery_bad",
-                f"Battery {bat.name} is bad (health {health}).",
-                "replace the battery",
-                cost,
-                bat.health_percent,
-            )
-        elif bat.verdict is BatteryVerdict.WORN:
-            f.note(
-                "grade.battery_worn",
-                f"Battery {bat.name} is worn (health {health}): shorter runtime.",
-                bat.health_percent,
-            )
-        elif bat.verdict is BatteryVerdict.UNKNOWN:
-            f.note("grade.battery_unknown", f"Health of battery {bat.name} is unknown.")
+        health = bat.health_percent
+        facts: dict[str, ParamValue] = {"battery": bat.name}
+        if health is None:
+            facts["variant"] = "no_health"
         else:
-            f.info("grade.battery_good", f"Battery {bat.name} is good (health {health}).")
+            facts["health"] = health
+        if bat.verdict is BatteryVerdict.BAD:
+            f.repair("grade.battery_bad", cost, health, **facts)
+        elif bat.verdict is BatteryVerdict.WORN:
+            f.note("grade.battery_worn", health, **facts)
+        elif bat.verdict is BatteryVerdict.UNKNOWN:
+            f.note("grade.battery_unknown", battery=bat.name)
+        else:
+            f.info("grade.battery_good", None, **facts)
 
 
 _COSMETIC = re.compile(r"^C([0-9])$")
@@ -225,53 +214,31 @@ def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int 
             continue
         if test.outcome is TestOutcome.FAIL:
             detail = f": {test.details}" if test.details else ""
+            code = f"grade.test_{test.name}"
             if test.name in policy.key_tests:
                 cost = getattr(policy.repair_cost, test.name, policy.repair_cost.other_test)
-                f.repair(
-                    f"grade.test_{test.name}",
-                    f"The {test.name} test failed{detail}.",
-                    f"repair the {test.name}",
-                    cost,
-                )
+                f.repair(code, cost, test=test.name, detail=detail)
             elif test.name == "touchpad":
-                f.repair(
-                    "grade.test_touchpad",
-                    f"The touchpad test failed{detail}.",
-                    "repair the touchpad",
-                    policy.repair_cost.touchpad,
-                )
+                f.repair(code, policy.repair_cost.touchpad, test=test.name, detail=detail)
             else:
-                f.note(f"grade.test_{test.name}", f"The {test.name} test failed{detail}.")
+                f.note(code, test=test.name, detail=detail)
         elif test.outcome is TestOutcome.SKIPPED and test.name in policy.key_tests:
-            f.note(f"grade.untested_{test.name}", f"The {test.name} was not tested.")
+            f.note(f"grade.untested_{test.name}", test=test.name)
     for name in policy.key_tests:
         if not any(t.name == name for t in report.tests):
-            f.note(f"grade.untested_{name}", f"The {name} was not tested.")
+            f.note(f"grade.untested_{name}", test=name)
     if cosmetic is None:
-        f.note("grade.cosmetic_unknown", "Cosmetic condition not recorded.")
+        f.note("grade.cosmetic_unknown")
     elif cosmetic <= 1:
         f.parts = True
-        f.reasons.append(
-            Reason(
-                code="grade.cosmetic_damaged",
-                severity="error",
-                message="Chassis damaged (C1): materials recovery only.",
-            )
-        )
+        f.refuse("grade.cosmetic_damaged")
     elif cosmetic < policy.cosmetic_lend_min:
-        f.repair(
-            "grade.cosmetic_poor",
-            f"Cosmetic condition C{cosmetic} is too poor to lend.",
-            "repair the casing (hinges, latches, missing parts)",
-            policy.repair_cost.cosmetic,
-            f"C{cosmetic}",
-        )
+        level = f"C{cosmetic}"
+        f.repair("grade.cosmetic_poor", policy.repair_cost.cosmetic, level, cosmetic=level)
     elif cosmetic < policy.cosmetic_a_min:
-        f.note(
-            "grade.cosmetic_fair", f"Cosmetic condition C{cosmetic}: visible wear.", f"C{cosmetic}"
-        )
+        f.note("grade.cosmetic_fair", f"C{cosmetic}", cosmetic=f"C{cosmetic}")
     else:
-        f.info("grade.cosmetic_good", f"Cosmetic condition C{cosmetic}.", f"C{cosmetic}")
+        f.info("grade.cosmetic_good", f"C{cosmetic}", cosmetic=f"C{cosmetic}")
     return cosmetic
 
 
@@ -294,58 +261,35 @@ def _check_erasure(report: Report, f: _Findings) -> bool:
         record = _erasure_of(disk, report)
         if record is None:
             all_erased = False
-            f.block(
-                "grade.wipe_missing", f"Disk {label} has no erasure record.", f"wipe disk {label}"
-            )
+            f.block("grade.wipe_missing", disk=label)
         elif record.result is ErasureResult.FAILED:
             all_erased = False
-            f.block(
-                "grade.wipe_failed",
-                f"Wiping disk {label} failed.",
-                f"wipe disk {label} again, or remove and destroy it",
-            )
+            f.block("grade.wipe_failed", disk=label)
         elif record.result is ErasureResult.ERASED_WITH_EXCEPTIONS:
             all_erased = False
-            n = len(record.errors)
-            f.block(
-                "grade.wipe_exceptions",
-                f"Disk {label} was wiped with {n} unreadable or unwritable area(s).",
-                f"remove and destroy disk {label}",
-            )
+            f.block("grade.wipe_exceptions", disk=label, count=len(record.errors))
         elif record.verification_passed is not True:
             all_erased = False
-            f.block(
-                "grade.wipe_unverified",
-                f"The wipe of disk {label} was not verified.",
-                f"verify the wipe of disk {label}",
-            )
+            f.block("grade.wipe_unverified", disk=label)
         else:
-            f.info(
-                "grade.wiped",
-                f"Disk {label} erased ({record.level.value}, {record.method}) and verified.",
-            )
+            f.info("grade.wiped", disk=label, level=record.level.value, method=record.method)
     return all_erased
 
 
 def _check_image(report: Report, policy: GradingPolicy, f: _Findings) -> bool:
     if not report.images:
-        f.repair(
-            "grade.not_flashed",
-            "No operating system was installed.",
-            "install the standard OS image",
-            policy.repair_cost.other_test,
-        )
+        f.repair("grade.not_flashed", policy.repair_cost.other_test)
         return False
     image = report.images[-1]
     if image.errors or not image.verified:
         f.repair(
             "grade.flash_failed",
-            f"Installing {image.name} {image.version} failed or was not verified.",
-            "install the standard OS image again",
             policy.repair_cost.other_test,
+            image=image.name,
+            version=image.version,
         )
         return False
-    f.info("grade.flashed", f"{image.name} {image.version} installed and verified.")
+    f.info("grade.flashed", image=image.name, version=image.version)
     return True
 
 
@@ -413,14 +357,11 @@ def grade_report(report: Report, policy: Policy) -> Grade:
     elif f.parts or f.repair_cost >= g.parts_threshold:
         grade = "parts"
         if not f.parts:
-            f.reasons.append(
-                Reason(
-                    code="grade.repairs_too_costly",
-                    severity="error",
-                    value=f.repair_cost,
-                    message=f"Repairs add up to {f.repair_cost} points "
-                    f"(parts from {g.parts_threshold}): not worth repairing.",
-                )
+            f.refuse(
+                "grade.repairs_too_costly",
+                f.repair_cost,
+                cost=f.repair_cost,
+                limit=g.parts_threshold,
             )
     elif f.repair_cost or f.blocks_lending:
         grade = "C"

@@ -20,6 +20,7 @@ from agent.health.battery_parse import BatteryReading, load_battery_file
 from agent.health.battery_sysfs import is_power_supply_dir, read_power_supply_dir
 from agent.policy import BatteryPolicy
 from agent.probes.sysfs import resolve_within
+from agent.report.reasons import ParamValue, Severity, reason
 from agent.report.schema import Battery, BatteryVerdict, Reason
 
 __all__ = [
@@ -37,8 +38,6 @@ IMPLAUSIBLE_PERCENT = 150.0
 REPORTED_TOLERANCE = 1.0
 #: Keep a hostile dump within the schema's bounds.
 _MAX_PROBLEM_REASONS = 8
-
-Severity = Literal["info", "warning", "error"]
 
 
 @dataclass(frozen=True)
@@ -78,33 +77,32 @@ def _capacity(reading: BatteryReading) -> tuple[_Capacity | None, bool]:
     return None, design_zero
 
 
-def _reason(code: str, message: str, severity: Severity, value: float | str | None) -> Reason:
+def _reason(
+    code: str, severity: Severity, value: float | str | None, **params: ParamValue
+) -> Reason:
     if isinstance(value, str):
         value = value[:256]
-    return Reason(code=code, message=message[:4000], severity=severity, value=value)
+    return reason(code, severity, value, **params)
 
 
 def _health_verdict(health: float, policy: BatteryPolicy) -> tuple[BatteryVerdict, str, Severity]:
+    """The verdict, the wording variant that names its band, and the severity."""
     if health >= policy.good_percent:
-        return BatteryVerdict.GOOD, f"good ({policy.good_percent:g} % or more)", "info"
+        return BatteryVerdict.GOOD, "good", "info"
     if health >= policy.worn_percent:
-        band = f"worn ({policy.worn_percent:g} % to {policy.good_percent:g} %)"
-        return BatteryVerdict.WORN, band, "warning"
-    return BatteryVerdict.BAD, f"bad (below {policy.worn_percent:g} %)", "error"
+        return BatteryVerdict.WORN, "worn", "warning"
+    return BatteryVerdict.BAD, "bad", "error"
 
 
-def _cycles_unknown_message(reading: BatteryReading) -> str:
+def _cycles_unknown(reading: BatteryReading) -> Reason:
     raw = reading.cycle_count_raw
     if raw is None:
-        return "This output has no cycle count; the number of charge cycles is unknown."
+        return _reason("battery.cycles_unknown", "info", None, variant="missing")
     try:
         number = int(raw)
     except ValueError:
-        return f"The driver does not report a cycle count ({raw}); it is unknown."
-    return (
-        f"Cycle count {number} is what drivers report when they do not count cycles; "
-        "treated as unknown, not as a new battery."
-    )
+        return _reason("battery.cycles_unknown", "info", raw, variant="unreadable", raw=raw[:256])
+    return _reason("battery.cycles_unknown", "info", raw, variant="placeholder", cycles=number)
 
 
 def judge_battery(
@@ -113,119 +111,67 @@ def judge_battery(
     """The battery's verdict with its reasons, in the report schema."""
     reasons: list[Reason] = []
     for problem in reading.problems[:_MAX_PROBLEM_REASONS]:
-        reasons.append(
-            _reason("battery.invalid_value", f"Unusable value: {problem}.", "warning", None)
-        )
+        reasons.append(_reason("battery.invalid_value", "warning", None, problem=problem))
     if len(reading.problems) > _MAX_PROBLEM_REASONS:
         extra = len(reading.problems) - _MAX_PROBLEM_REASONS
         reasons.append(
-            _reason("battery.invalid_value", f"{extra} more unusable values.", "warning", extra)
+            _reason("battery.invalid_value", "warning", extra, variant="more", count=extra)
         )
     for conflict in reading.conflicts[:5]:
-        reasons.append(
-            _reason("battery.sources_disagree", f"Sources disagree: {conflict}.", "warning", None)
-        )
+        reasons.append(_reason("battery.sources_disagree", "warning", None, conflict=conflict))
     if reading.scope == "Device":
-        reasons.append(
-            _reason(
-                "battery.peripheral",
-                "This battery powers a peripheral (mouse, keyboard...), not the laptop.",
-                "info",
-                "Device",
-            )
-        )
+        reasons.append(_reason("battery.peripheral", "info", "Device"))
 
     verdict: BatteryVerdict | None = None
     health: float | None = None
     capacity, design_zero = _capacity(reading)
     if reading.present is False:
-        reasons.append(
-            _reason(
-                "battery.not_present",
-                "The battery slot reports no battery present; its figures are not judged.",
-                "warning",
-                None,
-            )
-        )
+        reasons.append(_reason("battery.not_present", "warning", None))
     elif capacity is None:
         if design_zero:
-            message = "Design capacity is 0, so health (full / design) cannot be computed."
-            reasons.append(_reason("battery.design_zero", message, "warning", 0))
+            reasons.append(_reason("battery.design_zero", "warning", 0))
         else:
-            reasons.append(
-                _reason(
-                    "battery.no_capacity_data",
-                    "No full-charge and design capacity figures, so health cannot be judged.",
-                    "warning",
-                    None,
-                )
-            )
+            reasons.append(_reason("battery.no_capacity_data", "warning", None))
     else:
         health = round(capacity.full / capacity.design * 100, 1)
-        figures = (
-            f"{capacity.full / 1e6:.2f} of {capacity.design / 1e6:.2f} {capacity.unit}, "
-            f"from {capacity.source}"
-        )
+        figures: dict[str, ParamValue] = {
+            "health": health,
+            "full": capacity.full / 1e6,
+            "design": capacity.design / 1e6,
+            "unit": capacity.unit,
+            "source": capacity.source,
+        }
         if health > IMPLAUSIBLE_PERCENT:
-            reasons.append(
-                _reason(
-                    "battery.implausible",
-                    f"Reports {health:g} % of design capacity ({figures}); no pack holds that "
-                    "much more than designed, so the figures are wrong and health is unknown.",
-                    "warning",
-                    health,
-                )
-            )
+            reasons.append(_reason("battery.implausible", "warning", health, **figures))
         else:
             verdict, band, severity = _health_verdict(health, policy)
+            bounds = {"good": policy.good_percent, "worn": policy.worn_percent}
             reasons.append(
-                _reason(
-                    "battery.health",
-                    f"Holds {health:g} % of its design capacity ({figures}): {band}.",
-                    severity,
-                    health,
-                )
+                _reason("battery.health", severity, health, variant=band, **figures, **bounds)
             )
             if health > 100:
-                reasons.append(
-                    _reason(
-                        "battery.over_100",
-                        f"Reports {health:g} % of design capacity: usual for a new or freshly "
-                        "recalibrated pack; kept as reported.",
-                        "warning",
-                        health,
-                    )
-                )
+                reasons.append(_reason("battery.over_100", "warning", health, health=health))
         reported = reading.reported_health_percent
         if reported is not None and abs(reported - health) > REPORTED_TOLERANCE:
-            reasons.append(
-                _reason(
-                    "battery.reported_mismatch",
-                    f"{reading.reported_health_source or 'The tool'} says {reported:g} %, but "
-                    f"the full and design figures give {health:g} %; the figures are used.",
-                    "info",
-                    reported,
+            said = {"reported": reported, "health": health}
+            source = reading.reported_health_source
+            if source:
+                reasons.append(
+                    _reason("battery.reported_mismatch", "info", reported, source=source, **said)
                 )
-            )
+            else:
+                reasons.append(
+                    _reason(
+                        "battery.reported_mismatch", "info", reported, variant="no_source", **said
+                    )
+                )
 
     if reading.cycle_count is None:
-        reasons.append(
-            _reason(
-                "battery.cycles_unknown",
-                _cycles_unknown_message(reading),
-                "info",
-                reading.cycle_count_raw,
-            )
-        )
+        reasons.append(_cycles_unknown(reading))
     elif reading.cycle_count >= policy.cycles_bad:
+        cycles = reading.cycle_count
         reasons.append(
-            _reason(
-                "battery.cycles",
-                f"{reading.cycle_count} charge cycles: at or above the limit of "
-                f"{policy.cycles_bad}, bad whatever its capacity.",
-                "error",
-                reading.cycle_count,
-            )
+            _reason("battery.cycles", "error", cycles, cycles=cycles, limit=policy.cycles_bad)
         )
         verdict = BatteryVerdict.BAD  # the worst verdict: nothing can override it
 

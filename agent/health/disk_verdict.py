@@ -23,6 +23,7 @@ from agent.health.smart_parse import (
     SmartData,
 )
 from agent.policy import DiskPolicy
+from agent.report.reasons import NVME_UNKNOWN_BIT, NVME_WARNING_BITS, ParamValue, reason
 from agent.report.schema import DiskFigures, DiskHealth, DiskVerdict, Reason
 
 #: SSD life attributes only count when their name says so: the same IDs mean
@@ -31,30 +32,19 @@ from agent.report.schema import DiskFigures, DiskHealth, DiskVerdict, Reason
 _LIFE_NAME = re.compile(r"wear|life|remain", re.IGNORECASE)
 _VIRTUAL_MODELS = re.compile(r"VBOX|QEMU|VMware|Virtual", re.IGNORECASE)
 
-_NVME_WARNING_BITS = {
-    0x01: "spare space below its threshold",
-    0x02: "temperature out of range",
-    0x04: "reliability degraded",
-    0x08: "media switched to read-only",
-    0x10: "volatile memory backup failed",
-    0x20: "persistent memory region unreliable",
-}
+Value = float | int | str | None
 
 
-def _error(code: str, message: str, value: float | int | str | None = None) -> Reason:
-    return Reason(code=code, message=message, severity="error", value=value)
+def _error(code: str, value: Value = None, **params: ParamValue) -> Reason:
+    return reason(code, "error", value, **params)
 
 
-def _warn(code: str, message: str, value: float | int | str | None = None) -> Reason:
-    return Reason(code=code, message=message, severity="warning", value=value)
+def _warn(code: str, value: Value = None, **params: ParamValue) -> Reason:
+    return reason(code, "warning", value, **params)
 
 
-def _info(code: str, message: str, value: float | int | str | None = None) -> Reason:
-    return Reason(code=code, message=message, severity="info", value=value)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _info(code: str, value: Value = None, **params: ParamValue) -> Reason:
+    return reason(code, "info", value, **params)
 
 
 def judge_disk(data: SmartData, policy: DiskPolicy) -> DiskHealth:
@@ -78,13 +68,7 @@ def judge_disk(data: SmartData, policy: DiskPolicy) -> DiskHealth:
         else:
             verdict = DiskVerdict.HEALTHY
         if verdict is DiskVerdict.FAILING and data.smart_passed:
-            reasons.append(
-                _info(
-                    "smart.passed_but_failing",
-                    "The drive's own self-assessment says PASSED, but the counts above "
-                    "show it is failing; do not trust PASSED alone",
-                )
-            )
+            reasons.append(_info("smart.passed_but_failing"))
         reasons.extend(_notes(data, figures))
     return DiskHealth(
         verdict=verdict,
@@ -106,36 +90,23 @@ def _unavailable(data: SmartData) -> list[Reason]:
     bridge = data.unknown_usb_bridge
     if bridge:
         return [
-            _warn(
-                "smart.unavailable",
-                "No SMART data: smartctl does not know this USB adapter "
-                f"({bridge.split(': ', 1)[-1]}); try again with 'smartctl -d sat'",
-            ),
-            _info("usb.unknown_bridge", bridge),
+            _warn("smart.unavailable", variant="usb_bridge", bridge=bridge.split(": ", 1)[-1]),
+            _info("usb.unknown_bridge", bridge=bridge),
         ]
     if data.model and _VIRTUAL_MODELS.search(data.model):
         return [
-            _warn("smart.unavailable", f"No SMART data: '{data.model}' is a virtual disk"),
-            _info("disk.virtual", f"{data.model} is emulated by a virtual machine"),
+            _warn("smart.unavailable", variant="virtual", model=data.model),
+            _info("disk.virtual", model=data.model),
         ]
     status = data.exit_status or 0
+    said = "; ".join(data.messages)
     if status & (EXIT_CMDLINE | EXIT_OPEN_FAILED):
-        detail = "; ".join(data.messages) or f"smartctl exit status {status}"
-        return [
-            _warn(
-                "smart.unavailable",
-                f"No SMART data: smartctl could not read this device ({detail})",
-                status,
-            )
-        ]
-    detail = f" ({'; '.join(data.messages)})" if data.messages else ""
-    return [
-        _warn(
-            "smart.unavailable",
-            "No SMART data: the output has no health status and no SMART counters"
-            f"{detail}; the disk cannot be graded",
-        )
-    ]
+        if said:
+            return [_warn("smart.unavailable", status, variant="unreadable", detail=said)]
+        return [_warn("smart.unavailable", status, variant="exit_status", status=status)]
+    if said:
+        return [_warn("smart.unavailable", variant="no_data_said", detail=said)]
+    return [_warn("smart.unavailable", variant="no_data")]
 
 
 def _nvme_endurance_only(data: SmartData) -> bool:
@@ -157,12 +128,7 @@ def _nvme_endurance_only(data: SmartData) -> bool:
 
 def _overall(data: SmartData) -> list[Reason]:
     if data.smart_passed is False and not _nvme_endurance_only(data):
-        return [
-            _error(
-                "smart.failed",
-                "The drive's own SMART self-assessment says FAILED",
-            )
-        ]
+        return [_error("smart.failed")]
     return []
 
 
@@ -175,20 +141,15 @@ def _ata(data: SmartData, policy: DiskPolicy) -> list[Reason]:
             reasons.append(
                 _error(
                     "ata.failing_now",
-                    f"Attribute {attr.id} {attr.name} is below the maker's failure threshold "
-                    f"now (value {attr.value}, threshold {attr.thresh})",
                     attr.id,
+                    id=attr.id,
+                    name=attr.name,
+                    reading=_known(attr.value),
+                    threshold=_known(attr.thresh),
                 )
             )
         elif attr.when_failed == "past":
-            reasons.append(
-                _info(
-                    "ata.failed_in_past",
-                    f"Attribute {attr.id} {attr.name} was below the maker's failure threshold "
-                    "at some time in the past",
-                    attr.id,
-                )
-            )
+            reasons.append(_info("ata.failed_in_past", attr.id, id=attr.id, name=attr.name))
 
     realloc = usable.get(5)
     if realloc and realloc.raw_count > 0:
@@ -196,112 +157,59 @@ def _ata(data: SmartData, policy: DiskPolicy) -> list[Reason]:
         limit = policy.reallocated_failing
         if count >= limit:
             reasons.append(
-                _error(
-                    "ata.reallocated",
-                    f"{_plural(count, 'reallocated sector')} (failing at {limit} or more)",
-                    count,
-                )
+                _error("ata.reallocated", count, variant="failing", count=count, limit=limit)
             )
         else:
             reasons.append(
-                _warn(
-                    "ata.reallocated",
-                    f"{_plural(count, 'reallocated sector')} (worn from 1, "
-                    f"failing at {limit} or more)",
-                    count,
-                )
+                _warn("ata.reallocated", count, variant="worn", count=count, limit=limit)
             )
 
     pending = usable.get(197)
     if pending and pending.raw_count >= policy.pending_failing:
         if "bogus" in pending.name.lower():
-            reasons.append(
-                _info(
-                    "ata.pending_bogus",
-                    f"{_plural(pending.raw_count, 'pending sector')} on attribute 197, which "
-                    "this model's firmware is known to report falsely "
-                    f"({pending.name}); not counted",
-                    pending.raw_count,
-                )
-            )
+            count = pending.raw_count
+            reasons.append(_info("ata.pending_bogus", count, count=count, name=pending.name))
         else:
-            reasons.append(
-                _error(
-                    "ata.pending",
-                    f"{_plural(pending.raw_count, 'unreadable sector')} waiting to be "
-                    f"remapped (failing at {policy.pending_failing} or more)",
-                    pending.raw_count,
-                )
-            )
+            count = pending.raw_count
+            limit = policy.pending_failing
+            reasons.append(_error("ata.pending", count, count=count, limit=limit))
     _count_rule(
-        reasons,
-        usable.get(198),
-        policy.offline_uncorrectable_failing,
-        "ata.offline_uncorrectable",
-        "sector",
-        "that could not be read or repaired in the offline scan",
+        reasons, usable.get(198), policy.offline_uncorrectable_failing, "ata.offline_uncorrectable"
     )
     _count_rule(
-        reasons,
-        usable.get(187),
-        policy.reported_uncorrect_failing,
-        "ata.reported_uncorrect",
-        "read error",
-        "the drive could not correct",
+        reasons, usable.get(187), policy.reported_uncorrect_failing, "ata.reported_uncorrect"
     )
 
     crc = data.attribute(199)
     if crc and crc.raw_count > 0:
-        reasons.append(
-            _info(
-                "ata.crc_errors",
-                f"{_plural(crc.raw_count, 'transfer error')} on the cable or connector "
-                "(attribute 199): check or replace the cable; this is not a disk fault",
-                crc.raw_count,
-            )
-        )
+        reasons.append(_info("ata.crc_errors", crc.raw_count, count=crc.raw_count))
 
     life = _life_attributes(data, policy)
     for attr in life:
         value = attr.value if attr.value is not None else 0
         if value > 100:
             reasons.append(
-                _info(
-                    "ssd.life_vendor_scale",
-                    f"Attribute {attr.id} {attr.name} reads {value}, on the maker's own scale "
-                    "above 100; not used as a percentage of life left",
-                    value,
-                )
+                _info("ssd.life_vendor_scale", value, id=attr.id, name=attr.name, reading=value)
             )
     scaled = [a for a in life if a.value is not None and a.value <= 100]
     if scaled:
         worst = min(scaled, key=lambda a: a.value or 0)
         left = worst.value or 0
         if left <= policy.ssd_life_left_worn:
-            reasons.append(
-                _warn(
-                    "ssd.life_left",
-                    f"{left} % of rated life left ({worst.name}; worn at "
-                    f"{policy.ssd_life_left_worn} % or less)",
-                    left,
-                )
-            )
+            limit = policy.ssd_life_left_worn
+            reasons.append(_warn("ssd.life_left", left, left=left, name=worst.name, limit=limit))
     return reasons
 
 
-def _count_rule(
-    reasons: list[Reason],
-    attr: AtaAttribute | None,
-    limit: int,
-    code: str,
-    noun: str,
-    what: str,
-) -> None:
+def _count_rule(reasons: list[Reason], attr: AtaAttribute | None, limit: int, code: str) -> None:
     if attr is None or attr.raw_count < limit:
         return
     count = attr.raw_count
-    message = f"{_plural(count, noun)} {what} (failing at {limit} or more)"
-    reasons.append(_error(code, message, count))
+    reasons.append(_error(code, count, count=count, limit=limit))
+
+
+def _known(value: int | None) -> int | str:
+    return "?" if value is None else value
 
 
 def _life_attributes(data: SmartData, policy: DiskPolicy) -> list[AtaAttribute]:
@@ -318,15 +226,16 @@ def _self_tests(data: SmartData) -> list[Reason]:
     if not failed:
         return []
     latest = failed[0]
-    when = f" at {latest.lifetime_hours} h" if latest.lifetime_hours is not None else ""
-    return [
-        _error(
-            "selftest.read_failure",
-            f"{_plural(len(failed), 'self-test')} in the drive's log could not read the whole "
-            f"surface (latest: {latest.description or 'test'} '{latest.status}'{when})",
-            len(failed),
-        )
-    ]
+    facts: dict[str, ParamValue] = {
+        "count": len(failed),
+        "test": latest.description or "test",
+        "status": latest.status,
+    }
+    if latest.lifetime_hours is None:
+        facts["variant"] = "no_hours"
+    else:
+        facts["hours"] = latest.lifetime_hours
+    return [_error("selftest.read_failure", len(failed), **facts)]
 
 
 def _nvme(data: SmartData, policy: DiskPolicy) -> list[Reason]:
@@ -337,52 +246,22 @@ def _nvme(data: SmartData, policy: DiskPolicy) -> list[Reason]:
     warning = nvme.critical_warning or 0
     if _nvme_endurance_only(data):
         reasons.append(
-            _warn(
-                "nvme.endurance_used",
-                f"Rated write endurance used up ({nvme.percentage_used} % used); the drive "
-                "flags this as a critical warning, but it has no media errors and spare "
-                "space left",
-                nvme.percentage_used,
-            )
+            _warn("nvme.endurance_used", nvme.percentage_used, used=nvme.percentage_used or 0)
         )
     elif warning:
-        bits = [text for bit, text in _NVME_WARNING_BITS.items() if warning & bit]
-        reasons.append(
-            _error(
-                "nvme.critical_warning",
-                f"The drive raises critical warning 0x{warning:02x}: "
-                f"{', '.join(bits) or 'unknown reason'}",
-                warning,
-            )
-        )
+        bits = [text for bit, text in NVME_WARNING_BITS.items() if warning & bit]
+        said = ", ".join(bits) or NVME_UNKNOWN_BIT
+        reasons.append(_error("nvme.critical_warning", warning, warning=warning, bits=said))
     if nvme.media_errors is not None and nvme.media_errors >= policy.nvme_media_errors_failing:
-        reasons.append(
-            _error(
-                "nvme.media_errors",
-                f"{_plural(nvme.media_errors, 'media or data integrity error')} the drive "
-                f"could not recover (failing at {policy.nvme_media_errors_failing} or more)",
-                nvme.media_errors,
-            )
-        )
+        count, limit = nvme.media_errors, policy.nvme_media_errors_failing
+        reasons.append(_error("nvme.media_errors", count, count=count, limit=limit))
     spare, floor = nvme.available_spare, nvme.available_spare_threshold
     if spare is not None and floor is not None and spare < floor:
-        reasons.append(
-            _error(
-                "nvme.available_spare",
-                f"Only {spare} % spare space left, below the drive's own threshold of {floor} %",
-                spare,
-            )
-        )
+        reasons.append(_error("nvme.available_spare", spare, spare=spare, threshold=floor))
     used = nvme.percentage_used
     if used is not None and used >= policy.nvme_percentage_used_worn:
-        reasons.append(
-            _warn(
-                "nvme.percentage_used",
-                f"{used} % of rated write endurance used (worn at "
-                f"{policy.nvme_percentage_used_worn} % or more)",
-                used,
-            )
-        )
+        worn = policy.nvme_percentage_used_worn
+        reasons.append(_warn("nvme.percentage_used", used, used=used, limit=worn))
     return reasons
 
 
@@ -390,25 +269,15 @@ def _scsi(data: SmartData, policy: DiskPolicy) -> list[Reason]:
     reasons: list[Reason] = []
     defects = data.scsi_grown_defects
     if defects is not None and defects >= policy.scsi_grown_defects_failing:
-        reasons.append(
-            _error(
-                "scsi.grown_defects",
-                f"{_plural(defects, 'defective area')} found since the factory (grown "
-                f"defect list; failing at {policy.scsi_grown_defects_failing} or more)",
-                defects,
-            )
-        )
+        limit = policy.scsi_grown_defects_failing
+        reasons.append(_error("scsi.grown_defects", defects, count=defects, limit=limit))
     uncorrected = {k: v for k, v in data.scsi_uncorrected_errors.items() if v > 0}
     total = sum(uncorrected.values())
     if total >= policy.scsi_uncorrected_errors_failing:
         detail = ", ".join(f"{v} on {k}" for k, v in uncorrected.items())
+        limit = policy.scsi_uncorrected_errors_failing
         reasons.append(
-            _error(
-                "scsi.uncorrected_errors",
-                f"{_plural(total, 'uncorrected error')} ({detail}; failing at "
-                f"{policy.scsi_uncorrected_errors_failing} or more)",
-                total,
-            )
+            _error("scsi.uncorrected_errors", total, count=total, detail=detail, limit=limit)
         )
     return reasons
 
@@ -449,57 +318,23 @@ def _notes(data: SmartData, figures: DiskFigures) -> list[Reason]:
     hours = figures.power_on_hours
     if hours is not None:
         years = hours / (24 * 365)
-        notes.append(
-            _info(
-                "info.power_on_hours",
-                f"Powered on for {hours} hours (about {years:.1f} years of running time)",
-                hours,
-            )
-        )
-    if figures.power_cycles is not None:
-        notes.append(
-            _info(
-                "info.power_cycles",
-                f"Switched on {figures.power_cycles} times",
-                figures.power_cycles,
-            )
-        )
+        notes.append(_info("info.power_on_hours", hours, hours=hours, years=years))
+    cycles = figures.power_cycles
+    if cycles is not None:
+        notes.append(_info("info.power_cycles", cycles, count=cycles))
     if figures.percentage_used is not None:
-        notes.append(
-            _info(
-                "info.wear",
-                f"{figures.percentage_used} % of rated write endurance used",
-                figures.percentage_used,
-            )
-        )
+        used = figures.percentage_used
+        notes.append(_info("info.wear", used, used=used))
     elif figures.life_left_percent is not None:
-        notes.append(
-            _info(
-                "info.life_left",
-                f"{figures.life_left_percent} % of rated life left",
-                figures.life_left_percent,
-            )
-        )
+        left = figures.life_left_percent
+        notes.append(_info("info.life_left", left, left=left))
     if figures.data_written_bytes is not None:
-        tb = figures.data_written_bytes / 1e12
         written = figures.data_written_bytes
-        notes.append(_info("info.data_written", f"{tb:.1f} TB written in its life", written))
+        notes.append(_info("info.data_written", written, tb=written / 1e12))
     if data.nvme and data.nvme.error_log_entries:
-        notes.append(
-            _info(
-                "info.nvme_error_log",
-                f"{data.nvme.error_log_entries} entries in the error information log: these "
-                "record rejected commands, not damage",
-                data.nvme.error_log_entries,
-            )
-        )
+        entries = data.nvme.error_log_entries
+        notes.append(_info("info.nvme_error_log", entries, count=entries))
     if data.exit_status is not None and data.exit_status & EXIT_COMMAND_FAILED:
-        notes.append(
-            _info(
-                "smartctl.partial",
-                "smartctl could not run every command on this drive (exit status "
-                f"{data.exit_status}); the data it did read was used",
-                data.exit_status,
-            )
-        )
+        status = data.exit_status
+        notes.append(_info("smartctl.partial", status, status=status))
     return notes

@@ -20,7 +20,8 @@ from agent.health.smart_parse import (
     read_smartctl_file,
 )
 from agent.policy import DiskPolicy
-from agent.report.schema import DiskHealth, Reason
+from agent.report.reasons import reason
+from agent.report.schema import DiskHealth
 from agent.runner import CommandResult, Runner
 
 __all__ = [
@@ -101,20 +102,9 @@ def probe_disk_health(
     retry = _read(runner.run(retry_argv, timeout=SMARTCTL_TIMEOUT_S), device)
     if retry.has_smart_data:
         health = judge_disk(retry, policy)
-        note = Reason(
-            code="usb.sat_retry",
-            message="smartctl did not know this USB adapter; its SMART data was read "
-            "with '-d sat' instead",
-            severity="info",
-        )
+        note = reason("usb.sat_retry")
     else:
         health = judge_disk(first, policy)
         why = "; ".join(retry.messages) or f"exit status {retry.exit_status}"
-        note = Reason(
-            code="usb.sat_retry_failed",
-            message=f"Retried with '-d sat': still no SMART data ({why}); this adapter "
-            "hides the disk's health, connect the disk directly to read it",
-            severity="info",
-            value=retry.exit_status,
-        )
+        note = reason("usb.sat_retry_failed", "info", retry.exit_status, detail=why)
     return health.model_copy(update={"reasons": [*health.reasons, note][:64]})

@@ -60,17 +60,18 @@ from agent.pipeline.events import (
 from agent.pipeline.kmod import load_modules
 from agent.policy import Policy, load_policy
 from agent.probes.block import device_in_use, list_disks
+from agent.report.reasons import reason, warning
 from agent.report.schema import (
     Disk,
     ErasureResult,
     MediaType,
     Mode,
     Operator,
+    Reason,
     Report,
     Station,
     TestOutcome,
     TestResult,
-    Warning_,
 )
 from agent.runner import Runner
 from agent.signing import load_or_create_key, public_key_b64
@@ -106,6 +107,17 @@ class ResumeInfo:
     asset_tag: str | None
     stage: Stage
     disks: list[str]
+
+
+def _in_use(disk: Disk, detail: str) -> Reason:
+    """Why a disk that something holds is refused: the main fact coded, the rest in detail."""
+    if disk.holds_root:
+        return reason("refuse.holds_root", "error", detail=detail)
+    if disk.is_boot_medium:
+        return reason("refuse.boot_medium", "error", detail=detail)
+    if disk.mountpoints:
+        return reason("refuse.mounted", "error", detail=detail)
+    return reason("refuse.in_use", "error", detail=detail)
 
 
 class Pipeline:
@@ -208,12 +220,7 @@ class Pipeline:
                 continue
             self._confirmed.append(Target(found, identity))
         self._resumed = True
-        self.report.warnings.append(
-            Warning_(
-                code="run.resumed",
-                message=f"This run was interrupted during '{info.stage.value}' and resumed.",
-            )
-        )
+        self.report.warnings.append(warning("run.resumed", stage=info.stage.value))
         self.stage = Stage.CONFIRM
         self.emit(Notice("warning", f"Resuming the interrupted run of {info.asset_tag or '?'}."))
         return self.run()
@@ -258,12 +265,7 @@ class Pipeline:
         for disk in report.components.disks:
             if self._allowed(disk):
                 disk = disk.model_copy(update={"internal": True})
-                report.warnings.append(
-                    Warning_(
-                        code="testing.device",
-                        message=f"Test setup: {disk.path} is treated as an internal disk.",
-                    )
-                )
+                report.warnings.append(warning("testing.device", path=disk.path))
             else:
                 disk = disk.model_copy(update={"internal": False})
             disks.append(disk)
@@ -291,24 +293,24 @@ class Pipeline:
         self.report.tests = list(tests)
         self._set_stage(Stage.CONFIRM)
 
-    def _candidates(self) -> tuple[list[Disk], list[tuple[Disk, str]]]:
+    def _candidates(self) -> tuple[list[Disk], list[tuple[Disk, Reason]]]:
         if self.report is None:
             return [], []
         testing = bool(self.config.testing.allowed_devices)
         ok: list[Disk] = []
-        refused: list[tuple[Disk, str]] = []
+        refused: list[tuple[Disk, Reason]] = []
         for disk in self.report.components.disks:
             if testing and not self._allowed(disk):
                 if disk.internal or not disk.is_loop:
-                    refused.append((disk, "not in this test setup's allowed devices"))
+                    refused.append((disk, reason("refuse.not_allowed", "error")))
                 continue
             if not disk.internal:
                 if not disk.is_loop:
-                    refused.append((disk, "not an internal disk (USB, removable or virtual)"))
+                    refused.append((disk, reason("refuse.not_internal", "error")))
                 continue
-            reason = disk.in_use_reason or device_in_use(self.root, disk.name)
-            if reason:
-                refused.append((disk, reason))
+            in_use = disk.in_use_reason or device_in_use(self.root, disk.name)
+            if in_use:
+                refused.append((disk, _in_use(disk, in_use)))
             else:
                 ok.append(disk)
         return ok, refused
@@ -319,6 +321,10 @@ class Pipeline:
 
     def refused(self) -> list[tuple[Disk, str]]:
         """Disks that will not be touched, each with the reason in words."""
+        return [(disk, why.message) for disk, why in self._candidates()[1]]
+
+    def refusals(self) -> list[tuple[Disk, Reason]]:
+        """:meth:`refused` with coded reasons, so a screen can word them in its language."""
         return self._candidates()[1]
 
     def confirm(self, disk_names: Sequence[str]) -> None:

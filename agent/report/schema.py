@@ -100,6 +100,13 @@ class Destination(StrEnum):
 # --------------------------------------------------------------------------- findings
 
 
+#: The facts a message is formed from, by the field names of its code's wording
+#: (agent/report/reasons.py), so a screen can say it in another language.
+ReasonParams = Annotated[
+    dict[Annotated[str, Field(max_length=64)], int | float | LongStr], Field(max_length=16)
+]
+
+
 class Reason(Model):
     """One rule hit, in words, with a stable code so a UI can translate it."""
 
@@ -107,6 +114,7 @@ class Reason(Model):
     message: LongStr
     severity: Literal["info", "warning", "error"] = "info"
     value: float | int | str | None = None
+    params: ReasonParams = Field(default_factory=dict)
 
 
 class Warning_(Model):
@@ -114,6 +122,7 @@ class Warning_(Model):
 
     code: Annotated[str, Field(max_length=64)]
     message: LongStr
+    params: ReasonParams = Field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- identity

@@ -234,7 +234,7 @@ class DigibenchApp(App[None]):
 
     def _ask_confirm(self) -> None:
         self.targets = self.pipeline.targets()
-        screen = ConfirmScreen(self.asset_tag, self.targets, self.pipeline.refused())
+        screen = ConfirmScreen(self.asset_tag, self.targets, self.pipeline.refusals())
         self.push_screen(screen, self._confirmed)
 
     def _confirmed(self, confirmed: bool | None) -> None:

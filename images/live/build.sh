@@ -54,7 +54,7 @@ ln -sfn "$VENV/bin/digibench" "$TREE/usr/local/bin/digibench"
 
 log "live system configuration"
 cp -a "$HERE/overlay/." "$TREE/"
-install -m 644 "$REPO_ROOT/provisioning/station.example.toml" "$TREE/usr/share/digibench/station.example.toml"
+install -D -m 644 "$REPO_ROOT/provisioning/station.example.toml" "$TREE/usr/share/digibench/station.example.toml"
 echo digibench >"$TREE/etc/hostname"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tdigibench\n' >"$TREE/etc/hosts"
 ln -sfn ../run/systemd/resolve/stub-resolv.conf "$TREE/etc/resolv.conf"

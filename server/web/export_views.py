@@ -1,12 +1,14 @@
-"""Downloads of the device list and its erasure records, filtered like the list."""
+"""Downloads of the device list and its erasure records, filtered like the list; all audited."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
-from server.web import exports, listing
+from server.web import audit, exports, listing
+from server.web.models import DeviceStatus
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -15,8 +17,18 @@ def _name(kind: str, ext: str) -> str:
     return f"digibench-{kind}-{timezone.now():%Y%m%d-%H%M}.{ext}"
 
 
+def _audit(request: HttpRequest, kind: str, ext: str, qs: QuerySet[DeviceStatus]) -> None:
+    """Who took which data out of the system: the filter and the row count, before sending."""
+    count = qs.count() if kind == "devices" else exports.erasure_records(qs).count()
+    used = {k: request.GET[k] for k in (*listing.FILTERS, "from", "to") if request.GET.get(k)}
+    audit.record(
+        audit.staff(request), "data.exported", "export", f"{kind}.{ext}", filter=used, rows=count
+    )
+
+
 def _export(request: HttpRequest, kind: str, ext: str) -> HttpResponse | StreamingHttpResponse:
     qs = listing.filtered(request.GET)
+    _audit(request, kind, ext, qs)
     if kind == "devices":
         header, rows = exports.DEVICE_COLUMNS, exports.device_rows(qs)
     else:

@@ -87,12 +87,13 @@ def device_rows(qs: QuerySet[DeviceStatus]) -> Iterator[list[Any]]:
         ]
 
 
+def erasure_records(qs: QuerySet[DeviceStatus]) -> QuerySet[ErasureRecord]:
+    """The erasure records of the listed laptops' latest runs."""
+    return ErasureRecord.objects.filter(run__in=qs.values("last_run"))
+
+
 def erasure_rows(qs: QuerySet[DeviceStatus]) -> Iterator[list[Any]]:
-    records = (
-        ErasureRecord.objects.filter(run__in=qs.values("last_run"))
-        .select_related("run__device", "run__station")
-        .order_by("id")
-    )
+    records = erasure_records(qs).select_related("run__device", "run__station").order_by("id")
     for r in records.iterator(chunk_size=2000):
         yield [
             r.run.device.asset_tag,

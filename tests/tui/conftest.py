@@ -30,8 +30,9 @@ from agent.pipeline.events import (
 )
 from agent.pipeline.station import disk_label
 from agent.policy import load_policy
+from agent.report.reasons import reason
 from agent.report.samples import sample_report
-from agent.report.schema import Disk, Mode, Report, TestResult
+from agent.report.schema import Disk, Mode, Reason, Report, TestResult
 from agent.tui import i18n
 from agent.tui.app import DigibenchApp
 from agent.tui.driver import EventBridge
@@ -106,10 +107,10 @@ class ScriptedPipeline:
         assert self.report is not None
         return [d for d in self.report.components.disks if d.internal]
 
-    def refused(self) -> list[tuple[Disk, str]]:
+    def refusals(self) -> list[tuple[Disk, Reason]]:
         assert self.report is not None
         return [
-            (d, "the Digibench stick this station runs from")
+            (d, reason("refuse.boot_medium", "error", detail="DIGIBENCH label"))
             for d in self.report.components.disks
             if not d.internal
         ]

@@ -145,7 +145,7 @@ async def test_confirm_screen_focus_starts_on_cancel() -> None:
         text = screen_text(app)
         assert "SAMSUNG MZVLB512HAJQ-000L7 / S4EUNX0M0000007 / 512 GB" in text
         assert "SanDisk Ultra Fit" in text
-        assert "the Digibench stick this station runs from" in text
+        assert "it is the Digibench boot medium (DIGIBENCH label)" in text
         # the failed tests went through as failures, the cosmetic answer as C1
         assert [t.outcome for t in pipeline.tests][:2] == [TestOutcome.FAIL, TestOutcome.FAIL]
         assert pipeline.tests[3].answers == {"code": "C1"}

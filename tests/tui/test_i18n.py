@@ -12,6 +12,8 @@ from babel.messages.pofile import read_po
 
 from agent.tui import i18n
 
+from .test_reasons import reason_msgids
+
 TUI = Path(i18n.__file__).parent
 
 
@@ -21,8 +23,9 @@ def _po(language: str):  # type: ignore[no-untyped-def]
 
 
 def _source_msgids() -> set[str]:
+    """The screens' own texts, and the core's reason wordings the screens show by code."""
     found = extract_from_dir(str(TUI), keywords={"_": None, "N_": None})
-    return {message for _file, _line, message, _comments, _ctx in found}
+    return {message for _file, _line, message, _comments, _ctx in found} | reason_msgids()
 
 
 @pytest.mark.parametrize("language", i18n.LANGUAGES)

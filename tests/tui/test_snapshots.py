@@ -12,6 +12,7 @@ from typing import Any
 from agent.grading import grade_report
 from agent.pipeline.events import DiskProgress, Notice, Stage, StageChanged
 from agent.policy import load_policy
+from agent.report.reasons import reason
 from agent.report.samples import sample_report
 from agent.report.schema import Mode, TestOutcome, TestResult
 from agent.tui.screens.checks import CosmeticScreen, KeyboardScreen
@@ -100,7 +101,9 @@ def test_confirm_screen(snap_compare: Any) -> None:
 
     async def run_before(pilot: Any) -> None:
         screen = ConfirmScreen(
-            "DG-000042", disks[:2], [(disks[2], "het Digibench-stick waarvan dit station draait")]
+            "DG-000042",
+            disks[:2],
+            [(disks[2], reason("refuse.boot_medium", "error", detail="sdb1: DIGIBENCH"))],
         )
         await pilot.app.push_screen(screen)
         await _check_glyphs(pilot)

@@ -10,6 +10,7 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from agent.report.schema import Report
+from server.ingest.models import AuditEvent
 from server.web.exports import neutralise
 from server.web.models import DeviceStatus
 
@@ -59,3 +60,28 @@ def test_csv_and_xlsx_follow_the_filters_and_neutralise_formulas(
     assert any(str(c.value).startswith("'=HYPERLINK") for c in cells)
     xlsx = coord_client.get("/erasures/export.xlsx")
     assert len(list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows())) == 7
+
+
+def test_every_export_is_audited_with_its_filter_and_row_count(
+    coord_client: Client, store: Callable[..., DeviceStatus]
+):
+    for n in (1, 2, 3):
+        store(n)
+    coord_client.post("/devices/DG-000002/grade", {"grade": "C", "reason": "dent"})
+    b"".join(coord_client.get("/devices/export.csv?grade=B&sort=tag").streaming_content)
+    coord_client.get("/erasures/export.xlsx?q=dg-000001")
+    b"".join(coord_client.get("/erasures/export.csv").streaming_content)
+    events = list(AuditEvent.objects.filter(action="data.exported").order_by("pk"))
+    got = [(e.actor, e.object_type, e.object_id, e.details) for e in events]
+    assert got == [
+        ("user:carla", "export", "devices.csv", {"filter": {"grade": "B"}, "rows": 2}),
+        ("user:carla", "export", "erasures.xlsx", {"filter": {"q": "dg-000001"}, "rows": 2}),
+        ("user:carla", "export", "erasures.csv", {"filter": {}, "rows": 6}),
+    ]
+    assert "erasures.xlsx" in coord_client.get("/audit/?action=data.exported").content.decode()
+
+
+def test_a_refused_export_is_not_audited(tech_client: Client, store: Callable[..., DeviceStatus]):
+    store(1)
+    assert tech_client.get("/devices/export.csv").status_code == 403  # technicians may not
+    assert not AuditEvent.objects.filter(action="data.exported").exists()

@@ -13,8 +13,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Static
 
-from agent.report.schema import Disk
+from agent.report.schema import Disk, Reason
 from agent.tui.i18n import N_, _
+from agent.tui.reasons import reason_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.text import disk_label
 
@@ -29,7 +30,7 @@ class ConfirmScreen(StationScreen):
         Binding("tab", "app.focus_next", N_("Next button")),
     ]
 
-    def __init__(self, asset_tag: str, targets: list[Disk], refused: list[tuple[Disk, str]]):
+    def __init__(self, asset_tag: str, targets: list[Disk], refused: list[tuple[Disk, Reason]]):
         super().__init__()
         self.asset_tag = asset_tag
         self.targets = targets
@@ -54,7 +55,9 @@ class ConfirmScreen(StationScreen):
                 yield Static(_("These will NOT be touched:"), classes="heading")
                 for disk, why in self.refused:
                     yield Static(
-                        f"  {disk_label(disk)}\n    {why}", markup=False, classes="refused"
+                        f"  {disk_label(disk)}\n    {reason_text(why)}",
+                        markup=False,
+                        classes="refused",
                     )
             with Horizontal(id="confirm-buttons"):
                 yield Button(_("Cancel"), id="cancel", compact=True)

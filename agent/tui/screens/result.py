@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import quote
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,6 +13,7 @@ from textual.widgets import Footer, Static
 
 from agent.report.schema import Destination, Grade, Report
 from agent.tui.i18n import N_, _
+from agent.tui.reasons import fix_texts, reason_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import BigText, QRCode
 
@@ -28,7 +30,7 @@ def destination_text(destination: Destination) -> str:
 def device_url(server_url: str | None, asset_tag: str | None) -> str | None:
     if not server_url or not asset_tag:
         return None
-    return f"{server_url.rstrip('/')}/devices/{asset_tag}/"
+    return f"{server_url.rstrip('/')}/devices/{quote(asset_tag, safe='/')}/"
 
 
 class ResultScreen(StationScreen):
@@ -75,14 +77,14 @@ class ResultScreen(StationScreen):
                     )
                     if shown:
                         yield Static(
-                            "\n".join(f"- {r.message}" for r in shown[:6]),
+                            "\n".join(f"- {reason_text(r)}" for r in shown[:6]),
                             markup=False,
                             classes="result-reasons",
                         )
                     if grade.to_fix:
                         yield Static(_("To fix:"), classes="heading")
                         yield Static(
-                            "\n".join(f"- {fix}" for fix in grade.to_fix[:5]),
+                            "\n".join(f"- {fix}" for fix in fix_texts(grade)[:5]),
                             markup=False,
                             classes="result-reasons",
                         )

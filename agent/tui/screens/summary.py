@@ -12,6 +12,7 @@ from textual.widgets import Footer, Static
 
 from agent.report.schema import BatteryVerdict, DiskVerdict, Mode, Reason, Report
 from agent.tui.i18n import N_, _
+from agent.tui.reasons import reason_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.text import (
     battery_label,
@@ -24,7 +25,7 @@ from agent.tui.widgets import Badge
 
 
 def _reasons(reasons: list[Reason]) -> str:
-    return "\n".join(f"  - {r.message}" for r in reasons)
+    return "\n".join(f"  - {reason_text(r)}" for r in reasons)
 
 
 def identity_text(report: Report) -> str:
@@ -95,7 +96,7 @@ class SummaryScreen(StationScreen):
                     yield Static(_reasons(battery.reasons), markup=False, classes="reasons")
             if report.warnings:
                 yield Static(
-                    "\n".join(f"! {w.message}" for w in report.warnings[:6]),
+                    "\n".join(f"! {reason_text(w)}" for w in report.warnings[:6]),
                     markup=False,
                     classes="warning",
                 )

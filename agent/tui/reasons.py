@@ -1,0 +1,77 @@
+"""Reasons, warnings and repairs in the screen's language, by their stable code.
+
+The core forms every message from a wording in :mod:`agent.report.reasons` and
+keeps the facts in ``params``; here the same wording goes through the gettext
+catalog (the English wording is the message id) and is filled with those
+facts. A code this agent does not know (a report from a newer core), or facts
+that do not fit the wording (a report from an older one), show the English
+message as it is: never a crash, never a blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from agent.report.reasons import WORD_LISTS, ParamValue, Wording, lookup
+from agent.report.schema import Grade, Reason, Warning_
+from agent.tui.i18n import N_, _, language
+
+#: Operator test names as the grading names them in its sentences.
+TEST_NAMES = {
+    "keyboard": N_("keyboard"),
+    "screen": N_("screen"),
+    "touchpad": N_("touchpad"),
+    "cosmetic": N_("cosmetic"),
+}
+
+
+def _translated(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
+    facts = dict(params)
+    test = facts.get("test")
+    if isinstance(test, str) and test in TEST_NAMES:
+        facts["test"] = _(TEST_NAMES[test])
+    for name, words in WORD_LISTS.items():
+        value = facts.get(name)
+        if isinstance(value, str):
+            facts[name] = ", ".join(_(w) if w in words else w for w in value.split(", "))
+    return facts
+
+
+def _fill(sentence: str, params: Mapping[str, ParamValue]) -> str | None:
+    try:
+        return _(sentence).format(**_translated(params))
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
+def _wording(item: Reason | Warning_) -> Wording | None:
+    return lookup(item.code, item.params.get("variant"))
+
+
+def reason_text(item: Reason | Warning_) -> str:
+    """The reason or warning in the current language; its English message when unknown."""
+    wording = _wording(item)
+    if language() == "en" or wording is None:
+        return item.message
+    return _fill(wording.sentence(item.params), item.params) or item.message
+
+
+def fix_texts(grade: Grade) -> list[str]:
+    """``grade.to_fix`` in the current language.
+
+    Each line of ``to_fix`` comes from a repair reason (severity error) whose
+    wording has a repair line, in the same order; when they do not pair up
+    one to one (an older or newer core), the English lines are shown.
+    """
+    if language() == "en":
+        return list(grade.to_fix)
+    fixes: list[str] = []
+    for item in grade.reasons:
+        wording = _wording(item)
+        if item.severity != "error" or wording is None or wording.fix is None:
+            continue
+        line = _fill(wording.fix, item.params)
+        if line is None:
+            return list(grade.to_fix)
+        fixes.append(line)
+    return fixes if len(fixes) == len(grade.to_fix) else list(grade.to_fix)
