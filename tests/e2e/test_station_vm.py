@@ -319,24 +319,34 @@ def _check_flashed_disk(world: World) -> None:
         ):
             # the image's files, except what provisioning writes for this laptop
             diff = run("diff", "-rq", "--no-dereference", str(original), str(flashed), check=False)
-            changed = sorted(
-                line.split()[1].removeprefix(str(original) + "/")
-                if line.startswith("Files ")
-                else line
-                for line in diff.stdout.splitlines()
-            )
-            allowed = _provisioned_paths()
-            assert [c for c in changed if c not in allowed] == [], diff.stdout
+            changed = _diff_paths(diff.stdout, original, flashed)
+            assert changed, "provisioning changed nothing?"
+            assert changed <= _provisioned_paths(), diff.stdout
             assert (flashed / "etc/hostname").read_text().strip() == HOSTNAME
             assert "nl_BE.UTF-8" in (flashed / "etc/default/locale").read_text()
 
 
+def _diff_paths(out: str, a: Path, b: Path) -> set[str]:
+    """The paths ``diff -rq`` names, relative to the two trees."""
+    paths = set()
+    for line in out.splitlines():
+        if m := re.fullmatch(r"(?:Files|Symbolic links) (\S+) and \S+ differ", line):
+            paths.add(str(Path(m[1]).relative_to(a)))
+        elif m := re.fullmatch(r"Only in (\S+): (.+)", line):
+            where = Path(m[1])
+            paths.add(str((where / m[2]).relative_to(b if where.is_relative_to(b) else a)))
+        else:
+            paths.add(line)  # anything else ("File X is a directory while...") fails the check
+    return paths
+
+
 def _provisioned_paths() -> set[str]:
-    """Files the flasher writes into the flashed root: the provisioning templates."""
+    """What the flasher may change in the flashed root: the provisioning templates
+    (``provisioning/files``, ``.in`` dropped), the time zone link and the locale list."""
     files = REPO / "provisioning" / "files"
     return {
         str(p.relative_to(files)).removesuffix(".in") for p in files.rglob("*") if p.is_file()
-    } | {"etc/localtime"}
+    } | {"etc/localtime", "etc/locale.gen"}
 
 
 def _check_intake_report(world: World, report: dict[str, Any]) -> None:
