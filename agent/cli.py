@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "battery-health": "agent.inspect_cli",
     "run": "agent.pipeline.cli",
     "flash": "agent.flash.cli",
+    "image-compress": "agent.flash.cli",
     "wipe": "agent.erase.cli",
     "verify-record": "agent.erase.cli",
     "keygen": "agent.erase.cli",

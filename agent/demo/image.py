@@ -8,14 +8,14 @@ flashes the real one; only its size differs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.flash.manifest import Manifest
+from agent.flash.manifest import Manifest, describe_image, dump_manifest, file_sha256
+from agent.flash.seekable import compress_image
 from agent.runner import Runner
 
 MiB = 1 << 20
@@ -25,7 +25,7 @@ ESP_SECTORS = 16 * MiB // SECTOR
 ROOT_START = ESP_START + ESP_SECTORS
 ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 ROOT_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"  # Linux root (x86-64)
-TOOLS = ("sfdisk", "mkfs.vfat", "mkfs.ext4", "bmaptool", "zstd")
+TOOLS = ("sfdisk", "mkfs.vfat", "mkfs.ext4", "bmaptool")
 
 #: what the root filesystem holds: enough of a Debian tree for provisioning to act on
 ROOT_FILES: dict[str, bytes] = {
@@ -50,14 +50,6 @@ class DemoImage:
     sha256: str
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(4 * MiB):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def build_image(
     workdir: Path,
     runner: Runner,
@@ -68,11 +60,15 @@ def build_image(
     data: bytes = b"",
     files: Mapping[str, bytes] | None = None,
     compress: bool = True,
+    frame_size: int = 1 << 20,
 ) -> DemoImage:
     """Build ``workdir/NAME.img`` (+ .bmap, .zst, .manifest.json) and return where they are.
 
     ``files`` replaces the root filesystem's default contents; ``data`` adds a
-    blob of that many bytes, for images with a realistic amount of data.
+    blob of that many bytes, for images with a realistic amount of data. The
+    image is compressed as our OS image builds do it (agent/flash/seekable.py), in
+    ``frame_size`` frames (small: the image is small); without ``compress`` the
+    manifest names a .zst that the caller makes.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     raw = workdir / f"{name}.img"
@@ -112,18 +108,20 @@ def build_image(
     bmap = workdir / f"{name}.img.bmap"
     runner.run(["bmaptool", "create", "-o", str(bmap), str(raw)], check=True)
     compressed = workdir / f"{name}.img.zst"
-    if compress:
-        runner.run(["zstd", "-q", "-f", "-T0", str(raw), "-o", str(compressed)], check=True)
-    sha = _sha256(raw)
-    manifest = Manifest(
-        name=name,
-        version=version,
-        size=size,
-        sha256=sha,
-        image=compressed.name,
-        bmap=os.path.relpath(bmap, workdir),
-        compression="zst",
-    )
     manifest_path = workdir / f"{name}.manifest.json"
-    manifest_path.write_text(manifest.model_dump_json(indent=2, exclude_none=True))
-    return DemoImage(raw, compressed, bmap, manifest_path, size, sha)
+    if compress:
+        # as the OS image build does: zstd frames with a seek table, the full manifest
+        compress_image(raw, compressed, level=3, frame_size=frame_size)
+        manifest = describe_image(raw, compressed, bmap, name, version, base=workdir)
+    else:
+        manifest = Manifest(
+            name=name,
+            version=version,
+            size=size,
+            sha256=file_sha256(raw),
+            image=compressed.name,
+            bmap=os.path.relpath(bmap, workdir),
+            compression="zst",
+        )
+    manifest_path.write_text(dump_manifest(manifest))
+    return DemoImage(raw, compressed, bmap, manifest_path, size, manifest.sha256)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from agent.errors import DigibenchError
-from agent.flash import stamps
+from agent.flash import seekable, stamps
 from agent.flash.engine import (
     FlashFailedError,
     FlashOptions,
@@ -170,3 +170,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_cmd_flash)
+
+    c = sub.add_parser(
+        "image-compress",
+        help="compress a raw image the way our image builds do (zstd frames + seek table)",
+        description=(
+            "Compress RAW into independent zstd frames with a seek table (the zstd "
+            "seekable format): any zstd tool reads it, and digibench flash decompresses "
+            "its frames in parallel, skipping those that hold no mapped data."
+        ),
+    )
+    seekable.add_arguments(c)
+    c.set_defaults(func=seekable.run)

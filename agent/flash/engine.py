@@ -1,10 +1,30 @@
 """Flash one image to one disk: check, write, read back, fit, provision, record.
 
 Everything that can be checked before the disk is touched is checked first
-(manifest against file format and size, the bmap's own checksum, target size,
-target not in use). Range checksums and the image's sha256 are checked while
-streaming and the written ranges are read back; any failure ends with a failed
+(manifest against file format, size and seek table, the bmap's own checksum and
+the manifest's sha256 of it, the compressed file's sha256 when the manifest gives
+it, target size, target not in use). Any failure ends with a failed
 :class:`ImageRecord` inside :class:`FlashFailedError`, never with a success claim.
+
+What guarantees that the disk holds the image the manifest names: a flash
+writes only the bmap's mapped ranges (the rest of the image is free space), so
+the claim is "every mapped range on the disk holds exactly the image's bytes".
+Two links make it:
+
+1. the bytes written are the image's. When the manifest binds the bmap (its
+   sha256) and the bmap carries a strong checksum per range (see
+   :func:`bmap_vouches`), each range is hashed while streaming and must match the
+   bmap: that is the image's content where it is written, checked where it
+   matters, and hashing the unmapped zeros too would prove nothing more about
+   the disk. Otherwise the whole raw image is hashed against the manifest's
+   sha256 (or, on a repeat flash, a stamp vouches for the same compressed file,
+   see stamps.py). ``--full-check`` always hashes it all.
+2. the disk kept them: every written range is read back (O_DIRECT) and its hash
+   compared with the hash of the bytes that were written.
+
+The compressed file's sha256 (in every manifest our image builds write) is
+checked before the disk is touched: a damaged or foreign file is refused
+outright instead of failing halfway through a flash.
 """
 
 from __future__ import annotations
@@ -19,9 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
-
-import requests
 
 from agent.errors import DigibenchError, InputError
 from agent.flash.bmap import BlockMap, parse_bmap
@@ -30,12 +49,15 @@ from agent.flash.manifest import (
     MANIFEST_SUFFIX,
     Manifest,
     compression_of,
+    file_sha256,
     parse_manifest,
     raw_name,
 )
 from agent.flash.provision import TEMPLATES, hostname_for, provision_device
+from agent.flash.seekable import MAX_FRAME_SIZE, FramedImage
 from agent.flash.source import (
     DownloadError,
+    ImageStream,
     check_local_image,
     download,
     is_url,
@@ -52,6 +74,9 @@ from agent.flash.writer import (
 from agent.probes.block import device_in_use, list_disks
 from agent.report.schema import ImageRecord
 from agent.runner import Runner
+
+if TYPE_CHECKING:  # requests is imported only when a URL is fetched (start-up time)
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +156,8 @@ def _sibling_manifest(image: str) -> str:
 def fetch_small(ref: str, what: str, session: requests.Session | None = None) -> bytes:
     """Read a manifest or bmap from a path or URL."""
     if is_url(ref):
+        import requests
+
         try:
             resp = (session or requests).get(ref, timeout=30)
         except requests.RequestException as exc:
@@ -239,6 +266,59 @@ def open_exclusive(device: str) -> int:
         raise RefusedError(f"cannot open {device} for writing: {exc.strerror}") from None
 
 
+# --------------------------------------------------------------------------- what vouches
+
+
+#: range checksums strong enough to stand in for the whole image's sha256
+STRONG_CHECKSUMS = frozenset(
+    {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
+)
+
+
+def bmap_vouches(manifest: Manifest, block_map: BlockMap | None) -> bool:
+    """Whether the bmap's range checksums may stand in for hashing the whole raw image.
+
+    Only when the manifest binds the bmap (its sha256, checked on load) and every
+    range carries a strong checksum: then a range that hashes right holds exactly the
+    image's bytes, and the unmapped rest is never written, so hashing it proves nothing
+    about the disk.
+    """
+    return (
+        block_map is not None
+        and manifest.bmap_sha256 is not None
+        and block_map.checksum_type in STRONG_CHECKSUMS
+        and all(r.checksum is not None for r in block_map.ranges)
+    )
+
+
+def sha256_file(path: Path) -> str:
+    try:
+        return file_sha256(path)
+    except OSError as exc:
+        raise InputError(f"cannot read image {path}: {exc.strerror}") from None
+
+
+def _check_compressed(image_ref: str, found: str, expected: str) -> None:
+    if found != expected:
+        raise InputError(
+            f"{image_ref} is not the file its manifest names (sha256 {found}, "
+            f"the manifest says {expected})",
+            hint="the image is damaged or belongs to another manifest; fetch it again",
+        )
+
+
+def _check_stamp(
+    opts: FlashOptions, manifest: Manifest, stamp: Stamp, image_ref: str, found: str
+) -> None:
+    if found != stamp.compressed_sha256:
+        assert opts.stamp_dir is not None
+        drop_stamp(opts.stamp_dir, manifest.sha256)
+        raise InputError(
+            f"{image_ref} is not the file whose sha256 was verified before",
+            hint="run again: the image will be checked in full",
+        )
+
+
 # --------------------------------------------------------------------------- flash
 
 
@@ -303,6 +383,8 @@ def _flash(
     record.target_disk_serial = target.serial
 
     image_ref = resolved.image_ref
+    #: sha256 of the compressed file, once known (download or local check)
+    source_sha256: str | None = None
     if is_url(image_ref) and opts.cache_dir is not None:
         phase("download")
         opts.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -317,8 +399,11 @@ def _flash(
                 session=session,
             )
         )
-    if not is_url(image_ref):
-        check_local_image(Path(image_ref), compression, manifest.size)
+        source_sha256 = manifest.compressed_sha256  # download() checked it
+    local = not is_url(image_ref)
+    table = None
+    if local:
+        table = check_local_image(Path(image_ref), compression, manifest.size)
     elif manifest.compressed_size is not None:
         announced = remote_size(image_ref, session)
         if announced is not None and announced != manifest.compressed_size:
@@ -337,16 +422,46 @@ def _flash(
         algorithm = "sha256"
         method = "the whole image read back from the disk and hashed against the source"
 
+    compressed = compression != "raw"
+    by_bmap = bmap_vouches(manifest, block_map)
     stamp = None
-    if opts.stamp_dir is not None and compression != "raw" and not opts.full_check:
+    if not by_bmap and opts.stamp_dir is not None and compressed and not opts.full_check:
         stamp = load_stamp(opts.stamp_dir, manifest.sha256, manifest.size, compression)
+    full_hash = opts.full_check or not (by_bmap or stamp is not None)
+
+    # a local compressed file's own sha256 is checked before the disk is touched: by
+    # write_image, while it decompresses the first frames (see before_write there)
+    checked_before = source_sha256 is not None
+    source_size = Path(image_ref).stat().st_size if local else 0
+    wanted = manifest.compressed_sha256 is not None or (
+        opts.stamp_dir is not None and (stamp is not None or full_hash)
+    )
+    check_source: Callable[[], None] | None = None
+    if local and compressed and source_sha256 is None and wanted:
+        hashed: list[str] = []
+
+        def check_source() -> None:
+            hashed.append(sha256_file(Path(image_ref)))
+            if manifest.compressed_sha256 is not None:
+                _check_compressed(image_ref, hashed[0], manifest.compressed_sha256)
+            if stamp is not None:
+                _check_stamp(opts, manifest, stamp, image_ref, hashed[0])
+
+        checked_before = manifest.compressed_sha256 is not None
+    elif stamp is not None and source_sha256 is not None:
+        _check_stamp(opts, manifest, stamp, image_ref, source_sha256)
 
     phase("write")
     record.started_at = _now()
     t0 = time.monotonic()
-    # a compressed file's own bytes are hashed too (cheap), to keep or check a stamp
-    compressed = compression != "raw"
-    stream = open_image(image_ref, compression, session=session, hash_source=compressed)
+    stream: ImageStream | FramedImage
+    if table is not None and table.max_frame_size <= MAX_FRAME_SIZE:
+        stream = FramedImage(Path(image_ref), table)  # frames decompressed in parallel
+    else:
+        # a streamed compressed file's own bytes are hashed too (cheap), to check them
+        stream = open_image(
+            image_ref, compression, session=session, hash_source=compressed and not local
+        )
     try:
         fd = open_exclusive(opts.device)
         try:
@@ -357,14 +472,22 @@ def _flash(
                 extents,
                 algorithm=algorithm,
                 progress=progress,
-                full_hash=stamp is None,
+                full_hash=full_hash,
+                before_write=check_source,
             )
             record.bytes_written = result.bytes_written
-            source_sha256, source_size = None, 0
-            if stream.source is not None:
+            if check_source is not None:
+                source_sha256 = hashed[0]
+            if isinstance(stream, ImageStream) and stream.source is not None:
                 stream.source.drain()
-                source_sha256, source_size = stream.source.hash.hexdigest(), stream.source.count
-            if stamp is None:
+                source_sha256 = stream.source.hash.hexdigest()
+                source_size = stream.source.count
+                if manifest.compressed_sha256 is not None:
+                    _check_compressed(image_ref, source_sha256, manifest.compressed_sha256)
+                    checked_before = True  # streamed: checked before success is claimed
+                if stamp is not None:
+                    _check_stamp(opts, manifest, stamp, image_ref, source_sha256)
+            if full_hash:
                 if result.image_sha256 != manifest.sha256:
                     raise InputError(
                         f"the image's sha256 is {result.image_sha256}, "
@@ -372,15 +495,15 @@ def _flash(
                         hint="the image or its manifest is damaged or they do not belong together",
                     )
                 image_check = "image sha256 checked in full"
+            elif by_bmap:
+                image_check = (
+                    f"each range's {algorithm} checked against the bmap, which the manifest's "
+                    "sha256 of the bmap vouches for"
+                )
             else:
-                if source_sha256 != stamp.compressed_sha256:
-                    assert opts.stamp_dir is not None
-                    drop_stamp(opts.stamp_dir, manifest.sha256)
-                    raise InputError(
-                        f"{image_ref} is not the file whose sha256 was verified before",
-                        hint="run again: the image will be checked in full",
-                    )
                 image_check = "image sha256 vouched by an earlier full check of the same file"
+            if checked_before:
+                image_check += "; compressed file sha256 matches the manifest"
             mismatches = result.mismatches
         finally:
             os.close(fd)
@@ -396,7 +519,7 @@ def _flash(
         )
     record.verified = True
     record.verification_method = f"{method}; {image_check}"[:256]
-    if stamp is None and opts.stamp_dir is not None and source_sha256 is not None:
+    if full_hash and opts.stamp_dir is not None and compressed and source_sha256 is not None:
         save_stamp(
             opts.stamp_dir,
             Stamp(manifest.sha256, manifest.size, source_sha256, source_size, compression),

@@ -14,7 +14,9 @@ Optional: ``compression`` (raw, zst, xz, gz; else guessed from the image name),
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -100,3 +102,38 @@ def sibling_manifest(image_path: Path) -> Path:
 
 def dump_manifest(manifest: Manifest) -> str:
     return manifest.model_dump_json(indent=2, exclude_none=True) + "\n"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb", buffering=0) as fh:
+        buf = bytearray(4 << 20)
+        view = memoryview(buf)
+        while n := fh.readinto(buf):
+            digest.update(view[:n])
+    return digest.hexdigest()
+
+
+def describe_image(
+    raw: Path, image: Path, bmap: Path | None, name: str, version: str, *, base: Path | None = None
+) -> Manifest:
+    """The complete manifest for a built image: every checksum the flash engine can use.
+
+    ``image`` and ``bmap`` are named relative to ``base`` (default: the image's folder,
+    where the manifest goes). The compressed file's sha256 lets a flash refuse a damaged
+    file before touching the disk; the bmap's binds the bmap whose range checksums then
+    stand in for the whole image's (see agent/flash/engine.py).
+    """
+    where = base or image.parent
+    return Manifest(
+        name=name,
+        version=version,
+        size=raw.stat().st_size,
+        sha256=file_sha256(raw),
+        image=os.path.relpath(image, where),
+        bmap=os.path.relpath(bmap, where) if bmap else None,
+        compression=compression_of(image.name),
+        bmap_sha256=file_sha256(bmap) if bmap else None,
+        compressed_size=image.stat().st_size if compression_of(image.name) != "raw" else None,
+        compressed_sha256=file_sha256(image) if compression_of(image.name) != "raw" else None,
+    )

@@ -18,15 +18,18 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import requests
 import zstandard
 
 from agent.errors import InputError
 from agent.flash.manifest import Compression
+from agent.flash.seekable import SeekTable, read_seek_table
 from agent.flash.stamps import HashingReader
+
+if TYPE_CHECKING:  # requests is imported only for a URL (start-up time of a local flash)
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,12 @@ def detect_compression(head: bytes) -> Compression:
     return "raw"
 
 
-def check_local_image(path: Path, compression: Compression, raw_size: int) -> None:
-    """Refuse, before the disk is touched, a file whose format or size contradicts the manifest."""
+def check_local_image(path: Path, compression: Compression, raw_size: int) -> SeekTable | None:
+    """Refuse, before the disk is touched, a file whose format or size contradicts the manifest.
+
+    A zstd file's seek table (see seekable.py), if it has one, must add up to the
+    manifest's size too; it is returned.
+    """
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -80,13 +87,21 @@ def check_local_image(path: Path, compression: Compression, raw_size: int) -> No
         )
     if compression == "raw" and size != raw_size:
         raise InputError(f"image {path} is {size} bytes, the manifest says {raw_size}")
+    table = None
     if compression == "zst":
+        table = read_seek_table(path, raw_size)
         try:
             content_size = zstandard.frame_content_size(head)
         except zstandard.ZstdError as exc:
             raise InputError(f"image {path} has a bad zstd header: {exc}") from None
         # -1 means the frame does not record its size (streamed compression).
-        if content_size >= 0 and content_size != raw_size:
+        if table is not None:
+            if content_size >= 0 and content_size != table.frames[0].size:
+                raise InputError(
+                    f"image {path}: its first frame holds {content_size} bytes, "
+                    f"its seek table says {table.frames[0].size}"
+                )
+        elif content_size >= 0 and content_size != raw_size:
             raise InputError(
                 f"image {path} decompresses to {content_size} bytes, the manifest says {raw_size}"
             )
@@ -97,6 +112,7 @@ def check_local_image(path: Path, compression: Compression, raw_size: int) -> No
                 f"image {path} records a size of {isize} (mod 2^32) bytes, "
                 f"the manifest says {raw_size}"
             )
+    return table
 
 
 class HttpReader:
@@ -116,6 +132,8 @@ class HttpReader:
         self.pos = start
         self.total: int | None = None
         self.resumes = 0
+        import requests
+
         self._session = session or requests.Session()
         self._retries = retries
         self._timeout = timeout
@@ -130,6 +148,8 @@ class HttpReader:
             headers["Range"] = f"bytes={self.pos}-"
             if self._validator:
                 headers["If-Range"] = self._validator
+        import requests
+
         try:
             resp = self._session.get(self.url, headers=headers, stream=True, timeout=self._timeout)
         except requests.RequestException as exc:
@@ -175,6 +195,8 @@ class HttpReader:
         self.total = total
 
     def read(self, size: int = -1, /) -> bytes:
+        import requests
+
         if size < 0:
             size = READ_SIZE
         failures = 0
@@ -251,6 +273,8 @@ def _skip(raw: Any, count: int) -> None:
 
 def remote_size(url: str, session: requests.Session | None = None) -> int | None:
     """The size a server announces for ``url`` (HEAD), or None when it does not say."""
+    import requests
+
     try:
         resp = (session or requests).head(url, timeout=HTTP_TIMEOUT_S, allow_redirects=True)
     except requests.RequestException as exc:

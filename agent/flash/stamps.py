@@ -1,5 +1,9 @@
 """Remember which compressed files were verified in full, so repeat flashes skip the raw hash.
 
+Only for images whose bmap does not vouch for them (engine.bmap_vouches): our own
+images' manifests bind a bmap with a sha256 per range, which makes the raw hash
+unnecessary from the first flash on.
+
 The manifest's sha256 covers every byte of the raw image, holes included: on a
 2 GiB image that is the largest CPU cost of a flash. A station flashes the same
 file to many laptops, so after one flash has proved that compressed file X

@@ -1,14 +1,19 @@
 """The fast writer: decompress, hash, write and read back in parallel threads.
 
 * the read thread fills page-aligned buffers from a pool with decompressed image bytes;
+  for a local multi-frame zstd file with a seek table (seekable.py) it has worker
+  threads decompress one frame per buffer in parallel, hands the buffers on in image
+  order, and skips frames that hold no extent (unless the whole image is hashed);
 * the hash thread hashes every extent (checked against the bmap's range checksum
   when there is one); a separate thread hashes the whole image, holes included,
-  for the manifest's sha256 (skipped when a stamp vouches for the file);
+  for the manifest's sha256 (only when nothing else vouches for the image, see
+  engine.py);
 * the write thread writes only the extents, with O_DIRECT, in large aligned
   writes (a piece that is not sector-aligned is read, patched and rewritten);
-* the verify thread reads each extent back from the device (O_DIRECT) as soon as
-  it is both written and hashed, while later extents are still being written, and
-  compares the digests (bmaptool never reads the target back).
+* the verify thread reads each written piece back from the device (O_DIRECT) right
+  after it is written, hashing each extent as it grows; when both threads are done
+  the digests of the disk's and the stream's bytes are compared per extent
+  (bmaptool never reads the target back).
 
 A buffer goes back to the pool when every stage is done with it, so the pool
 bounds memory and keeps the stages overlapping. zstandard, hashlib, os.pwrite and
@@ -17,6 +22,7 @@ os.preadv all release the GIL for large buffers.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
@@ -26,17 +32,21 @@ import queue
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from agent.errors import DigibenchError, InputError
+from agent.flash.seekable import Frame, FramedImage
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 CHUNK_SIZE = 8 << 20
 POOL_BUFFERS = 8
+POOL_BYTES = POOL_BUFFERS * CHUNK_SIZE  # larger frames: fewer buffers
 _BLKSSZGET = 0x1268
 _POLL_S = 0.1
 
@@ -100,6 +110,23 @@ def whole_image_extents(image_size: int, segment: int = 64 << 20) -> list[Extent
     return [Extent(s, min(s + segment, image_size)) for s in range(0, image_size, segment)]
 
 
+def needed_frames(frames: Sequence[Frame], extents: Sequence[Extent]) -> list[Frame]:
+    """The frames that hold at least one byte of an extent (both sorted by position)."""
+    out: list[Frame] = []
+    i = 0
+    for frame in frames:
+        while i < len(extents) and extents[i].end <= frame.start:
+            i += 1
+        if i < len(extents) and extents[i].start < frame.end:
+            out.append(frame)
+    return out
+
+
+def decompress_workers() -> int:
+    """Threads that decompress frames: one per CPU, at most four (the other stages need CPU)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def logical_block_size(fd: int) -> int:
     """The device's logical sector size (O_DIRECT's alignment); 512 for regular files."""
     try:
@@ -124,7 +151,7 @@ class _Chunk:
 class _Pipeline:
     def __init__(
         self,
-        stream: ByteStream,
+        stream: ByteStream | FramedImage,
         fd: int,
         image_size: int,
         extents: Sequence[Extent],
@@ -133,6 +160,8 @@ class _Pipeline:
         pool: int,
         full_hash: bool,
         verify: bool,
+        workers: int,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
         self.stream = stream
         self.full_hash = full_hash
@@ -160,14 +189,18 @@ class _Pipeline:
         self.full = hashlib.sha256()
         #: seconds each stage spent working (not waiting), for the debug log
         self.busy = {"read": 0.0, "hash": 0.0, "full": 0.0, "write": 0.0, "verify": 0.0}
-        # read-back: an extent is verified once it is both written and hashed
+        # read-back: each written piece is read back right away, its extent's digest
+        # from the disk compared with the one from the stream when both are done
         self.hashed: dict[int, str] = {}
-        self.written: set[int] = set()
-        self.to_verify: queue.Queue[int | None] = queue.Queue()
-        self.producers_left = 2  # the hash and the write stage feed the verify stage
-        self.mismatches: list[Mismatch] = []
-        self.verified_extents = 0
+        self.found: dict[int, str] = {}
+        self.to_verify: queue.Queue[tuple[int, int, int] | None] = queue.Queue()
         self.digests: list[tuple[Extent, str]] = []
+        self.workers = max(1, min(workers, pool - 2))  # leave buffers to the other stages
+        self._ext_i = 0
+        self.before_write = before_write
+        self.gate = threading.Event()
+        if before_write is None:
+            self.gate.set()
 
     # ---------------------------------------------------------------- plumbing
 
@@ -192,23 +225,6 @@ class _Pipeline:
         if done:
             self.free.put(chunk)
 
-    def _ready(self, i: int, *, digest: str | None = None, written: bool = False) -> None:
-        with self.lock:
-            if digest is not None:
-                self.hashed[i] = digest
-            if written:
-                self.written.add(i)
-            ready = i in self.hashed and i in self.written
-        if ready and self.verify:
-            self.to_verify.put(i)
-
-    def _producer_done(self) -> None:
-        with self.lock:
-            self.producers_left -= 1
-            last = self.producers_left == 0
-        if last:
-            self.to_verify.put(None)
-
     def _run(self, target: Callable[[], None]) -> Callable[[], None]:
         def wrapper() -> None:
             try:
@@ -220,68 +236,118 @@ class _Pipeline:
 
     # ---------------------------------------------------------------- stages
 
-    def read_stage(self) -> None:
-        pos = 0
-        ext_i = 0
+    def _pieces(self, pos: int, n: int) -> list[tuple[int, int, int, int]]:
+        """The parts of extents inside image bytes ``pos..pos+n`` (extents are sorted)."""
         extents = self.extents
+        while self._ext_i < len(extents) and extents[self._ext_i].end <= pos:
+            self._ext_i += 1
+        pieces = []
+        end = pos + n
+        j = self._ext_i
+        while j < len(extents) and extents[j].start < end:
+            lo = max(extents[j].start, pos)
+            hi = min(extents[j].end, end)
+            pieces.append((j, lo, lo - pos, hi - lo))
+            if extents[j].end > end:
+                break
+            j += 1
+        return pieces
+
+    def _dispatch(self, chunk: _Chunk, pos: int, n: int) -> None:
+        """Hand a filled buffer to the stages that need it (or straight back to the pool)."""
+        pieces = self._pieces(pos, n)
+        chunk.pos, chunk.n, chunk.pieces = pos, n, pieces
+        chunk.pending = (2 if pieces else 0) + (1 if self.full_hash else 0)
+        if self.full_hash:
+            self.to_full.put(chunk)
+        if pieces:
+            self.to_hash.put(chunk)
+            self.to_write.put(chunk)
+        elif not self.full_hash:
+            self.free.put(chunk)
+
+    def read_stage(self) -> None:
         try:
-            while not self.stop.is_set():
-                chunk = self._get(self.free)
-                if chunk is None:
-                    return
-                t = time.perf_counter()
-                n = self.stream.readinto(chunk.view)
-                self.busy["read"] += time.perf_counter() - t
-                if n == 0:
-                    self.free.put(chunk)
-                    break
-                end = pos + n
-                if end > self.image_size:
-                    raise InputError(
-                        f"the image is larger than its manifest says ({self.image_size} bytes)"
-                    )
-                pieces = []
-                while ext_i < len(extents) and extents[ext_i].end <= pos:
-                    ext_i += 1
-                j = ext_i
-                while j < len(extents) and extents[j].start < end:
-                    lo = max(extents[j].start, pos)
-                    hi = min(extents[j].end, end)
-                    pieces.append((j, lo, lo - pos, hi - lo))
-                    if extents[j].end > end:
-                        break
-                    j += 1
-                chunk.pos, chunk.n, chunk.pieces = pos, n, pieces
-                chunk.pending = (2 if pieces else 0) + (1 if self.full_hash else 0)
-                if self.full_hash:
-                    self.to_full.put(chunk)
-                if pieces:
-                    self.to_hash.put(chunk)
-                    self.to_write.put(chunk)
-                elif not self.full_hash:
-                    self.free.put(chunk)
-                pos = end
-                self.progress.read = pos
-                if n < self.chunk_size:
-                    break
-            if not self.stop.is_set() and pos != self.image_size:
-                raise InputError(
-                    f"the image ends early: {pos} of {self.image_size} bytes "
-                    "(truncated or damaged file)",
-                    hint="fetch the image again",
-                )
+            if isinstance(self.stream, FramedImage):
+                self._read_frames(self.stream)
+            else:
+                self._read_stream(self.stream)
         finally:
             self.to_full.put(None)
             self.to_hash.put(None)
             self.to_write.put(None)
 
-    def hash_stage(self) -> None:
-        try:
-            self._hash_stage()
-        finally:
-            self._producer_done()
+    def _read_stream(self, stream: ByteStream) -> None:
+        pos = 0
+        while not self.stop.is_set():
+            chunk = self._get(self.free)
+            if chunk is None:
+                return
+            t = time.perf_counter()
+            n = stream.readinto(chunk.view)
+            self.busy["read"] += time.perf_counter() - t
+            if n == 0:
+                self.free.put(chunk)
+                break
+            if pos + n > self.image_size:
+                raise InputError(
+                    f"the image is larger than its manifest says ({self.image_size} bytes)"
+                )
+            self._dispatch(chunk, pos, n)
+            pos += n
+            self.progress.read = pos
+            if n < self.chunk_size:
+                break
+        if not self.stop.is_set() and pos != self.image_size:
+            raise InputError(
+                f"the image ends early: {pos} of {self.image_size} bytes "
+                "(truncated or damaged file)",
+                hint="fetch the image again",
+            )
 
-    def _hash_stage(self) -> None:
+    def _read_frames(self, image: FramedImage) -> None:
+        """Decompress the needed frames on ``self.workers`` threads; hand them on in order.
+
+        A frame that holds no part of an extent is not decompressed at all, unless the
+        whole image is hashed. At most ``workers`` frames are in flight, so the other
+        stages always have buffers to work with.
+        """
+        if image.image_size != self.image_size:
+            raise InputError(
+                f"image {image.name} holds {image.image_size} bytes, "
+                f"the manifest says {self.image_size}"
+            )
+        frames = image.frames if self.full_hash else needed_frames(image.frames, self.extents)
+        inflight: deque[tuple[Frame, _Chunk, Future[int]]] = deque()
+
+        def hand_on() -> None:
+            frame, chunk, fut = inflight.popleft()
+            t = time.perf_counter()
+            fut.result()  # a damaged frame raises here
+            self.busy["read"] += time.perf_counter() - t
+            self._dispatch(chunk, frame.start, frame.size)
+            self.progress.read = frame.end
+
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="flash-unzstd") as pool:
+            try:
+                for frame in frames:
+                    while inflight and (inflight[0][2].done() or len(inflight) >= self.workers):
+                        hand_on()
+                    chunk = self._get(self.free)
+                    if chunk is None:
+                        return
+                    inflight.append(
+                        (frame, chunk, pool.submit(image.decompress_into, frame, chunk.view))
+                    )
+                while inflight and not self.stop.is_set():
+                    hand_on()
+            finally:
+                for _frame, _chunk, fut in inflight:
+                    fut.cancel()
+        if not self.stop.is_set():
+            self.progress.read = self.image_size
+
+    def hash_stage(self) -> None:
         current: hashlib._Hash | None = None
         current_i = -1
         while True:
@@ -305,7 +371,7 @@ class _Pipeline:
                             hint="the image or its bmap is damaged; fetch them again",
                         )
                     self.digests.append((extent, digest))
-                    self._ready(i, digest=digest)
+                    self.hashed[i] = digest
                     current, current_i = None, -1
             self.busy["hash"] += time.perf_counter() - t
             self._release(chunk)
@@ -325,9 +391,26 @@ class _Pipeline:
         try:
             self._write_stage()
         finally:
-            self._producer_done()
+            self.to_verify.put(None)
+
+    def gate_stage(self) -> None:
+        """Run the caller's last check of the source while the pipeline fills; the write
+        stage touches the disk only once it has passed. Its error is the root cause, so
+        it wins over any error another stage met meanwhile."""
+        assert self.before_write is not None
+        try:
+            self.before_write()
+        except BaseException as exc:
+            with self.lock:
+                self.error = exc
+            self.stop.set()
+            return
+        self.gate.set()
 
     def _write_stage(self) -> None:
+        while not self.gate.wait(_POLL_S):
+            if self.stop.is_set():
+                return
         while True:
             chunk = self._get(self.to_write)
             if chunk is None:
@@ -342,38 +425,56 @@ class _Pipeline:
                 else:
                     pwrite_all(self.fd, piece, disk)
                 self.progress.written += length
-                if disk + length == self.extents[i].end:
-                    self._ready(i, written=True)
+                if self.verify:
+                    self.to_verify.put((i, disk, length))
             self.busy["write"] += time.perf_counter() - t
             self._release(chunk)
 
     def verify_stage(self) -> None:
-        """Read each extent back from the device (O_DIRECT) as soon as it is written."""
+        """Read each piece back from the device (O_DIRECT) as soon as it is written.
+
+        Pieces of an extent are written in order, so the digest of what the disk holds
+        grows piece by piece and the read-back ends with the last write, not an
+        extent's worth later.
+        """
+        current: hashlib._Hash | None = None
+        current_i = -1
         with mmap.mmap(-1, self.chunk_size + 2 * self.align) as buf:
             view = memoryview(buf)
             try:
                 while True:
-                    i = self._get(self.to_verify)
-                    if i is None:
+                    item = self._get(self.to_verify)
+                    if item is None:
                         break
+                    i, disk, length = item
                     t = time.perf_counter()
-                    extent = self.extents[i]
-                    found = hash_device_range(
-                        self.fd, extent.start, extent.end, self.algorithm, view, self.align,
-                        self.progress,
-                    )  # fmt: skip
-                    expected = self.hashed[i]
-                    if found != expected:
-                        self.mismatches.append(Mismatch(extent.start, extent.end, expected, found))
-                    self.verified_extents += 1
+                    if i != current_i:
+                        current, current_i = hashlib.new(self.algorithm), i
+                    assert current is not None
+                    hash_device_into(
+                        current, self.fd, disk, disk + length, view, self.align, self.progress
+                    )
+                    if disk + length == self.extents[i].end:
+                        self.found[i] = current.hexdigest()
+                        current, current_i = None, -1
                     self.busy["verify"] += time.perf_counter() - t
             finally:
                 view.release()
 
+    def mismatches(self) -> list[Mismatch]:
+        out = []
+        for i, found in sorted(self.found.items()):
+            expected = self.hashed.get(i)
+            if expected is not None and found != expected:
+                out.append(Mismatch(self.extents[i].start, self.extents[i].end, expected, found))
+        return out
+
     def close(self) -> None:
         for chunk in self.chunks:
             chunk.view.release()
-            chunk.buf.close()
+            # an error's traceback may still hold a slice: the buffer goes with it then
+            with contextlib.suppress(BufferError):
+                chunk.buf.close()
 
 
 @dataclass(frozen=True)
@@ -397,6 +498,20 @@ def hash_device_range(
 ) -> str:
     """Hash bytes ``start..end`` of ``fd`` read with aligned (O_DIRECT-safe) reads into ``buf``."""
     h = hashlib.new(algorithm)
+    hash_device_into(h, fd, start, end, buf, align, progress)
+    return h.hexdigest()
+
+
+def hash_device_into(
+    h: hashlib._Hash,
+    fd: int,
+    start: int,
+    end: int,
+    buf: memoryview,
+    align: int,
+    progress: Progress | None = None,
+) -> None:
+    """Feed bytes ``start..end`` of ``fd`` to ``h``, read as :func:`hash_device_range` does."""
     step = len(buf) - 2 * align
     pos = start
     while pos < end:
@@ -410,7 +525,6 @@ def hash_device_range(
         if progress is not None:
             progress.verified += hi - pos
         pos = hi
-    return h.hexdigest()
 
 
 def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
@@ -460,7 +574,7 @@ def patch_write(fd: int, offset: int, data: memoryview, align: int) -> None:
 
 
 def write_image(
-    stream: ByteStream,
+    stream: ByteStream | FramedImage,
     fd: int,
     image_size: int,
     extents: Sequence[Extent],
@@ -472,24 +586,38 @@ def write_image(
     interval_s: float = 0.5,
     full_hash: bool = True,
     verify: bool = True,
+    workers: int | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Stream ``image_size`` bytes from ``stream``, write ``extents`` to ``fd``, then flush.
 
     ``fd`` should be opened O_RDWR|O_DIRECT (|O_EXCL for a block device). Without
     ``full_hash`` the whole-image sha256 is not computed (``image_sha256`` is None):
     the caller then vouches for the stream another way. With ``verify`` (the default)
-    every extent is read back from the device as soon as it is written and hashed,
-    while later extents are still being written; :attr:`WriteResult.mismatches` lists
-    the extents whose bytes on the device differ.
+    every piece is read back from the device right after it is written, while later
+    pieces are still being written; :attr:`WriteResult.mismatches` lists the extents
+    whose bytes on the device differ from the stream's.
+    A :class:`FramedImage` is decompressed frame by frame on ``workers`` threads
+    (default :func:`decompress_workers`), one frame per buffer, skipping frames that
+    hold no extent unless ``full_hash``. ``before_write`` (e.g. the compressed file's
+    sha256 check) runs in its own thread while the first buffers are decompressed and
+    hashed; nothing is written before it returns, and its exception ends the flash.
     Raises on the first problem; what was written by then is not a usable system.
     """
+    if isinstance(stream, FramedImage):
+        page = mmap.PAGESIZE
+        chunk_size = max(chunk_size, -(-stream.table.max_frame_size // page) * page)
+        pool = max(4, min(pool, (POOL_BYTES // chunk_size)))
     if chunk_size % mmap.PAGESIZE:
         raise ValueError("chunk size must be a multiple of the page size")
     start = time.monotonic()
     pipe = _Pipeline(
-        stream, fd, image_size, extents, algorithm, chunk_size, pool, full_hash, verify
-    )
+        stream, fd, image_size, extents, algorithm, chunk_size, pool, full_hash, verify,
+        workers or decompress_workers(), before_write,
+    )  # fmt: skip
     stages = [pipe.read_stage, pipe.hash_stage, pipe.write_stage]
+    if before_write is not None:
+        stages.append(pipe.gate_stage)
     if full_hash:
         stages.append(pipe.full_hash_stage)
     if verify:
@@ -529,7 +657,7 @@ def write_image(
         raise WriteError(f"flushing the target failed: {exc.strerror}") from None
     if len(pipe.digests) != len(extents):
         raise WriteError("internal error: not every extent was hashed")
-    if verify and pipe.verified_extents != len(extents):
+    if verify and len(pipe.found) != len(extents):
         raise WriteError("internal error: not every extent was read back")
     return WriteResult(
         image_sha256=pipe.full.hexdigest() if full_hash else None,
@@ -539,5 +667,5 @@ def write_image(
         algorithm=algorithm,
         duration_s=time.monotonic() - start,
         verified=verify,
-        mismatches=sorted(pipe.mismatches, key=lambda m: m.start),
+        mismatches=pipe.mismatches() if verify else [],
     )

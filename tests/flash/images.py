@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.demo import image as demo_image
+from agent.flash.manifest import describe_image
+from agent.flash.seekable import compress_image
 from agent.runner import SystemRunner
 
 MiB = 1 << 20
@@ -73,6 +75,16 @@ class BuiltImage:
         path.write_text(json.dumps(data))
         return path
 
+    def full_manifest(self, image: Path, **extra: object) -> Path:
+        """The manifest our image builds write (describe_image): with the sha256 of the bmap
+        and of the compressed file, so the bmap's range checksums vouch for the image."""
+        data: dict[str, object] = describe_image(
+            self.raw, image, self.bmap, "test-image", "1.0"
+        ).model_dump(exclude_none=True)
+        data.pop("image")
+        data.update(extra)
+        return self.manifest(image, **data)
+
 
 def build_image(workdir: Path, size_mib: int = 64, data_mib: int = 3) -> BuiltImage:
     """A sparse GPT image: 16 MiB ESP (vfat) and an ext4 root filling the rest, with files."""
@@ -94,6 +106,12 @@ def build_image(workdir: Path, size_mib: int = 64, data_mib: int = 3) -> BuiltIm
 
 
 def compress(raw: Path, kind: str) -> Path:
+    """``raw`` compressed: zst (one frame, the zstd CLI), seekable (ours: frames of 1 MiB
+    and a seek table, as agent/flash/seekable.py writes for our images), xz or gz."""
+    if kind == "seekable":
+        out = raw.with_name("seekable-" + raw.name + ".zst")
+        compress_image(raw, out, level=3, frame_size=MiB)
+        return out
     out = raw.with_name(raw.name + "." + kind)
     if kind == "zst":
         run("zstd", "-q", "-f", "-T0", str(raw), "-o", str(out))

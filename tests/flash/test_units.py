@@ -158,3 +158,20 @@ def test_module_entry_point_has_the_flash_options(capsys: pytest.CaptureFixture[
         main(["--help"])
     assert info.value.code == 0
     assert "--asset-tag" in capsys.readouterr().out
+
+
+def test_what_vouches_for_the_image() -> None:
+    """The bmap's range checksums stand in for the raw image's sha256 only when the
+    manifest binds the bmap and the checksums are strong."""
+    from dataclasses import replace
+
+    from agent.flash.bmap import BlockMap, BmapRange
+    from agent.flash.engine import bmap_vouches
+
+    manifest = parse_manifest(_manifest(bmap="b.bmap", bmap_sha256=SHA), "t")
+    block_map = BlockMap("2.0", 4096, 10, 1, 1, "sha256", (BmapRange(0, 10, SHA),))
+    assert bmap_vouches(manifest, block_map)
+    assert not bmap_vouches(manifest.model_copy(update={"bmap_sha256": None}), block_map)
+    assert not bmap_vouches(manifest, replace(block_map, checksum_type="sha1"))
+    assert not bmap_vouches(manifest, replace(block_map, checksum_type=None))
+    assert not bmap_vouches(manifest, None)
