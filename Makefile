@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images stick e2e
+.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -83,6 +83,16 @@ os-image: venv
 live-image: venv
 	PYTHON=$(abspath $(BIN))/python bash images/live/build.sh
 
+# The built images, remade only when a file they are made from changed (the boot tests and
+# the e2e proof reuse what is up to date; `make os-image` / `make live-image` always build).
+IMAGE_BUILD := $(or $(DIGIBENCH_BUILD),build)
+MINIMAL_BUILT := $(IMAGE_BUILD)/os/digibench-debian-minimal.img.manifest.json
+LIVE_BUILT := $(IMAGE_BUILD)/live/digibench-live.img
+$(MINIMAL_BUILT): $(wildcard $(shell git ls-files images/lib.sh images/os images/write_manifest.py provisioning agent/flash 2>/dev/null))
+	$(MAKE) os-image VARIANT=minimal
+$(LIVE_BUILT): pyproject.toml $(wildcard $(shell git ls-files images/lib.sh images/live provisioning agent 2>/dev/null))
+	$(MAKE) live-image
+
 # Write the stick image to TARGET (a USB stick or an image file) with the station config
 # CONFIG and optionally an OS image (its manifest, OS_IMAGE); asks unless YES=1.
 stick: venv
@@ -92,12 +102,17 @@ stick: venv
 # virtual laptop to a real server, the flashed disk boots; a worn disk and a server that is
 # down are handled. Builds both images first (cached). Root; prints each phase's duration;
 # serial consoles and station logs stay in build/e2e/ when it fails.
-e2e: os-image live-image
+e2e: venv $(MINIMAL_BUILT) $(LIVE_BUILT)
 	$(BIN)/pytest -m e2e -s -p no:cacheprovider tests/e2e
 
-# Build both images (cached rootfs makes reruns fast) and boot them under QEMU.
-test-images: os-image live-image
-	$(BIN)/pytest -m images tests/images
+# Build both images (cached rootfs makes reruns fast) and boot them under QEMU. The desktop
+# image (a 30 min cold build) has its own target.
+test-images: venv $(MINIMAL_BUILT) $(LIVE_BUILT)
+	$(BIN)/pytest -m images tests/images --ignore=tests/images/test_desktop_image.py
+
+test-images-desktop: venv
+	$(MAKE) os-image VARIANT=desktop
+	$(BIN)/pytest -m images tests/images/test_desktop_image.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -72,6 +72,9 @@ fi
 [ "$(blkid -p -s LABEL -o value "$part")" = DIGIBENCH ] || die "$part is not labelled DIGIBENCH"
 e2fsck -f -p "$part" >&2
 resize2fs "$part" >&2
+# A UUID of its own (GRUB passes it to Linux, which mounts the data partition by it): a
+# partition on a bench laptop's disk cannot pose as this stick's by copying the image's.
+tune2fs -U random "$part" >&2
 mount "$part" "$MNT"
 log "station config, keys folder and OS image onto $part"
 install -m 600 "$CONFIG" "$MNT/station.toml"

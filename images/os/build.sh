@@ -1,9 +1,12 @@
 #!/bin/bash
 # `make os-image [VARIANT=minimal|desktop]`: the standard OS image as a raw GPT disk image
-# (EFI System Partition with systemd-boot + ext4 root), its bmap, .zst, sha256 list and
+# (EFI System Partition with systemd-boot for UEFI and SYSLINUX for legacy BIOS + ext4 root), its bmap, .zst, sha256 list and
 # the manifest `digibench flash` reads. No device-mapper and no loop device: the ESP is
 # made with mkfs.vfat + mtools and the root with `mkfs.ext4 -d`, both at their offsets
 # inside the image file.
+# The body is one brace group: bash reads it whole before running, so editing this file
+# during a (long) build does not change the running build.
+{
 source "$(dirname "$0")/../lib.sh"
 need_root
 
@@ -20,25 +23,35 @@ RAW="$OUT/$NAME.img"
 ESP_MIB=256
 T0=$(date +%s)
 
-host_deps debootstrap dosfstools mtools e2fsprogs fdisk bmap-tools zstd uuid-runtime
+host_deps debootstrap dosfstools mtools syslinux syslinux-common e2fsprogs fdisk bmap-tools zstd uuid-runtime
 mkdir -p "$OUT"
 exec > >(tee "$OUT/$NAME.build.log") 2>&1
 
-cached_rootfs "os-$VARIANT" "$TREE" "$PKGS" "$HERE/recipe-hook.sh"
+# The recipe hook runs in the chroot and is part of the cache key; a variant may add its own
+# steps before the common ones (recipe-hook-desktop.sh: non-free firmware).
+HOOK="$HERE/recipe-hook.sh"
+if [ -r "$HERE/recipe-hook-$VARIANT.sh" ]; then
+    mkdir -p "$WORK"
+    cat "$HERE/recipe-hook-$VARIANT.sh" "$HERE/recipe-hook.sh" >"$WORK/recipe-hook.sh"
+    HOOK="$WORK/recipe-hook.sh"
+fi
+cached_rootfs "os-$VARIANT" "$TREE" "$PKGS" "$HOOK"
 
-log "first-boot units and identity"
+log "first-boot units, identity, locale and the borrower's first login"
 cp -a "$HERE/overlay/." "$TREE/"
-# The same first-boot script and unit `digibench flash` provisions, so a dd-written image
-# behaves the same; the flasher overwrites them with identical copies.
-install -D -m 755 "$REPO_ROOT/provisioning/files/usr/local/sbin/digibench-firstboot" \
-    "$TREE/usr/local/sbin/digibench-firstboot"
-install -D -m 644 "$REPO_ROOT/provisioning/files/etc/systemd/system/digibench-firstboot.service" \
-    "$TREE/etc/systemd/system/digibench-firstboot.service"
-mkdir -p "$TREE/etc/systemd/system/sysinit.target.wants" "$TREE/etc/systemd/system/multi-user.target.wants"
+[ -d "$HERE/overlay-$VARIANT" ] && cp -a "$HERE/overlay-$VARIANT/." "$TREE/"
+# What `digibench flash` provisions (first-boot unit and script, nl_BE locale, be keyboard,
+# Brussels time, default hostname), applied with the flasher's own code, so an image
+# written with dd or bmaptool behaves the same; the flasher rewrites identical copies.
+(cd "$REPO_ROOT" && "$PYTHON" -c 'import sys; from pathlib import Path
+from agent.flash.provision import apply, load_settings
+s = load_settings(); apply(Path(sys.argv[1]), s.default_hostname, s)' "$TREE")
+chroot "$TREE" locale-gen >/dev/null
+LANG_DEFAULT="$(sed -n 's/^LANG=//p' "$TREE/etc/default/locale")"
+chroot "$TREE" locale -a | grep -qix "$(echo "$LANG_DEFAULT" | sed 's/UTF-8/utf8/I')" \
+    || die "locale $LANG_DEFAULT was not generated"
+mkdir -p "$TREE/etc/systemd/system/sysinit.target.wants"
 ln -sfn /etc/systemd/system/digibench-growroot.service "$TREE/etc/systemd/system/sysinit.target.wants/"
-ln -sfn /etc/systemd/system/digibench-firstboot.service "$TREE/etc/systemd/system/multi-user.target.wants/"
-echo digibench-laptop >"$TREE/etc/hostname"
-printf '127.0.0.1\tlocalhost\n127.0.1.1\tdigibench-laptop\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$TREE/etc/hosts"
 : >"$TREE/etc/machine-id"                     # systemd makes a new one at first boot
 rm -f "$TREE/var/lib/dbus/machine-id" "$TREE/var/lib/systemd/random-seed" \
       "$TREE"/etc/ssh/ssh_host_*_key "$TREE"/etc/ssh/ssh_host_*_key.pub
@@ -73,7 +86,7 @@ truncate -s "${TOTAL_MIB}M" "$RAW"
 sfdisk -q "$RAW" <<LAYOUT
 label: gpt
 label-id: $DISK_UUID
-start=$ESP_START, size=$(( ESP_MIB * 2048 )), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_PARTUUID, name="ESP"
+start=$ESP_START, size=$(( ESP_MIB * 2048 )), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_PARTUUID, name="ESP", attrs="LegacyBIOSBootable"
 start=$ROOT_START, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=$ROOT_PARTUUID, name="root"
 LAYOUT
 ROOT_SECTORS="$(sfdisk --json "$RAW" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][1]["size"])')"
@@ -94,7 +107,15 @@ echo "$KVER" >"$ESPDIR/debian/version"
 printf 'default debian.conf\ntimeout 0\neditor no\n' >"$ESPDIR/loader/loader.conf"
 printf 'title   Debian GNU/Linux 12 (Digibench)\nlinux   /debian/vmlinuz\ninitrd  /debian/initrd.img\noptions root=PARTUUID=%s rw quiet\n' \
     "$ROOT_PARTUUID" >"$ESPDIR/loader/entries/debian.conf"
+# Legacy BIOS: SYSLINUX on the same FAT, loading the same kernel and initramfs (which the
+# kernel hooks keep current); the protective MBR gets SYSLINUX's GPT boot code, which
+# boots the partition marked LegacyBIOSBootable.
+mkdir -p "$ESPDIR/syslinux"
+printf 'DEFAULT debian\nPROMPT 0\nTIMEOUT 0\nLABEL debian\n  LINUX /debian/vmlinuz\n  INITRD /debian/initrd.img\n  APPEND root=PARTUUID=%s rw quiet\n' \
+    "$ROOT_PARTUUID" >"$ESPDIR/syslinux/syslinux.cfg"
 mcopy -s -Q -m -i "$M" "$ESPDIR"/* ::/
+syslinux --install --directory /syslinux --offset $(( ESP_START * 512 )) "$RAW"
+dd if=/usr/lib/syslinux/mbr/gptmbr.bin of="$RAW" bs=440 count=1 conv=notrunc status=none
 
 log "root: ext4 from the tree (${ROOT_MIB} MiB)"
 mkfs.ext4 -q -F -b 4096 -L root -U "$ROOT_FSUUID" -E "offset=$(( ROOT_START * 512 ))" \
@@ -113,3 +134,5 @@ for f in "$RAW" "$RAW.bmap" "$RAW.zst" "$MANIFEST" "$OUT/$NAME.packages.txt" "$O
     printf '  %-70s %s\n' "$f" "$(human "$(stat -c %s "$f")")"
 done
 echo "  version $VERSION, $(wc -l <"$OUT/$NAME.packages.txt") packages, data $(human $(( $(du -s --block-size=1 "$RAW" | cut -f1) )))"
+exit
+}

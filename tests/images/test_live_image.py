@@ -1,22 +1,39 @@
 """The Digibench stick boots under QEMU as a USB stick, with OVMF (UEFI) and with SeaBIOS,
 runs from RAM, finds its DIGIBENCH data partition and starts the agent, which inspects
-the machine and spools its report to the stick's outbox."""
+the machine and spools its report to the stick's outbox; without headless, the TUI runs
+on tty1 and answers the keyboard."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.images.qemu import BUILD, REPO, boot, loop_device, mounted, ovmf, require, run, tail
+from tests.images.qemu import (
+    BUILD,
+    REPO,
+    Machine,
+    boot,
+    changed,
+    loop_device,
+    mounted,
+    ovmf,
+    require,
+    run,
+    tail,
+)
 
 pytestmark = [pytest.mark.images, pytest.mark.root, pytest.mark.slow]
 
 STICK = BUILD / "live" / "digibench-live.img"
+TUI_INSPECT_SECONDS = 150
+TUI_DRAWN = 0.002  # share of changed pixels: the TUI's text, not just the cursor (~0.01 %)
 ASSET_TAG = "DB-LIVE-1"
 
 STATION = f"""[station]
@@ -44,7 +61,7 @@ def _data_partition(dev: str) -> str:
     raise AssertionError(f"no DIGIBENCH partition among {[str(p) for p in parts]}")
 
 
-def _stick(tmp: Path) -> Path:
+def _stick(tmp: Path, boot_cfg: str = BOOT_CFG) -> Path:
     """A 1 GiB stick made by `make stick` (images/live/stick.sh), plus a test boot.cfg."""
     stick = tmp / "stick.img"
     config = tmp / "station.toml"
@@ -58,7 +75,7 @@ def _stick(tmp: Path) -> Path:
         assert (data / "station.toml").read_text() == STATION
         free = shutil.disk_usage(data).free
         assert free > 700 << 20, f"data partition was not grown: {free} bytes free"
-        (data / "boot.cfg").write_text(BOOT_CFG)
+        (data / "boot.cfg").write_text(boot_cfg)
     return stick
 
 
@@ -119,3 +136,54 @@ def test_stick_refuses_a_mounted_disk(tmp_path: Path) -> None:
     assert "mounted filesystem" in proc.stderr
     assert backing.read_bytes()[:1024] == before
     assert run("blkid", "-p", "-s", "TYPE", "-o", "value", str(backing)).stdout.strip() == "ext4"
+
+
+# The TUI path: no digibench.headless, the console on serial 0 only for the launcher's lines.
+BOOT_CFG_TUI = (
+    'set digibench_extra="console=ttyS0,115200 loglevel=6 '
+    'systemd.mask=serial-getty@ttyS0.service"\n'
+)
+TUI_TAG_KEYS = ["t", "u", "i", "q"]  # on the Belgian (AZERTY) keymap the q key types "a"
+TUI_TAG = "tuia"
+ARTIFACTS = BUILD / "test-artifacts"
+
+
+def test_live_stick_runs_the_tui_on_tty1(tmp_path: Path) -> None:
+    """The station's normal mode: the TUI on tty1 without login. It must start, be drawn on
+    the screen (not into a log), stay up (a crash shows as "agent exited" and a restart),
+    take an asset tag typed on the keyboard (Belgian layout) and inspect the machine, which
+    leaves the run's state on the stick. Screen dumps are kept in build/test-artifacts/."""
+    require(STICK, "live-image")
+    stick = _stick(tmp_path, BOOT_CFG_TUI)
+    args = [*ovmf(tmp_path), "-device", "VGA", *_usb_and_disk(stick, tmp_path)]
+    started = r"digibench-live: starting the agent \(digibench run\) on /dev/tty1"
+    with Machine(args, tmp_path, serial1=False) as vm:
+        vm.console_expect(started, timeout=900)
+        # Until the TUI draws, tty1 shows the launcher's two lines (and a blinking cursor).
+        before = vm.screen(ARTIFACTS / "live-tui-launcher.ppm")
+        deadline = time.monotonic() + 600
+        while (diff := changed(before, vm.screen(ARTIFACTS / "live-tui-start.ppm"))) < TUI_DRAWN:
+            assert "agent exited" not in vm.serial0.read_text(errors="replace"), tail(vm.serial0)
+            assert time.monotonic() < deadline, f"nothing drawn on tty1 ({diff:.2%} changed)"
+            time.sleep(10)
+        time.sleep(20)  # a TUI that crashes right after its first frame has done so by now
+        console = vm.serial0.read_text(errors="replace")
+        assert "agent exited" not in console, f"the TUI stopped:\n{tail(vm.serial0, 80)}"
+        assert len(re.findall(started, console)) == 1, f"the TUI was restarted:\n{tail(vm.serial0)}"
+        vm.keys(*TUI_TAG_KEYS, "ret")
+        time.sleep(TUI_INSPECT_SECONDS)  # the inspection runs (no progress leaves the guest)
+        vm.screendump(ARTIFACTS / "live-tui-inspected.ppm")
+        console = vm.serial0.read_text(errors="replace")
+        assert "agent exited" not in console, f"the TUI stopped:\n{tail(vm.serial0, 80)}"
+        vm.power_off(timeout=300)
+    with loop_device(stick) as dev, mounted(_data_partition(dev), tmp_path / "after") as data:
+        logs = sorted((data / "logs").glob("station-*.log"))
+        assert logs, "the launcher wrote no session log to the data partition"
+        log = logs[-1].read_text(errors="replace")
+        assert "Digibench" in log, "the session log does not hold the TUI's screen"
+        assert "Traceback" not in log, log
+        state = data / "state" / "run.json"
+        assert state.exists(), f"no run state: the typed tag was not inspected; log:\n{log[-3000:]}"
+        run_state = json.loads(state.read_text())
+        assert run_state["report"]["asset_tag"] == TUI_TAG, run_state["report"]["asset_tag"]
+        assert run_state["stage"] == "tests", run_state["stage"]

@@ -1,0 +1,186 @@
+"""The desktop OS image (`make os-image VARIANT=desktop`), flashed by `digibench flash` onto a
+virtual NVMe disk, boots under QEMU with OVMF to LightDM's greeter (graphical.target) in
+3 GiB of RAM, with the borrower's account waiting for its first login, Dutch (Belgium)
+locale and keyboard, and the printing, scanning, office and update services in place.
+Then the borrower's first login through the greeter (keys typed with QEMU's sendkey): a
+password must be chosen, twice, and the Xfce session starts in Dutch with the welcome
+window. Screen dumps of the greeter and the first desktop are kept in build/test-artifacts/."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.images.qemu import BUILD, REPO, Machine, lit, loop_device, mounted, ovmf, require, run
+
+pytestmark = [pytest.mark.images, pytest.mark.root, pytest.mark.slow]
+
+MANIFEST = BUILD / "os" / "digibench-debian-desktop.img.manifest.json"
+ARTIFACTS = BUILD / "test-artifacts"
+EXTRA = 512 << 20
+ASSET_TAG = "DB 00456/B"
+#: typed into the greeter with QEMU key names; the letters sit on the same keys in the
+#: Belgian (AZERTY) layout X uses, so this types "Fietsbeltje"
+PASSWORD_KEYS = ["shift-f", *"ietsbeltje"]
+
+#: a test-only unit on the flashed disk: once LightDM's greeter runs, report on ttyS1
+REPORT = """#!/bin/sh
+for _ in $(seq 1 300); do
+    systemctl is-active -q graphical.target && pgrep -x lightdm-gtk-gre >/dev/null \\
+        && pgrep -x Xorg >/dev/null && break
+    sleep 2
+done
+sleep 5
+{
+echo "DBTEST hostname=$(hostname)"
+echo "DBTEST default-target=$(systemctl get-default)"
+echo "DBTEST graphical=$(systemctl is-active graphical.target)"
+echo "DBTEST lightdm=$(systemctl is-active lightdm.service)"
+echo "DBTEST greeter=$(pgrep -x lightdm-gtk-gre >/dev/null && echo running || echo missing)"
+echo "DBTEST xorg=$(pgrep -x Xorg >/dev/null && echo running || echo missing)"
+auto="$(lightdm --show-config 2>&1 | sed -n 's/.*autologin-user=\\(.*\\)$/\\1/p')"
+echo "DBTEST autologin=$(echo "$auto" | head -n1)"
+echo "DBTEST networkmanager=$(systemctl is-active NetworkManager.service)"
+echo "DBTEST cups=$(systemctl is-active cups.service cups.socket | sort -u | head -n1)"
+echo "DBTEST apt-daily-upgrade=$(systemctl is-enabled apt-daily-upgrade.timer)"
+uu="$(apt-config dump APT::Periodic::Unattended-Upgrade)"
+echo "DBTEST unattended=$(echo "$uu" | sed 's/.*"\\(.*\\)";/\\1/')"
+echo "DBTEST zram=$(swapon --show=NAME --noheadings | grep -c zram)"
+echo "DBTEST locale=$(. /etc/default/locale; echo "$LANG")"
+echo "DBTEST xkb=$(. /etc/default/keyboard; echo "$XKBLAYOUT")"
+echo "DBTEST firstboot=$(systemctl is-active digibench-firstboot.service)"
+echo "DBTEST account=$(getent passwd gebruiker | cut -d: -f1,5)"
+echo "DBTEST groups=$(id -nG gebruiker | tr ' ' ,)"
+echo "DBTEST shadow=$(getent shadow gebruiker | cut -d: -f2,3)"
+for p in firefox-esr firefox-esr-l10n-nl libreoffice-writer libreoffice-l10n-nl simple-scan cups \\
+    unattended-upgrades xfce4 lightdm network-manager; do
+    echo "DBTEST pkg-$p=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)"
+done
+systemctl --failed --no-legend --plain | sed 's/^/DBTEST failed: /'
+echo "DBTEST end"
+} >/dev/ttyS1 2>&1
+# the test logs in through the greeter (choosing a password): wait for the session
+for _ in $(seq 1 300); do
+    pgrep -u gebruiker -x xfce4-session >/dev/null \\
+        && pgrep -u gebruiker -x zenity >/dev/null && break
+    sleep 2
+done
+session="$(pgrep -u gebruiker -x xfce4-session | head -n1)"
+{
+echo "DBTEST session=$([ -n "$session" ] && echo running || echo missing)"
+echo "DBTEST welcome=$(pgrep -u gebruiker -x zenity >/dev/null && echo shown || echo missing)"
+echo "DBTEST session-lang=$(tr '\\0' '\\n' <"/proc/${session:-0}/environ" | sed -n 's/^LANG=//p')"
+echo "DBTEST hash=$(getent shadow gebruiker | cut -d: -f2 | cut -c1-3)"
+echo "DBTEST lastchg=$(getent shadow gebruiker | cut -d: -f3)"
+echo "DBTEST login-end"
+} >/dev/ttyS1 2>&1
+"""
+UNIT = """[Unit]
+Description=Digibench image test: report on ttyS1 once the greeter runs
+After=digibench-firstboot.service
+[Service]
+# simple, not oneshot: graphical.target waits for the oneshot units it wants
+Type=simple
+ExecStart=/usr/local/sbin/dbtest-report
+[Install]
+WantedBy=graphical.target
+"""
+
+
+def _prepare_guest(dev: str, tmp: Path) -> None:
+    with mounted(f"{dev}p2", tmp / "root") as root:
+        assert (root / "etc/hostname").read_text().strip() == "db-00456-b"
+        (root / "usr/local/sbin/dbtest-report").write_text(REPORT)
+        (root / "usr/local/sbin/dbtest-report").chmod(0o755)
+        units = root / "etc/systemd/system"
+        (units / "dbtest-report.service").write_text(UNIT)
+        wants = units / "graphical.target.wants"
+        wants.mkdir(parents=True, exist_ok=True)
+        (wants / "dbtest-report.service").symlink_to("/etc/systemd/system/dbtest-report.service")
+        (units / "serial-getty@ttyS0.service").symlink_to("/dev/null")
+
+
+def _console_on_serial(disk: Path, tmp: Path) -> None:
+    table = json.loads(run("sfdisk", "--json", str(disk)).stdout)["partitiontable"]
+    esp = f"{disk}@@{int(table['partitions'][0]['start']) * 512}"
+    entry = "::/loader/entries/debian.conf"
+    text = run("mtype", "-i", esp, entry).stdout
+    assert "root=PARTUUID=" in text, text
+    local = tmp / "debian.conf"
+    local.write_text(text.replace(" quiet", "").rstrip("\n") + " console=ttyS0,115200\n")
+    run("mcopy", "-o", "-i", esp, str(local), entry)
+
+
+def test_desktop_image_greeter_and_first_login(tmp_path: Path) -> None:
+    require(MANIFEST, "os-image")
+    manifest = json.loads(MANIFEST.read_text())
+    disk = tmp_path / "nvme.raw"
+    with disk.open("wb") as fh:
+        fh.truncate(manifest["size"] + EXTRA)
+    with loop_device(disk) as dev:
+        flashed = run(
+            str(REPO / ".venv/bin/digibench"), "flash", str(MANIFEST), dev, "--yes", "--quiet",
+            "--asset-tag", ASSET_TAG, "--stamp-dir", str(tmp_path / "stamps"),
+            timeout=1800,
+        )  # fmt: skip
+        assert json.loads(flashed.stdout)["verified"] is True
+        run("partx", "-u", dev, check=False)
+        run("partx", "-a", dev, check=False)
+        _prepare_guest(dev, tmp_path)
+    _console_on_serial(disk, tmp_path)
+
+    args = [
+        *ovmf(tmp_path),
+        "-device", "VGA",
+        "-drive", f"file={disk},if=none,id=nvm,format=raw",
+        "-device", "nvme,serial=DBTEST0002,drive=nvm",
+    ]  # fmt: skip
+    with Machine(args, tmp_path, memory=3072) as vm:
+        vm.expect(r"^DBTEST end", timeout=1800)
+        out = vm.output
+        # the greeter is drawn: a wallpaper and a login box, not a black or text screen
+        deadline = time.monotonic() + 300
+        while (shown := lit(vm.screen(ARTIFACTS / "desktop-greeter.ppm"))) < 0.5:
+            assert time.monotonic() < deadline, (
+                f"the greeter is not on the screen ({shown:.1%} lit)"
+            )
+            time.sleep(10)
+        # the borrower's first login: pick the password (twice), the desktop and welcome follow
+        for _ in range(2):
+            vm.keys(*PASSWORD_KEYS, "ret")
+            time.sleep(15)
+        vm.expect(r"^DBTEST login-end", timeout=900)
+        after = vm.output[len(out) :]
+        time.sleep(10)
+        vm.screendump(ARTIFACTS / "desktop-first-login.ppm")
+        vm.power_off(timeout=300)
+    login = dict(re.findall(r"^DBTEST ([a-z-]+)=(.*?)\r?$", after, re.M))
+    assert login["session"] == "running", after
+    assert login["welcome"] == "shown", after
+    assert login["session-lang"] == "nl_BE.UTF-8", after
+    assert login["hash"] == "$y$", after  # the chosen password, yescrypt
+    assert int(login["lastchg"]) > 0, after  # no longer expired
+    facts = dict(re.findall(r"^DBTEST ([a-z0-9-]+)=(.*?)\r?$", out, re.M))
+
+    assert facts["hostname"] == "db-00456-b", out
+    assert facts["default-target"] == "graphical.target", out
+    assert facts["graphical"] == "active" and facts["lightdm"] == "active", out
+    assert facts["greeter"] == "running" and facts["xorg"] == "running", out
+    assert facts["autologin"] == "", out
+    assert facts["networkmanager"] == "active", out
+    assert facts["cups"] == "active", out
+    assert facts["apt-daily-upgrade"] == "enabled" and facts["unattended"] == "1", out
+    assert facts["locale"] == "nl_BE.UTF-8" and facts["xkb"] == "be", out
+    assert facts["firstboot"] == "active", out
+    assert facts["account"] == "gebruiker:Gebruiker", out
+    assert facts["shadow"] == ":0", out  # no password yet, to be chosen at the first login
+    groups = set(facts["groups"].split(","))
+    assert {"lpadmin", "scanner", "netdev", "audio", "video"} <= groups and "sudo" not in groups
+    for key, value in facts.items():
+        if key.startswith("pkg-"):
+            assert value == "installed", f"{key}: {value}"
+    assert int(facts["zram"]) >= 1, out
