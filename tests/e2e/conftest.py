@@ -1,4 +1,5 @@
-"""The end-to-end VM proof (``make e2e``): opt-in with ``-m e2e``, phases timed, artifacts kept.
+"""The end-to-end VM proof (``make e2e``): opt-in with ``-m e2e`` (tests/conftest.py), phases
+timed, artifacts kept.
 
 Every phase prints its duration as it ends and the whole list again at the end
 (also written to ``build/e2e/phases.txt``). Serial consoles, the station's logs
@@ -19,15 +20,6 @@ from tests.images.qemu import BUILD
 
 ARTIFACTS = BUILD / "e2e"
 _phases: list[tuple[str, float]] = []
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if "e2e" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason="end-to-end VM test: run with -m e2e (make e2e)")
-    for item in items:
-        if "e2e" in item.keywords:
-            item.add_marker(skip)
 
 
 def _say(text: str) -> None:
