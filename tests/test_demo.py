@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,4 +56,33 @@ def test_a_failed_demo_still_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(demo_run, "build_image", broken)
     with pytest.raises(DigibenchError, match="injected"):
         demo_run.run_demo(headless=True)
+    assert set(Path("/var/tmp").glob("digibench-demo-*")) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stopped_demo_still_cleans_up(sig: signal.Signals) -> None:
+    """Killing the demo (or closing its terminal) mid-run leaves no loop device or folder."""
+    before = set(Path("/var/tmp").glob("digibench-demo-*"))
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "agent.cli", "demo", "--headless"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    workdir = ""
+    try:
+        for line in proc.stdout:
+            if "working in " in line:
+                workdir = line.split("working in ", 1)[1].strip()
+            if "donor data planted" in line:
+                proc.send_signal(sig)
+                break
+        rest = proc.communicate(timeout=120)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert workdir, "the demo never said where it works"
+    assert "cleaned up" in rest, rest
+    assert not Path(workdir).exists()
+    loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True, check=True).stdout
+    assert workdir not in loops, loops
     assert set(Path("/var/tmp").glob("digibench-demo-*")) == before

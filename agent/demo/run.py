@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -59,6 +60,22 @@ SMART = (
     FIXTURES / "smart" / "sata_ssd_samsung_860evo_500g_19pct_used.json",
 )
 DISK_SIZES = (256 * MiB, 128 * MiB)
+
+
+@contextmanager
+def _stop_signals_unwind() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal or tmux session) unwind like Ctrl-C, so the
+    loop devices, the server and the work folder are cleaned up instead of left behind."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -204,7 +221,7 @@ def run_demo(*, headless: bool | None = None, keep: bool = False) -> int:
     demo = Demo(workdir, runner)
     code = 1
     try:
-        with ExitStack() as stack:
+        with _stop_signals_unwind(), ExitStack() as stack:
             demo.say(f"working in {workdir}")
             image = build_image(workdir / "image", runner, size_mib=64)
             demo.say(f"built the OS image {image.compressed.name} ({image.size // MiB} MiB)")
