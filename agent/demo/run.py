@@ -236,8 +236,10 @@ def run_demo(*, headless: bool | None = None, keep: bool = False) -> int:
             demo.say(f"central server running at {url} (SQLite in {workdir / 'server'})")
             config = station_config(demo, image.manifest, url, token)
             if interactive:
+                from agent.pipeline.cli import log_to_file
                 from agent.tui.app import run_station
 
+                log_to_file(workdir / "logs")
                 demo.say(f"starting the station TUI: scan or type the asset tag, e.g. {ASSET_TAG}")
                 run_station(config, runner=runner)
             else:

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import tempfile
 from pathlib import Path
 
 from agent.config import DEFAULT_CONFIG, load_station_config
 from agent.errors import DigibenchError
 from agent.pipeline.headless import run_headless
 from agent.runner import SystemRunner
+
+
+def log_to_file(folder: Path) -> Path:
+    """Send log records to ``folder/agent.log`` instead of stderr: the TUI owns the terminal
+    (on the stick, tty1), and a warning printed there would tear its screen."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "agent.log"
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:  # no writable data partition: keep the screen clean anyway
+        path = Path(tempfile.gettempdir()) / "digibench-agent.log"
+        handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    return path
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -26,6 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     from agent.tui.app import run_station  # the TUI is only imported when it is used
 
+    log_to_file(config.station.data_dir / "logs")
     run_station(config, runner=runner)
     return 0
 
