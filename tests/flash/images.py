@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from agent.demo import image as demo_image
 from agent.flash.manifest import describe_image
 from agent.flash.seekable import compress_image
@@ -155,3 +157,13 @@ def mounts_under(prefix: str) -> list[str]:
         if point.startswith(prefix):
             out.append(point)
     return out
+
+
+def o_direct_file(path: Path, size: int) -> int:
+    """A file of ``size`` bytes opened with O_DIRECT (skips where the filesystem has none)."""
+    with path.open("wb") as fh:
+        fh.truncate(size)
+    try:
+        return os.open(path, os.O_RDWR | os.O_DIRECT)
+    except OSError:
+        pytest.skip("this filesystem has no O_DIRECT")

@@ -30,7 +30,7 @@ from agent.flash.source import ImageStream, check_local_image
 from agent.flash.writer import Extent, WriteResult, needed_frames, write_image
 from agent.runner import SystemRunner
 from tests.flash.conftest import ImageKit, needs_loops
-from tests.flash.images import loop_device, run, sha256_file
+from tests.flash.images import loop_device, o_direct_file, run, sha256_file
 
 MiB = 1 << 20
 
@@ -44,15 +44,6 @@ def _raw(path: Path) -> bytes:
         fh.write(b"some text " * 20_000)
         fh.truncate(6 * MiB + 300)
     return path.read_bytes()
-
-
-def _o_direct_file(path: Path, size: int) -> int:
-    with path.open("wb") as fh:
-        fh.truncate(size)
-    try:
-        return os.open(path, os.O_RDWR | os.O_DIRECT)
-    except OSError:
-        pytest.skip("this filesystem has no O_DIRECT")
 
 
 def test_our_file_is_plain_zstd_to_other_tools(tmp_path: Path) -> None:
@@ -126,7 +117,7 @@ def test_damaged_seek_tables_are_clear_errors(tmp_path: Path) -> None:
 
 def _write(source: FramedImage | ImageStream, path: Path, size: int, extents: list[Extent],
            *, full_hash: bool) -> tuple[bytes, WriteResult]:  # fmt: skip
-    fd = _o_direct_file(path, size + 8192)  # whole sectors around the unaligned tail
+    fd = o_direct_file(path, size + 8192)  # whole sectors around the unaligned tail
     try:
         result = write_image(source, fd, size, extents, full_hash=full_hash, workers=2)
     finally:
@@ -338,7 +329,7 @@ def test_nothing_is_written_before_the_source_check(
         passed.append(True)
 
     monkeypatch.setattr(writer_mod, "pwrite_all", checked_first)
-    fd = _o_direct_file(tmp_path / "a", len(data) + 8192)
+    fd = o_direct_file(tmp_path / "a", len(data) + 8192)
     framed = FramedImage(zst, table)
     try:
         write_image(framed, fd, len(data), extents, full_hash=False, before_write=slow_check)

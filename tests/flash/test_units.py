@@ -20,6 +20,7 @@ from agent.flash.provision import apply, hostname_for, load_settings
 from agent.flash.source import ImageStream, check_local_image
 from agent.flash.verify import read_back
 from agent.flash.writer import Extent, whole_image_extents, write_image
+from tests.flash.images import o_direct_file
 
 SHA = "ab" * 32
 
@@ -69,19 +70,10 @@ def test_local_image_checks(tmp_path: Path) -> None:
         check_local_image(tmp_path / "missing", "raw", 1)
 
 
-def _o_direct_file(path: Path, size: int) -> int:
-    with path.open("wb") as fh:
-        fh.truncate(size)
-    try:
-        return os.open(path, os.O_RDWR | os.O_DIRECT)
-    except OSError:
-        pytest.skip("this filesystem has no O_DIRECT")
-
-
 @pytest.mark.parametrize("size", [3 * (1 << 20), 3 * (1 << 20) + 1000])
 def test_writer_handles_unaligned_tails_and_small_chunks(tmp_path: Path, size: int) -> None:
     data = random.Random(size).randbytes(size)
-    fd = _o_direct_file(tmp_path / "target", size + 8192)
+    fd = o_direct_file(tmp_path / "target", size + 8192)
     try:
         # extents that are not sector-aligned go through read-modify-write
         extents = [Extent(0, 4096), Extent(5000, 70_000), Extent(1 << 20, size)]
@@ -107,7 +99,7 @@ def test_writer_handles_unaligned_tails_and_small_chunks(tmp_path: Path, size: i
 
 def test_writer_errors_end_the_pipeline(tmp_path: Path) -> None:
     data = bytes(1 << 20)
-    fd = _o_direct_file(tmp_path / "t", 1 << 20)
+    fd = o_direct_file(tmp_path / "t", 1 << 20)
     try:
         with pytest.raises(InputError, match="ends early"):
             write_image(io.BytesIO(data[:1000]), fd, len(data), whole_image_extents(len(data)))
