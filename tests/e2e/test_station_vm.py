@@ -190,7 +190,8 @@ def world(
         yield world
     finally:
         server.stop()
-        shutil.copyfile(server.log, ARTIFACTS / "server.log") if server.log.exists() else None
+        if server.log.exists():
+            shutil.copyfile(server.log, ARTIFACTS / "server.log")
         for big in work.glob("*.raw"):
             big.unlink()
         (work / "stick.img").unlink(missing_ok=True)
