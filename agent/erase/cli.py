@@ -161,7 +161,7 @@ class _Printer:
         now = time.monotonic()
         key = (ev.disk, ev.phase)
         with self._lock:
-            if ev.phase != "done" and now - self._last.get(key, 0.0) < self._every:
+            if ev.phase != "done" and now - self._last.get(key, float("-inf")) < self._every:
                 return
             self._last[key] = now
         if ev.phase == "done":

@@ -55,7 +55,7 @@ class LinePrinter:
                 if key in self._finished:
                     return
                 self._finished.add(key)
-            elif now - self._last.get(key, 0.0) < self.every_s:
+            elif now - self._last.get(key, float("-inf")) < self.every_s:
                 return
             self._last[key] = now
             self._line(
