@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drive `make demo` (the station TUI) under tmux as a volunteer would; keep the result screen.
 
-    python3 scripts/demo_tmux.py [--command "make demo"] [--out build/demo-result.txt]
+    python3 scripts/demo_tmux.py [--command "make demo"] [--out FILE] [--asset-tag T]
 
 Types the asset tag as a barcode scanner does, answers the quick tests, moves
 from Cancel to the wipe button and confirms, waits for the result screen,
@@ -45,7 +45,8 @@ def keys(*names: str, pause: float = 0.6) -> None:
         time.sleep(pause)
 
 
-def drive(command: str, out: Path, asset_tag: str = "DEMO-0001") -> int:
+def drive(command: str, out: Path, asset_tag: str = "DEMO-0001") -> tuple[int, str]:
+    """Run ``command`` under tmux as a volunteer; (exit status, what the demo printed last)."""
     if shutil.which("tmux") is None:
         raise SystemExit("tmux is not installed (apt-get install tmux)")
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
@@ -75,8 +76,9 @@ def drive(command: str, out: Path, asset_tag: str = "DEMO-0001") -> int:
         deadline = time.monotonic() + 300
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.5)
-        print(screen(), flush=True)
-        return int(done.read_text().strip()) if done.exists() else 1
+        log = tmux("capture-pane", "-p", "-S", "-", "-t", SESSION)  # with the scrollback
+        print(log, flush=True)
+        return (int(done.read_text().strip()) if done.exists() else 1), log
     finally:
         subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True, check=False)
 
@@ -85,8 +87,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--command", default="make demo")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "demo-result.txt")
+    parser.add_argument("--asset-tag", default="DEMO-0001", help="what the scanner types")
     args = parser.parse_args()
-    return drive(args.command, args.out)
+    return drive(args.command, args.out, args.asset_tag)[0]
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from agent.config import (
 from agent.demo.image import build_image
 from agent.demo.profile import build_profile
 from agent.errors import DigibenchError
+from agent.pipeline.events import Event, Finished
 from agent.report.schema import Mode
 from agent.runner import Background, Runner, SystemRunner
 from agent.signing import PUBLIC_KEY_NAME, load_or_create_key
@@ -97,6 +98,11 @@ def plant_donor_data(dev: str, size: int) -> None:
         fh.seek(size - 512)
         fh.write(MARKER)
         os.fsync(fh.fileno())
+
+
+def markers_planted(size: int) -> int:
+    """How many markers :func:`plant_donor_data` writes on a disk of ``size`` bytes."""
+    return len(range(0, size, MiB)) + 1
 
 
 def count_markers(dev: str) -> int:
@@ -164,18 +170,20 @@ def local_server(demo: Demo, public_key: Path) -> Iterator[tuple[str, str]]:
         server.stop()
 
 
-def station_config(demo: Demo, manifest: Path, url: str, token: str) -> StationConfig:
+def station_config(
+    demo: Demo, manifest: Path, url: str, token: str, *, mode: Mode, asset_tag: str
+) -> StationConfig:
     data = demo.workdir / "stick"
     policy = demo.workdir / "policy.toml"
     # The demo's disks are MiB, not GB: let them count as enough storage.
     policy.write_text("[grading]\nstorage_lend_gb = 0.1\nstorage_a_gb = 0.1\n")
     profile = build_profile(demo.workdir / "laptop", dmi_tree=DMI_TREE, battery_uevent=BATTERY)
     return StationConfig(
-        station=StationSection(name="demo-bench", language="nl", mode=Mode.INTAKE, data_dir=data),
+        station=StationSection(name="demo-bench", language="nl", mode=mode, data_dir=data),
         server=ServerSection(url=url, token=token),
         image=ImageSection(source=str(manifest)),
         wipe=WipeSection(pattern="zero", verify_percent=100),
-        headless=HeadlessSection(asset_tag=ASSET_TAG, confirm_wipe=True, cosmetic="C5"),
+        headless=HeadlessSection(asset_tag=asset_tag, confirm_wipe=True, cosmetic="C5"),
         testing=TestingSection(
             allowed_devices=list(demo.disks),
             profile_root=profile,
@@ -185,29 +193,118 @@ def station_config(demo: Demo, manifest: Path, url: str, token: str) -> StationC
     )
 
 
-def _check(demo: Demo, url: str, token: str) -> bool:
-    """What a sceptic would check, without trusting Digibench's own report."""
-    ok = True
-    for dev in demo.disks:
-        left = count_markers(dev)
-        demo.say(f"{dev}: {left} pieces of donor data left (independent read of every byte)")
-        ok = ok and left == 0
-    answer = requests.get(
-        f"{url}/api/v1/devices",
-        params={"asset_tag": ASSET_TAG},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    if answer.status_code == 200:
-        demo.say(f"server has {ASSET_TAG}: {answer.text[:300]}")
-    else:
-        demo.say(f"server answered {answer.status_code} for {ASSET_TAG}")
-        ok = False
-    return ok
+@dataclass(frozen=True)
+class FinishedRun:
+    """What the station said it did for one laptop: the demo checks it independently."""
+
+    report_id: str
+    asset_tag: str
+    mode: Mode
+    wiped: bool  # the run erased the disks (an intake run whose wipe was confirmed)
 
 
-def run_demo(*, headless: bool | None = None, keep: bool = False) -> int:
-    """The whole demo; returns the exit status (0 when everything checked out)."""
+class RunLog:
+    """Collects the runs the station finished, whatever drove it (TUI or headless)."""
+
+    def __init__(self) -> None:
+        self.runs: list[FinishedRun] = []
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Finished):
+            report = event.report
+            self.runs.append(
+                FinishedRun(
+                    report_id=str(report.report_id),
+                    asset_tag=report.asset_tag or "",
+                    mode=report.mode,
+                    wiped=bool(report.erasures),
+                )
+            )
+
+
+def check_donor_data(demo: Demo, runs: list[FinishedRun]) -> list[str]:
+    """Read every byte ourselves: an intake run leaves no donor data, a helpdesk check all of it."""
+    problems: list[str] = []
+    wiped = any(run.wiped for run in runs)
+    for dev, size in zip(demo.disks, DISK_SIZES, strict=True):
+        left, planted = count_markers(dev), markers_planted(size)
+        if wiped:
+            demo.say(f"{dev}: {left} pieces of donor data left (independent read of every byte)")
+            if left:
+                problems.append(f"{dev} still holds {left} pieces of donor data after the wipe")
+        else:
+            demo.say(f"{dev}: {left} of {planted} pieces of donor data in place (nothing wiped)")
+            if left != planted:
+                problems.append(f"{dev} lost donor data although nothing was to be wiped")
+    return problems
+
+
+def check_server(demo: Demo, url: str, token: str, runs: list[FinishedRun]) -> list[str]:
+    """The server must hold every run the station finished, under the tag that was typed."""
+    problems: list[str] = []
+    auth = {"Authorization": f"Bearer {token}"}
+    for run in runs:
+        try:
+            stored = requests.get(f"{url}/api/v1/reports/{run.report_id}", headers=auth, timeout=10)
+            device = requests.get(
+                f"{url}/api/v1/devices",
+                params={"asset_tag": run.asset_tag},
+                headers=auth,
+                timeout=10,
+            )
+        except requests.RequestException as exc:
+            problems.append(f"the server did not answer for {run.asset_tag}: {exc}")
+            continue
+        if stored.status_code != 200:
+            problems.append(
+                f"the server lacks the {run.mode.value} run of {run.asset_tag} "
+                f"(report {run.report_id}: HTTP {stored.status_code})"
+            )
+            continue
+        devices = device.json().get("devices", []) if device.status_code == 200 else []
+        if not any(d.get("asset_tag") == run.asset_tag for d in devices):
+            problems.append(f"the server has no laptop {run.asset_tag}")
+            continue
+        demo.say(f"server has {run.asset_tag} ({run.mode.value} run {run.report_id})")
+    return problems
+
+
+def leftovers(workdir: Path) -> list[str]:
+    """Loop devices, mounts or processes the demo made that are still there."""
+    found: list[str] = []
+    listed = SystemRunner().run(["losetup", "--list", "--noheadings", "-O", "NAME,BACK-FILE"])
+    for line in listed.text.splitlines():
+        if str(workdir) in line:
+            found.append(f"loop device {line.split()[0]}")
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        where = line.split()[1] if len(line.split()) > 1 else ""
+        if where.startswith(str(workdir)):
+            found.append(f"mount {where}")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or a kernel thread
+            continue
+        if str(workdir).encode() in environ and int(proc.name) != os.getpid():
+            found.append(f"process {proc.name} ({cmdline.strip()[:80]})")
+    return found
+
+
+def run_demo(
+    *,
+    headless: bool | None = None,
+    keep: bool = False,
+    mode: Mode = Mode.INTAKE,
+    asset_tag: str = ASSET_TAG,
+) -> int:
+    """The whole demo; returns the exit status (0 only when everything checked out).
+
+    ``mode`` and ``asset_tag`` are the headless run's; on the TUI the volunteer chooses
+    them, and the closing checks follow what was actually run.
+    """
     if os.geteuid() != 0:
         raise DigibenchError(
             "the demo needs root: it makes loop devices, wipes and flashes them",
@@ -219,6 +316,8 @@ def run_demo(*, headless: bool | None = None, keep: bool = False) -> int:
     runner = SystemRunner()
     workdir = Path(tempfile.mkdtemp(prefix="digibench-demo-", dir="/var/tmp"))
     demo = Demo(workdir, runner)
+    runs = RunLog()
+    problems: list[str] = []
     code = 1
     try:
         with _stop_signals_unwind(), ExitStack() as stack:
@@ -234,27 +333,40 @@ def run_demo(*, headless: bool | None = None, keep: bool = False) -> int:
             load_or_create_key(key_dir)
             url, token = stack.enter_context(local_server(demo, key_dir / PUBLIC_KEY_NAME))
             demo.say(f"central server running at {url} (SQLite in {workdir / 'server'})")
-            config = station_config(demo, image.manifest, url, token)
+            config = station_config(
+                demo, image.manifest, url, token, mode=mode, asset_tag=asset_tag
+            )
             if interactive:
                 from agent.pipeline.cli import log_to_file
                 from agent.tui.app import run_station
 
                 log_to_file(workdir / "logs")
                 demo.say(f"starting the station TUI: scan or type the asset tag, e.g. {ASSET_TAG}")
-                run_station(config, runner=runner)
+                run_station(config, runner=runner, observe=runs)
+                code = 0
             else:
                 from agent.pipeline.headless import run_headless
 
-                demo.say(f"running the station headless for asset tag {ASSET_TAG}")
-                code = run_headless(config, runner=runner)
-            checked = _check(demo, url, token)
-            code = 0 if checked and (interactive or code == 0) else 1
+                demo.say(f"running the station headless ({mode.value}) for asset tag {asset_tag}")
+                code = run_headless(config, runner=runner, observe=runs)
+                if code != 0:
+                    problems.append(f"the station run ended with exit status {code}")
+            if not runs.runs:
+                problems.append("no laptop was run to the end, so there is nothing to check")
+            problems += check_donor_data(demo, runs.runs)
+            problems += check_server(demo, url, token, runs.runs)
             if keep:
                 stack.pop_all()
                 demo.say(f"kept {workdir} and its loop devices (--keep)")
+        if not keep:
+            problems += [f"left behind: {what}" for what in leftovers(workdir)]
     finally:
         # also when something failed: loops and the server are already gone with the stack
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
             demo.say("cleaned up: loop devices detached, server stopped, files removed")
-    return code
+    for problem in problems:
+        demo.say(f"FAILED: {problem}")
+    if not problems:
+        demo.say("every check passed")
+    return 0 if not problems and code == 0 else 1

@@ -78,3 +78,15 @@ EventSink = Callable[[Event], None]
 
 def ignore(_: Event) -> None:
     """The default sink: nobody is watching."""
+
+
+def tee(first: EventSink, also: EventSink | None) -> EventSink:
+    """One sink that feeds ``first`` and then ``also`` (when given)."""
+    if also is None:
+        return first
+
+    def both(event: Event) -> None:
+        first(event)
+        also(event)
+
+    return both

@@ -13,7 +13,15 @@ from typing import TextIO
 
 from agent.config import StationConfig
 from agent.errors import DigibenchError
-from agent.pipeline.events import DiskProgress, Event, Finished, Notice, StageChanged
+from agent.pipeline.events import (
+    DiskProgress,
+    Event,
+    EventSink,
+    Finished,
+    Notice,
+    StageChanged,
+    tee,
+)
 from agent.pipeline.station import Pipeline
 from agent.report.schema import ErasureResult, Mode, Report
 from agent.runner import Runner
@@ -89,10 +97,18 @@ def succeeded(report: Report, config: StationConfig) -> bool:
     return True
 
 
-def run_headless(config: StationConfig, *, runner: Runner, out: TextIO = sys.stdout) -> int:
-    """One unattended run (or the resumption of an interrupted one); exit status."""
+def run_headless(
+    config: StationConfig,
+    *,
+    runner: Runner,
+    out: TextIO = sys.stdout,
+    observe: EventSink | None = None,
+) -> int:
+    """One unattended run (or the resumption of an interrupted one); exit status.
+
+    ``observe`` also sees every pipeline event (the demo checks what was run)."""
     printer = LinePrinter(out)
-    pipeline = Pipeline(config, runner=runner, emit=printer)
+    pipeline = Pipeline(config, runner=runner, emit=tee(printer, observe))
     if pipeline.pending_resume() is not None:
         report = pipeline.resume()
         return EXIT_OK if succeeded(report, config) else EXIT_FAILED

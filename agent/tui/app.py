@@ -19,7 +19,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from agent.config import StationConfig
 from agent.errors import DigibenchError
-from agent.pipeline.events import Finished
+from agent.pipeline.events import EventSink, Finished, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
 from agent.report.schema import Disk, Grade, Mode, Report, TestResult
@@ -294,8 +294,10 @@ class DigibenchApp(App[None]):
         self.back_to_start()
 
 
-def run_station(config: StationConfig, *, runner: Runner) -> None:
-    """``digibench run``: the station TUI on this machine, until the volunteer quits."""
+def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | None = None) -> None:
+    """``digibench run``: the station TUI on this machine, until the volunteer quits.
+
+    ``observe`` also sees every pipeline event (the demo checks what was run)."""
     bridge = EventBridge()
-    pipeline = Pipeline(config, runner=runner, emit=bridge)
+    pipeline = Pipeline(config, runner=runner, emit=tee(bridge, observe))
     DigibenchApp(pipeline, bridge).run()
