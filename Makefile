@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
+.PHONY: help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -17,6 +17,10 @@ help:
 
 setup:
 	@bash scripts/setup-debian.sh
+
+# What the image builds and the QEMU boot proofs need on top (QEMU, OVMF, SeaBIOS, debootstrap...).
+setup-images:
+	@bash scripts/setup-debian.sh images
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +48,26 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# Results per suite (JUnit XML) for scripts/test_summary.py; .ci/run prints one line each.
+RESULTS := build/test-results
+# The suite runs as on a machine booted seconds ago (tests/clock/sitecustomize.py).
+FRESH_BOOT := PYTHONPATH=$(abspath tests/clock) DIGIBENCH_TEST_CLOCK=fresh-boot
+
+# The fast suite, then the server, uplink and web UI suites again on PostgreSQL (this machine's
+# cluster, started by scripts/test-postgres.sh as root, or DIGIBENCH_TEST_POSTGRES_URL).
 pytest: venv
-	$(BIN)/pytest
-	@if [ -n "$${DIGIBENCH_TEST_POSTGRES_URL:-}" ]; then \
+	@mkdir -p $(RESULTS)
+	$(FRESH_BOOT) $(BIN)/pytest --junitxml=$(RESULTS)/fast.xml
+	@url="$${DIGIBENCH_TEST_POSTGRES_URL:-}"; \
+	if [ -z "$$url" ]; then url="$$(bash scripts/test-postgres.sh)" || url=""; fi; \
+	if [ -n "$$url" ]; then \
 		echo "== server, uplink and web UI tests again, on PostgreSQL =="; \
-		DATABASE_URL="$$DIGIBENCH_TEST_POSTGRES_URL" $(BIN)/pytest -q tests/server tests/uplink tests/web; \
+		DATABASE_URL="$$url" $(FRESH_BOOT) $(BIN)/pytest -q --junitxml=$(RESULTS)/postgresql.xml \
+			tests/server tests/uplink tests/web; \
+	elif [ -n "$${DIGIBENCH_STRICT:-}" ]; then \
+		echo "the PostgreSQL rerun could not run (see above)"; exit 1; \
+	else \
+		echo "== PostgreSQL rerun skipped: no database (see above) =="; \
 	fi
 
 test: setup lint typecheck pytest
@@ -77,10 +96,10 @@ bench-flash: venv
 
 # Images (root; they install their own build dependencies; outputs under build/).
 VARIANT ?= minimal
-os-image: venv
+os-image: setup-images venv
 	VARIANT=$(VARIANT) PYTHON=$(abspath $(BIN))/python bash images/os/build.sh
 
-live-image: venv
+live-image: setup-images venv
 	PYTHON=$(abspath $(BIN))/python bash images/live/build.sh
 
 # The built images, remade only when a file they are made from changed (the boot tests and
@@ -102,17 +121,20 @@ stick: venv
 # virtual laptop to a real server, the flashed disk boots; a worn disk and a server that is
 # down are handled. Builds both images first (cached). Root; prints each phase's duration;
 # serial consoles and station logs stay in build/e2e/ when it fails.
-e2e: venv $(MINIMAL_BUILT) $(LIVE_BUILT)
-	$(BIN)/pytest -m e2e -s -p no:cacheprovider tests/e2e
+e2e: setup-images venv $(MINIMAL_BUILT) $(LIVE_BUILT)
+	@mkdir -p $(RESULTS)
+	DIGIBENCH_STRICT=1 $(BIN)/pytest -m e2e -s -p no:cacheprovider --junitxml=$(RESULTS)/e2e.xml tests/e2e
 
 # Build both images (cached rootfs makes reruns fast) and boot them under QEMU. The desktop
 # image (a 30 min cold build) has its own target.
-test-images: venv $(MINIMAL_BUILT) $(LIVE_BUILT)
-	$(BIN)/pytest -m images tests/images --ignore=tests/images/test_desktop_image.py
+test-images: setup-images venv $(MINIMAL_BUILT) $(LIVE_BUILT)
+	@mkdir -p $(RESULTS)
+	DIGIBENCH_STRICT=1 $(BIN)/pytest -m images --junitxml=$(RESULTS)/images.xml tests/images \
+		--ignore=tests/images/test_desktop_image.py
 
-test-images-desktop: venv
+test-images-desktop: setup-images venv
 	$(MAKE) os-image VARIANT=desktop
-	$(BIN)/pytest -m images tests/images/test_desktop_image.py
+	DIGIBENCH_STRICT=1 $(BIN)/pytest -m images tests/images/test_desktop_image.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

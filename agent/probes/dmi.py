@@ -115,6 +115,8 @@ def clean_dmi(value: str | None) -> str | None:
     value = " ".join(value.split())
     if not value or value.lower() in PLACEHOLDERS or _FILLER.match(value):
         return None
+    if "\ufffd" in value or not value.isprintable():  # undecodable bytes: unknown, not a name
+        return None
     return value[:256]  # the report's ShortStr bound
 
 

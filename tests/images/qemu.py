@@ -31,10 +31,13 @@ def run(*cmd: str, check: bool = True, timeout: float = 120) -> subprocess.Compl
 
 
 def require(path: Path, what: str) -> None:
+    """What every boot proof needs; a miss fails it with the fix (tests/conftest.py)."""
     if os.geteuid() != 0:
         pytest.skip("needs root (loop devices, mounts)")
     if shutil.which(QEMU) is None:
-        pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-x86)")
+        pytest.skip(f"{QEMU} is not installed (scripts/setup-debian.sh images)")
+    if not OVMF_CODE.exists():
+        pytest.skip(f"OVMF is not installed ({OVMF_CODE}; scripts/setup-debian.sh images)")
     if not path.exists():
         pytest.skip(f"{what} is not built ({path}); run make {what}")
 
@@ -104,7 +107,7 @@ def tail(path: Path, lines: int = 60) -> str:
 
 def ovmf(tmp: Path) -> list[str]:
     if not OVMF_CODE.exists():
-        pytest.skip("OVMF is not installed (apt-get install ovmf)")
+        pytest.skip("OVMF is not installed (scripts/setup-debian.sh images)")
     vars_copy = tmp / "OVMF_VARS.fd"
     shutil.copyfile(OVMF_VARS, vars_copy)
     return [

@@ -103,7 +103,8 @@ def test_unreadable_and_binary_files_are_skipped(tmp_path: Path) -> None:
     (root / "sys/class/dmi/id/product_name").write_bytes(b"\xff\xfe\x00bad")
     (root / "sys/class/dmi/id/power").mkdir()
     ident = probe_dmi(root)
-    assert ident.product_name == "\ufffd\ufffdbad"  # undecodable bytes replaced, never a crash
+    assert ident.product_name is None  # undecodable bytes: unknown, never a made-up name
+    assert ident.raw_dmi["product_name"] == "\ufffd\ufffdbad"  # kept verbatim as evidence
     assert "power" not in ident.raw_dmi
 
 

@@ -109,7 +109,7 @@ def test_lost_race_answers_like_a_retry(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a server database")
+@pytest.mark.postgresql
 def test_concurrent_identical_uploads_store_one_run(station: RegisteredStation):
     body = signed_body(station)
     barrier = threading.Barrier(8)
