@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "outbox": "agent.uplink.cli",
     "upload": "agent.uplink.cli",
     "demo": "agent.demo.cli",
+    "label": "agent.labels.cli",
 }
 
 

@@ -14,7 +14,7 @@ BASE=(
     python3-venv tmux
     bmap-tools zstd xz-utils gdisk dosfstools mtools
     postgresql
-    chromium poppler-utils fonts-dejavu-core
+    chromium poppler-utils fonts-dejavu-core zbar-tools
 )
 # The image builds' host tools (images/os/build.sh, images/live/build.sh also install them
 # when run alone) and the boot proofs: QEMU with UEFI (OVMF) and legacy BIOS (SeaBIOS).

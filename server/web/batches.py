@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import secrets
 from dataclasses import dataclass
 
@@ -12,12 +11,12 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agent.asset_tags import TagRangeError, expand_range
 from server.ingest.models import ErasureRecord
 from server.web import audit
 from server.web.models import Batch, BatchItem, DeviceStatus, DiskDestruction, Lending, SpotCheck
 
 MAX_RANGE = 5000
-_RANGE = re.compile(r"^\s*(?P<a>\S*?)(?P<n>\d+)\s*(?:\.\.|-|–|:)\s*(?P<b>\S*?)(?P<m>\d+)\s*$")
 
 
 class BatchError(Exception):
@@ -32,14 +31,13 @@ def expand_tags(text: str) -> list[str]:
         if not line:
             continue
         if ".." in line:
-            m = _RANGE.match(line)
-            if not m or m["a"] != m["b"]:
-                raise BatchError(f"not a range of asset tags: {line!r} (use DG-000010..DG-000020)")
-            lo, hi = int(m["n"]), int(m["m"])
-            if hi < lo or hi - lo >= MAX_RANGE:
-                raise BatchError(f"range {line!r} must go up and hold at most {MAX_RANGE} tags")
-            width = len(m["n"])
-            tags += [f"{m['a']}{i:0{width}d}" for i in range(lo, hi + 1)]
+            first, _, last = line.partition("..")
+            try:
+                tags += expand_range(first, last, limit=MAX_RANGE)
+            except TagRangeError as exc:
+                raise BatchError(
+                    f"not a range of asset tags: {line!r} (use DG-000010..DG-000020): {exc}"
+                ) from None
         else:
             if len(line) > 256:
                 raise BatchError("an asset tag has at most 256 characters")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from server.web import batch_views, cert_views, export_views, views
+from server.web import batch_views, cert_views, export_views, label_views, views
 
 app_name = "web"
 
@@ -38,4 +38,6 @@ urlpatterns = [
     path("verify/<uuid:cert_id>/", cert_views.verify, name="verify"),
     path("verify/<uuid:cert_id>.json", cert_views.verify_json, name="verify_json"),
     path("audit/", views.audit_log, name="audit"),
+    path("labels/", label_views.label_page, name="labels"),
+    path("labels/labels", label_views.label_file, name="label_file"),
 ]

@@ -23,8 +23,13 @@ def _po(language: str):  # type: ignore[no-untyped-def]
 
 
 def _source_msgids() -> set[str]:
-    """The screens' own texts, and the core's reason wordings the screens show by code."""
-    found = extract_from_dir(str(TUI), keywords={"_": None, "N_": None})
+    """The screens' own texts (and the station label's), and the core's reason wordings the
+    screens show by code."""
+    found = [
+        entry
+        for folder in (TUI, TUI.parent / "labels")
+        for entry in extract_from_dir(str(folder), keywords={"_": None, "N_": None})
+    ]
     return {message for _file, _line, message, _comments, _ctx in found} | reason_msgids()
 
 
