@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "keygen": "agent.erase.cli",
     "outbox": "agent.uplink.cli",
     "upload": "agent.uplink.cli",
+    "enrol": "agent.uplink.enrol",
     "demo": "agent.demo.cli",
     "label": "agent.labels.cli",
 }

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "server.ingest",
     "server.web",
+    "server.enrolment",
 ]
 
 MIDDLEWARE = [

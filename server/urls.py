@@ -5,10 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from server.enrolment import api as enrolment_api
 from server.ingest.api import api
 
 urlpatterns = [
+    # pairing a new station (RFC 8628): before the token-guarded API, which it precedes
+    path("api/v1/enrolments", enrolment_api.start, name="enrolment_start"),
+    path("api/v1/enrolments/token", enrolment_api.token, name="enrolment_token"),
     path("api/v1/", api.urls),
+    path("stations/", include("server.enrolment.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("server.web.urls")),

@@ -28,7 +28,14 @@ _COORDINATOR = [
     "web.add_diskdestruction",
     "ingest.view_auditevent",
 ]
-_ADMIN = [*_COORDINATOR, "ingest.view_station", "auth.view_user", "auth.change_user"]
+_ADMIN = [
+    *_COORDINATOR,
+    "ingest.view_station",
+    "ingest.change_station",
+    "enrolment.approve_enrolment",
+    "auth.view_user",
+    "auth.change_user",
+]
 
 ROLES: dict[str, list[str]] = {TECHNICIAN: _TECHNICIAN, COORDINATOR: _COORDINATOR, ADMIN: _ADMIN}
 

@@ -27,7 +27,7 @@ def _source_msgids() -> set[str]:
     screens show by code."""
     found = [
         entry
-        for folder in (TUI, TUI.parent / "labels")
+        for folder in (TUI, TUI.parent / "labels", TUI.parent / "uplink")
         for entry in extract_from_dir(str(folder), keywords={"_": None, "N_": None})
     ]
     return {message for _file, _line, message, _comments, _ctx in found} | reason_msgids()

@@ -26,6 +26,7 @@ from agent.uplink.signed import report_json, sign_report  # noqa: E402
 from server.ingest import models, service, tokens  # noqa: E402
 from server.web import roles  # noqa: E402
 from server.web.models import DeviceStatus  # noqa: E402
+from tests.server.conftest import make_station  # noqa: E402, F401 (a fixture for these tests too)
 
 PASSWORD = "correct horse battery"
 

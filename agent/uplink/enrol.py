@@ -1,0 +1,212 @@
+"""``digibench enrol``: pair this station with a server from the web UI, no shell there.
+
+The station asks the server for a pairing (RFC 8628), shows the short code and a QR code
+to the admin, and waits; the admin types the code in "Stations → Koppelen" and approves.
+The station then collects its token once and writes it, with the server's address and the
+name the admin gave, into its station config (comments and other settings kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
+
+from agent.errors import DigibenchError
+from agent.fsutil import write_atomic
+from agent.signing import load_or_create_key, public_key_b64
+from agent.tui.i18n import _, set_language
+
+EXIT_OK = 0
+START = "/api/v1/enrolments"
+TOKEN = "/api/v1/enrolments/token"
+
+
+@dataclass(frozen=True)
+class Pairing:
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+    key_fingerprint: str
+
+
+@dataclass(frozen=True)
+class Paired:
+    station: str
+    token: str
+
+
+class PairingRefused(DigibenchError):
+    """The server said no: refused, expired, or already used."""
+
+
+def fingerprint(public_key: str) -> str:
+    """The key fingerprint the web UI shows next to the code (server/enrolment/service.py)."""
+    digest = hashlib.sha256(public_key.encode("ascii")).hexdigest()[:16].upper()
+    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
+
+
+def _post(session: requests.Session, url: str, body: dict[str, str]) -> tuple[int, Any]:
+    try:
+        answer = session.post(url, json=body, timeout=30)
+    except requests.RequestException as exc:
+        raise DigibenchError(
+            _("The server at {url} cannot be reached: {error}").format(url=url, error=exc),
+            hint=_("check the address and the network cable, then try again"),
+        ) from None
+    try:
+        return answer.status_code, answer.json()
+    except ValueError:
+        raise DigibenchError(
+            _("{url} does not answer as a Digibench server (HTTP {status})").format(
+                url=url, status=answer.status_code
+            )
+        ) from None
+
+
+def start(session: requests.Session, server: str, public_key: str, name_hint: str) -> Pairing:
+    status, data = _post(
+        session, server.rstrip("/") + START, {"public_key": public_key, "name_hint": name_hint}
+    )
+    if status != 201 or not isinstance(data, dict):
+        error = data.get("error", "") if isinstance(data, dict) else ""
+        raise DigibenchError(
+            _("The server refused to start a pairing ({error}); try again in a few minutes").format(
+                error=error or status
+            )
+        )
+    try:
+        return Pairing(
+            device_code=str(data["device_code"]),
+            user_code=str(data["user_code"]),
+            verification_uri=str(data["verification_uri"]),
+            verification_uri_complete=str(data.get("verification_uri_complete", "")),
+            expires_in=int(data["expires_in"]),
+            interval=max(1, int(data.get("interval", 5))),
+            key_fingerprint=str(data.get("key_fingerprint", "")),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise DigibenchError(_("The server's answer to a pairing request is incomplete")) from None
+
+
+def wait(
+    session: requests.Session,
+    server: str,
+    pairing: Pairing,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Paired:
+    """Poll until the admin decides (RFC 8628 section 3.5: wait the interval, slow down)."""
+    interval = pairing.interval
+    polls = pairing.expires_in // interval + 2
+    for _poll in range(polls):
+        sleep(interval)
+        status, data = _post(
+            session, server.rstrip("/") + TOKEN, {"device_code": pairing.device_code}
+        )
+        error = data.get("error") if isinstance(data, dict) else None
+        if status == 200 and isinstance(data, dict) and data.get("token"):
+            return Paired(station=str(data.get("station", "")), token=str(data["token"]))
+        if error == "authorization_pending":
+            continue
+        if error == "slow_down":
+            interval += 5
+            continue
+        if error == "access_denied":
+            raise PairingRefused(_("The pairing was refused in the web UI."))
+        if error == "expired_token":
+            raise PairingRefused(_("The pairing code expired. Start the pairing again."))
+        raise PairingRefused(
+            _("The server ended the pairing ({error}). Start the pairing again.").format(
+                error=error or status
+            )
+        )
+    raise PairingRefused(_("The pairing code expired. Start the pairing again."))
+
+
+def write_config(path: Path, server: str, paired: Paired) -> None:
+    """Put the server, token and name into the station config, keeping everything else."""
+    import tomlkit
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    doc = tomlkit.parse(text)
+    station = doc.setdefault("station", tomlkit.table())
+    station["name"] = paired.station
+    section = doc.setdefault("server", tomlkit.table())
+    section["url"] = server
+    section["token"] = paired.token
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, tomlkit.dumps(doc).encode("utf-8"), mode=0o600)
+
+
+def show(pairing: Pairing, out: TextIO) -> None:
+    """What the admin needs on the station's screen: the code, a QR code, where to type it."""
+    import segno
+
+    print(_("Pair this station with the server"), file=out)
+    print(_("Open {uri} and type this code:").format(uri=pairing.verification_uri), file=out)
+    print(f"\n        {pairing.user_code}\n", file=out)
+    print(_("Key fingerprint: {fp}").format(fp=pairing.key_fingerprint), file=out)
+    qr = segno.make_qr(pairing.verification_uri_complete or pairing.verification_uri)
+    qr.terminal(out=out, compact=True)
+    print(_("Waiting for approval (the code is valid for {minutes} minutes)...").format(
+        minutes=pairing.expires_in // 60), file=out, flush=True)  # fmt: skip
+
+
+def enrol(
+    server: str,
+    config: Path,
+    key_dir: Path,
+    *,
+    name_hint: str = "",
+    out: TextIO = sys.stdout,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Paired:
+    if not server.startswith(("https://", "http://")):
+        raise DigibenchError(
+            _("{server} is not a server address").format(server=server),
+            hint="https://digibench.example.org",
+        )
+    key = load_or_create_key(key_dir)
+    session = session or requests.Session()
+    pairing = start(session, server, public_key_b64(key), name_hint or socket.gethostname())
+    show(pairing, out)
+    paired = wait(session, server, pairing, sleep=sleep)
+    write_config(config, server, paired)
+    print(_("Paired as station {name}. The settings are in {path}.").format(
+        name=paired.station, path=config), file=out)  # fmt: skip
+    return paired
+
+
+def _cmd_enrol(args: argparse.Namespace) -> int:
+    from agent.config import config_path
+
+    set_language(args.language)
+    config, _named = config_path(args.config)
+    key_dir = args.key_dir or config.parent / "keys"
+    enrol(args.server, config, key_dir, name_hint=args.name_hint)
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("enrol", help="pair this station with a server (approved in its web UI)")
+    p.add_argument("server", help="the server's address, e.g. https://digibench.example.org")
+    p.add_argument("--config", type=Path, help="station config to write (default: the usual)")
+    p.add_argument(
+        "--key-dir", type=Path, help="the station key's folder (default: keys/ next to the config)"
+    )
+    p.add_argument("--name-hint", default="", help="a name to suggest (default: the host name)")
+    p.add_argument("--language", default="nl", choices=["nl", "en"])
+    p.set_defaults(func=_cmd_enrol)

@@ -1,0 +1,128 @@
+"""`digibench enrol` against the real server process: the admin approves the code in the web
+UI (a real login, CSRF and all), the station writes its config and its reports are taken."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from agent.config import load_config
+from agent.report.samples import sample_report
+from agent.signing import load_or_create_key
+from agent.uplink.client import UplinkConfig, Uploader
+from agent.uplink.enrol import Paired, PairingRefused, enrol
+from agent.uplink.signed import report_json, sign_report
+from tests.uplink.server_process import ServerProcess
+
+PASSWORD = "a long pass phrase for ada"
+
+
+def _admin_session(central: ServerProcess) -> requests.Session:
+    subprocess.run(
+        [sys.executable, "-m", "django", "webuser", "ada", "--role", "admin"],
+        env={**central.env, "DJANGO_SETTINGS_MODULE": "server.settings",
+             "DIGIBENCH_PASSWORD": PASSWORD},
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    web = requests.Session()
+    web.get(f"{central.url}/accounts/login/", timeout=10)
+    answer = web.post(
+        f"{central.url}/accounts/login/",
+        data={"username": "ada", "password": PASSWORD,
+              "csrfmiddlewaretoken": web.cookies["csrftoken"]},
+        headers={"Referer": f"{central.url}/accounts/login/"}, timeout=10,
+    )  # fmt: skip
+    assert answer.ok and "sessionid" in web.cookies, answer.text[:500]
+    return web
+
+
+def _decide(central: ServerProcess, web: requests.Session, code: str, decision: str) -> None:
+    form = {"csrfmiddlewaretoken": web.cookies["csrftoken"]}
+    where = {"headers": {"Referer": central.url}, "timeout": 10, "allow_redirects": False}
+    found = web.post(f"{central.url}/stations/koppelen/", data={**form, "code": code}, **where)
+    assert found.status_code == 302, found.text[:800]
+    chosen = {**form, "name": "werkbank-noord", "decision": decision}
+    done = web.post(central.url + found.headers["Location"], data=chosen, **where)
+    assert done.status_code == 302, done.text[:800]
+
+
+def _enrol_in_background(
+    central: ServerProcess, tmp_path: Path
+) -> tuple[threading.Thread, io.StringIO, list[object]]:
+    out, result = io.StringIO(), []
+
+    def run() -> None:
+        try:
+            result.append(enrol(central.url, tmp_path / "station.toml", tmp_path / "keys",
+                                name_hint="thinkpad", out=out))  # fmt: skip
+        except Exception as exc:  # handed to the test
+            result.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out, result
+
+
+def _code(out: io.StringIO) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = re.search(r"\b([B-X2-6]{4}-[B-X2-6]{4})\b", out.getvalue())
+        if found:
+            return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no pairing code shown: {out.getvalue()}")
+
+
+def test_a_station_pairs_from_the_web_ui_and_reports(
+    central: ServerProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "station.toml").write_text(
+        '# the bench by the window\n[station]\nlanguage = "nl"\n\n[wipe]\npattern = "zero"\n'
+    )
+    web = _admin_session(central)
+    thread, out, result = _enrol_in_background(central, tmp_path)
+    code = _code(out)
+    assert "Vingerafdruk van de sleutel" in out.getvalue()
+    _decide(central, web, code, "approve")
+    thread.join(120)
+    paired = result[0]
+    assert isinstance(paired, Paired), paired
+    assert paired.station == "werkbank-noord"
+    text = (tmp_path / "station.toml").read_text()
+    assert text.startswith("# the bench by the window")  # the admin's comments are kept
+    config = load_config(tmp_path / "station.toml")
+    assert config.server.url == central.url and config.station.name == "werkbank-noord"
+    assert config.wipe.pattern == "zero"
+    assert (tmp_path / "station.toml").stat().st_mode & 0o077 == 0  # the token is secret
+    key = load_or_create_key(tmp_path / "keys")
+    body = report_json(sign_report(sample_report(7, station="werkbank-noord"), key))
+    uploader = Uploader(UplinkConfig(config.server.url, config.server.token or ""))
+    try:
+        assert uploader.send(body).status == 201
+    finally:
+        uploader.close()
+    assert "Gekoppeld als station werkbank-noord" in out.getvalue()
+
+
+def test_a_refused_pairing_says_so_on_the_station(central: ServerProcess, tmp_path: Path) -> None:
+    web = _admin_session(central)
+    thread, out, result = _enrol_in_background(central, tmp_path)
+    _decide(central, web, _code(out), "deny")
+    thread.join(120)
+    assert isinstance(result[0], PairingRefused)
+    assert "De koppeling is geweigerd" in str(result[0])
+    assert not (tmp_path / "station.toml").exists()
+
+
+def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="is niet bereikbaar"):
+        enrol("http://127.0.0.1:9", tmp_path / "station.toml", tmp_path / "keys",
+              out=io.StringIO())  # fmt: skip
