@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "server.ingest",
     "server.web",
     "server.enrolment",
+    "server.bench",
 ]
 
 MIDDLEWARE = [

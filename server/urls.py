@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from server.bench import views as bench_views
 from server.enrolment import api as enrolment_api
 from server.ingest.api import api
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/v1/enrolments/token", enrolment_api.token, name="enrolment_token"),
     path("api/v1/", api.urls),
     path("stations/", include("server.enrolment.urls")),
+    path("werkbank/", bench_views.werkbank, name="werkbank"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("server.web.urls")),

@@ -38,7 +38,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         config.headless.asset_tag = args.asset_tag
     runner = SystemRunner()
     if args.headless:
-        return run_headless(config, runner=runner)
+        from agent.uplink.heartbeat import for_station
+
+        sender = for_station(config, lambda: config.headless.asset_tag or "")
+        try:
+            return run_headless(config, runner=runner, observe=sender)
+        finally:
+            if sender is not None:
+                sender.close()
     if os.geteuid() != 0:
         raise DigibenchError(
             "the station needs root to read SMART data and to wipe disks",

@@ -186,3 +186,13 @@ def _device_out(device: models.Device) -> dict[str, Any]:
             for r in runs
         ],
     }
+
+
+def _add_routers() -> None:
+    """Other apps' endpoints under /api/v1/ (imported late: they use this module's auth)."""
+    from server.bench.api import router as heartbeats
+
+    api.add_router("/heartbeats", heartbeats)
+
+
+_add_routers()
