@@ -145,7 +145,9 @@ def flush(
             )
             result.rejected.append(entry.report_id)
         elif answer.status in AUTH_FAILED:
-            result.error = f"the server refused the station token ({answer.status})"
+            detail = answer.body.get("detail") if isinstance(answer.body, dict) else None
+            why = f": {str(detail)[:200]}" if detail else ""
+            result.error = f"the server refused the station token ({answer.status}{why})"
             break
         else:
             result.error = answer.error or f"server answered {answer.status}: {answer.body}"

@@ -191,18 +191,28 @@ def enrol(
 
 
 def _cmd_enrol(args: argparse.Namespace) -> int:
-    from agent.config import config_path
+    from agent.config import config_path, load_config
 
     set_language(args.language)
-    config, _named = config_path(args.config)
-    key_dir = args.key_dir or config.parent / "keys"
-    enrol(args.server, config, key_dir, name_hint=args.name_hint)
+    path, _named = config_path(args.config)
+    current = load_config(path) if path.exists() else None
+    server = args.server or (current.server.url if current else None) or ""
+    if not server:
+        raise DigibenchError(
+            _("No server address to pair with"),
+            hint=_("give it: digibench enrol https://digibench.example.org"),
+        )
+    # the key the station will sign its reports with (the config's data folder)
+    key_dir = args.key_dir or (current.key_dir if current else path.parent / "keys")
+    enrol(server, path, key_dir, name_hint=args.name_hint)
     return EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("enrol", help="pair this station with a server (approved in its web UI)")
-    p.add_argument("server", help="the server's address, e.g. https://digibench.example.org")
+    p.add_argument(
+        "server", nargs="?", help="the server's address (default: [server] url of the config)"
+    )
     p.add_argument("--config", type=Path, help="station config to write (default: the usual)")
     p.add_argument(
         "--key-dir", type=Path, help="the station key's folder (default: keys/ next to the config)"
