@@ -4,6 +4,7 @@ page on the server. Printed on a Brother QL when one is on USB, always saved as 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,10 @@ from urllib.parse import quote
 from agent.fsutil import write_atomic
 from agent.labels.brother import UsbPrinter, find_printers, raster, send, tape_label
 from agent.labels.draw import Label
-from agent.report.schema import Report
+from agent.pipeline.events import Event, Finished
+from agent.report.schema import Mode, Report
+
+log = logging.getLogger(__name__)
 
 Translate = Callable[[str], str]
 
@@ -69,3 +73,28 @@ def save_and_print(label: Label, folder: Path, *, sys_root: Path = Path("/")) ->
         return LabelOutcome(png, None)
     send(printers[0], raster(image))
     return LabelOutcome(png, printers[0])
+
+
+class LabelOnFinish:
+    """A pipeline event sink: when a laptop's run is over, its label is saved (and printed).
+
+    A label that cannot be made (no space, a printer that refuses) is logged, never raised:
+    the run and its report matter more than the sticker."""
+
+    def __init__(self, folder: Path, *, server_url: str = "", organisation: str = "") -> None:
+        self.folder = folder
+        self.server_url = server_url
+        self.organisation = organisation
+        self.made: list[LabelOutcome] = []
+
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, Finished) or event.report.mode is not Mode.INTAKE:
+            return
+        from agent.tui import i18n
+
+        try:
+            label = finished_label(event.report, server_url=self.server_url,
+                                   organisation=self.organisation, _=i18n._)  # fmt: skip
+            self.made.append(save_and_print(label, self.folder))
+        except (OSError, ValueError) as exc:
+            log.warning("no label for %s: %s", event.report.asset_tag, exc)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from agent.config import DEFAULT_CONFIG, load_station_config
 from agent.errors import DigibenchError
+from agent.labels.finished import LabelOnFinish
+from agent.pipeline.events import tee
 from agent.pipeline.headless import run_headless
 from agent.runner import SystemRunner
 
@@ -37,12 +39,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.asset_tag:
         config.headless.asset_tag = args.asset_tag
     runner = SystemRunner()
+    labels = LabelOnFinish(config.station.data_dir / "labels", server_url=config.server.url or "")
     if args.headless:
         from agent.uplink.heartbeat import for_station
 
         sender = for_station(config, lambda: config.headless.asset_tag or "")
         try:
-            return run_headless(config, runner=runner, observe=sender)
+            return run_headless(config, runner=runner, observe=tee(labels, sender))
         finally:
             if sender is not None:
                 sender.close()
@@ -54,7 +57,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from agent.tui.app import run_station  # the TUI is only imported when it is used
 
     log_to_file(config.station.data_dir / "logs")
-    run_station(config, runner=runner)
+    run_station(config, runner=runner, observe=labels)
     return 0
 
 

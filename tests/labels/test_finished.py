@@ -64,3 +64,29 @@ def test_digibench_label_makes_the_png_from_a_report(tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode != 0 and "not a readable Digibench report" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_finished_intake_run_leaves_its_label_a_helpdesk_check_none(tmp_path: Path) -> None:
+    from agent.labels.finished import LabelOnFinish
+    from agent.pipeline.events import Finished
+    from agent.report.schema import Mode
+
+    sink = LabelOnFinish(tmp_path / "labels", server_url="https://db.example")
+    intake = sample_report(0)
+    sink(Finished(intake, intake.grade, uploaded=True, outbox_pending=0))
+    check = sample_report(1).model_copy(update={"mode": Mode.CHECK})
+    sink(Finished(check, None, uploaded=True, outbox_pending=0))
+    assert [m.png.name for m in sink.made] == [f"label-{intake.asset_tag}.png"]
+    assert f"QR-Code:https://db.example/devices/{intake.asset_tag}/" in scan(sink.made[0].png)
+
+
+def test_a_label_that_cannot_be_saved_never_stops_the_run(tmp_path: Path) -> None:
+    from agent.labels.finished import LabelOnFinish
+    from agent.pipeline.events import Finished
+
+    blocker = tmp_path / "labels"
+    blocker.write_text("a file where the folder should be")
+    sink = LabelOnFinish(blocker)
+    report = sample_report(0)
+    sink(Finished(report, report.grade, uploaded=True, outbox_pending=0))  # no exception
+    assert sink.made == []
