@@ -50,8 +50,9 @@ typecheck: venv
 
 # Results per suite (JUnit XML) for scripts/test_summary.py; .ci/run prints one line each.
 RESULTS := build/test-results
-# The suite runs as on a machine booted seconds ago (tests/clock/sitecustomize.py).
-FRESH_BOOT := PYTHONPATH=$(abspath tests/clock) DIGIBENCH_TEST_CLOCK=fresh-boot
+# The suite runs as on a machine booted seconds ago (tests/clock/sitecustomize.py), in the
+# time zone furthest from UTC (+14 h): no test may depend on uptime, the date or the zone.
+FRESH_BOOT := PYTHONPATH=$(abspath tests/clock) DIGIBENCH_TEST_CLOCK=fresh-boot TZ=Pacific/Kiritimati
 
 # The fast suite, then the server, uplink and web UI suites again on PostgreSQL (this machine's
 # cluster, started by scripts/test-postgres.sh as root, or DIGIBENCH_TEST_POSTGRES_URL).

@@ -11,7 +11,7 @@ set -euo pipefail
 
 BASE=(
     smartmontools nvme-cli hdparm util-linux fdisk dmidecode pciutils e2fsprogs
-    python3-venv tmux
+    python3-venv tmux tzdata
     bmap-tools zstd xz-utils gdisk dosfstools mtools
     postgresql
     chromium poppler-utils fonts-dejavu-core zbar-tools
