@@ -181,7 +181,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 class AuditEvent(models.Model):
     """Who did what, when: station changes and every stored report; append-only, chained."""
 
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now, editable=False)
     actor = models.CharField(max_length=200)
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True, default="")

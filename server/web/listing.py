@@ -18,6 +18,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from server.ingest.models import Run, SignatureStatus
 from server.web.models import DeviceStatus
 
 PAGE_SIZE = 50
@@ -160,6 +161,18 @@ def _ordered(qs: QuerySet[DeviceStatus], column: str, desc: bool) -> QuerySet[De
     return qs.order_by(F(column).asc(nulls_first=True), "pk")
 
 
+def _mark_unproven(rows: list[DeviceStatus]) -> None:
+    """Set ``row.unproven`` where the latest report is not signed with the station's key."""
+    run_ids = [r.last_run_id for r in rows if r.last_run_id is not None]
+    unproven = set(
+        Run.objects.filter(pk__in=run_ids)
+        .exclude(signature_status=SignatureStatus.VALID)
+        .values_list("pk", flat=True)
+    )
+    for row in rows:
+        row.unproven = row.last_run_id in unproven  # type: ignore[attr-defined]
+
+
 def page(params: QueryDict, *, count: bool = True) -> Page:
     sort = params.get("sort", "date")
     if sort not in SORTS:
@@ -189,6 +202,8 @@ def page(params: QueryDict, *, count: bool = True) -> Page:
         has_next = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         has_prev = after is not None
+
+    _mark_unproven(rows)
 
     def cursor(row: DeviceStatus) -> str:
         return _encode(getattr(row, column), row.pk)

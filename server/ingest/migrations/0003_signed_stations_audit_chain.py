@@ -6,6 +6,7 @@ database verifies from its first event on.
 
 from typing import Any
 
+import django.utils.timezone
 from django.db import migrations, models
 
 from server.ingest import audit_chain
@@ -54,6 +55,11 @@ class Migration(migrations.Migration):
             model_name="auditevent",
             name="hash",
             field=models.CharField(default="", editable=False, max_length=64),
+        ),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="at",
+            field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
         ),
         migrations.AlterModelOptions(
             name="auditevent",
