@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from server.ingest import audit_chain
 
@@ -26,9 +27,12 @@ class Station(models.Model):
     #: set by an admin: this station has no key and may post unsigned reports, which are
     #: then flagged wherever they appear. A station with a key must always sign.
     allow_unsigned = models.BooleanField(
+        _("accept unsigned reports"),
         default=False,
-        help_text="Accept reports without a verified signature from this key-less station "
-        "(they are flagged as unproven).",
+        help_text=_(
+            "Accept reports without a verified signature from this key-less station "
+            "(they are flagged as unproven)."
+        ),
     )
 
     def __str__(self) -> str:

@@ -42,6 +42,7 @@ class Migration(migrations.Migration):
             name="allow_unsigned",
             field=models.BooleanField(
                 default=False,
+                verbose_name="accept unsigned reports",
                 help_text="Accept reports without a verified signature from this key-less "
                 "station (they are flagged as unproven).",
             ),
