@@ -27,7 +27,16 @@ _PG_LOCK = 0x4447424155444954 & 0x7FFFFFFFFFFFFFFF
 def _when(at: datetime) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
+    # Milliseconds: what Django's serializers keep, so a backup restores to the same hash.
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def now() -> datetime:
+    """The current time at the precision the hash covers."""
+    from django.utils import timezone
+
+    at = timezone.now()
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def event_hash(

@@ -215,7 +215,7 @@ class AuditEvent(models.Model):
             audit_chain.lock_head()
             head = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
             self.prev_hash = head or audit_chain.GENESIS
-            self.at = timezone.now()
+            self.at = audit_chain.now()
             self.hash = audit_chain.hash_of(self, self.prev_hash)
             super().save(*args, **kwargs)
 
