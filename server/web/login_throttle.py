@@ -60,7 +60,6 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         username = (self.cleaned_data.get("username") or "").strip().lower()[:150]
         address = client_address(self.request) if self.request is not None else ""
         if username and locked_out(username, address):
-            LoginFailure.objects.filter(at__lt=_window_start()).delete()  # keep it small
             self.throttled = True
             minutes = max(1, settings.DIGIBENCH_LOGIN_LOCKOUT_SECONDS // 60)
             raise forms.ValidationError(
@@ -70,6 +69,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             cleaned = super().clean()
         except forms.ValidationError:
             if username:
+                LoginFailure.objects.filter(at__lt=_window_start()).delete()  # stays small
                 LoginFailure.objects.create(username=username, address=address)
             raise
         LoginFailure.objects.filter(username=username).delete()

@@ -224,3 +224,24 @@ def test_concurrent_reports_keep_one_unbroken_audit_chain(central: ServerProcess
     assert "intact" in central.manage("verify-audit")
     prev = [row[0] for row in query(central, "SELECT prev_hash FROM ingest_auditevent")]
     assert len(prev) == len(set(prev)), "two events link to the same predecessor"
+
+
+def test_a_station_shows_why_the_server_refuses_it(
+    central: ServerProcess, tmp_path: Path, capsys: Any, monkeypatch: Any
+):
+    """A key-less station that was not allowed: the reason and the fix, and nothing lost."""
+    from agent.cli import main as digibench
+    from agent.uplink.outbox import Outbox
+
+    monkeypatch.setenv("DIGIBENCH_STATION_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    token = central.manage("add-station", "bench-keyless").splitlines()[-1]
+    outbox = Outbox(tmp_path / "ob")
+    outbox.put(report_json(sample_report(42)))
+    code = digibench(
+        ["outbox", "flush", "--outbox", str(outbox.root), "--server", central.url, "--token", token]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "station_key_missing" in err and "add-station" in err
+    assert len(outbox.pending()) == 1  # kept for when the key is registered
