@@ -78,4 +78,9 @@ class StationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
 
-admin.site.register(models.Device, list_display=["asset_tag", "serial", "vendor", "product_name"])
+@admin.register(models.Device)
+class DeviceAdmin(ReadOnlyAdmin):
+    """Read-only: a device's identity and tag come from its signed reports."""
+
+    list_display = ("asset_tag", "serial", "vendor", "product_name")
+    search_fields = ("asset_tag", "serial")

@@ -92,10 +92,13 @@ def test_even_a_superuser_cannot_edit_evidence_in_the_admin(
     for url in (
         f"/admin/ingest/auditevent/{event.pk}/delete/",
         f"/admin/ingest/run/{run.pk}/delete/",
+        f"/admin/ingest/device/{run.device_id}/delete/",
     ):
         assert c.post(url, {"post": "yes"}).status_code == 403, url
     page = c.get(f"/admin/ingest/run/{run.pk}/change/")
     assert page.status_code == 200 and b'type="submit"' not in page.content.split(b"<form")[-1]
+    resp = c.post(f"/admin/ingest/device/{run.device_id}/change/", {"asset_tag": "DG-OTHER"})
+    assert resp.status_code == 403
     assert models.Run.objects.filter(pk=run.pk).exists()
     assert models.AuditEvent.objects.filter(pk=event.pk).exists()
 
