@@ -15,6 +15,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,10 +67,7 @@ def _private_copy(src: Path, dst: Path) -> None:
 
 def _dump(target: Path) -> None:
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out, transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    with os.fdopen(fd, "w", encoding="utf-8") as out, _snapshot():
         call_command(
             "dumpdata",
             exclude=_EXCLUDE,
@@ -77,6 +76,27 @@ def _dump(target: Path) -> None:
             stdout=out,
             verbosity=0,
         )
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One read snapshot for the whole dump, without stopping the server's writers."""
+    if connection.vendor != "sqlite":
+        with transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+        return
+    # The settings open Django's transactions with BEGIN IMMEDIATE (the writer lock), which
+    # would hold off every upload for as long as the dump takes. A plain deferred read
+    # transaction on the same connection sees one WAL snapshot and blocks nobody.
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.execute("BEGIN DEFERRED")
+    try:
+        yield
+    finally:
+        raw.execute("COMMIT")
 
 
 def backup(dest: Path) -> dict[str, Any]:
