@@ -26,11 +26,13 @@ class CliError(Exception):
 
 
 def _setup_django() -> None:
-    from server.paths import data_dir, ensure_secret_key
+    from server.paths import data_dir, ensure_private_database, ensure_secret_key
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
-    data_dir().mkdir(parents=True, exist_ok=True)
+    data_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
     ensure_secret_key()
+    if not os.environ.get("DATABASE_URL", "").strip():
+        ensure_private_database()
     import django
 
     django.setup()
@@ -55,6 +57,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise CliError("TLS needs both --certfile and --keyfile", code=EXIT_BAD_INPUT)
     _migrate(verbosity=0)
     connections.close_all()  # never share a connection with forked workers
+    os.umask(0o077)  # whatever the server writes (keys, SQLite journals) is private
 
     host = f"[{args.host}]" if ":" in args.host else args.host
     options: dict[str, Any] = {
@@ -123,12 +126,19 @@ def _cmd_add_station(args: argparse.Namespace) -> int:
             code=EXIT_BAD_INPUT,
         )
     public_key = _read_public_key(args.public_key) if args.public_key else ""
+    if public_key and args.allow_unsigned:
+        raise CliError(
+            "--allow-unsigned is only for a station without --public-key",
+            hint="a station with a key must always sign its reports",
+            code=EXIT_BAD_INPUT,
+        )
     new = tokens.new_token()
     try:
         with transaction.atomic():
             models.Station.objects.create(
                 name=args.name,
                 public_key=public_key,
+                allow_unsigned=args.allow_unsigned,
                 token_prefix=new.prefix,
                 token_hash=new.hash,
             )
@@ -137,7 +147,11 @@ def _cmd_add_station(args: argparse.Namespace) -> int:
                 action="station.added",
                 object_type="station",
                 object_id=args.name,
-                details={"public_key": public_key, "token_prefix": new.prefix},
+                details={
+                    "public_key": public_key,
+                    "token_prefix": new.prefix,
+                    "allow_unsigned": args.allow_unsigned,
+                },
             )
     except IntegrityError as exc:
         raise CliError(
@@ -145,7 +159,12 @@ def _cmd_add_station(args: argparse.Namespace) -> int:
             hint="pick another name, or revoke-station the old one first",
         ) from exc
     print(f"station: {args.name}")
-    print(f"public key: {public_key or '(none: signed reports are stored as unverified)'}")
+    if public_key:
+        print(f"public key: {public_key}")
+    elif args.allow_unsigned:
+        print("public key: none; its reports are accepted UNPROVEN and flagged")
+    else:
+        print("public key: none; its reports are REFUSED until a key is registered")
     print("token (shown only now; put it in the station config):")
     print(new.token)
     return EXIT_OK
@@ -179,7 +198,58 @@ def _cmd_list_stations(args: argparse.Namespace) -> int:
     for st in models.Station.objects.order_by("name"):
         state = "revoked" if st.revoked_at else "active"
         key = "key" if st.public_key else "no-key"
+        if st.allow_unsigned:
+            key += ",unsigned-allowed"
         print(f"{st.name}\t{state}\t{key}\tdgb_{st.token_prefix}_...")
+    return EXIT_OK
+
+
+def _cmd_verify_audit(args: argparse.Namespace) -> int:
+    from server.ingest import audit_chain, models
+
+    events = models.AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
+    count = 0
+    first = None
+    for brk in audit_chain.find_breaks(events):
+        count += 1
+        if first is None:
+            first = brk
+            print(
+                f"audit event #{brk.event_id} ({brk.at:%Y-%m-%d %H:%M:%S}, {brk.action}) "
+                f"{brk.reason}",
+                file=sys.stderr,
+            )
+    total = models.AuditEvent.objects.count()
+    if first is not None:
+        print(
+            f"digibench-server: audit chain BROKEN: first at event #{first.event_id}, "
+            f"{count} broken link(s) in {total} events",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    print(f"audit chain intact: {total} events")
+    return EXIT_OK
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    from server import backup
+
+    try:
+        manifest = backup.backup(args.dest)
+    except backup.BackupError as exc:
+        raise CliError(exc.message, hint=exc.hint) from exc
+    print(f"backup written to {args.dest} ({len(manifest['files'])} files)")
+    return EXIT_OK
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from server import backup
+
+    try:
+        backup.restore(args.src)
+    except backup.BackupError as exc:
+        raise CliError(exc.message, hint=exc.hint) from exc
+    print(f"restored from {args.src}; check it with: digibench-server verify-audit")
     return EXIT_OK
 
 
@@ -220,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add-station", help="register a station; prints its token once")
     p.add_argument("name")
     p.add_argument("--public-key", type=Path, metavar="FILE", help="the station's station.pub")
+    p.add_argument(
+        "--allow-unsigned",
+        action="store_true",
+        help="no key: accept its reports unproven (flagged everywhere); never for a real bench",
+    )
     p.set_defaults(func=_cmd_add_station)
 
     p = sub.add_parser("revoke-station", help="refuse a station's token from now on")
@@ -228,6 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list-stations", help="list stations (never their tokens)")
     p.set_defaults(func=_cmd_list_stations)
+
+    p = sub.add_parser("verify-audit", help="check the audit log's hash chain; 1 if broken")
+    p.set_defaults(func=_cmd_verify_audit)
+
+    p = sub.add_parser("backup", help="database, keys and certificates into a new folder")
+    p.add_argument("dest", type=Path, metavar="DEST")
+    p.set_defaults(func=_cmd_backup)
+
+    p = sub.add_parser("restore", help="load a backup into a fresh data folder or database")
+    p.add_argument("src", type=Path, metavar="SRC")
+    p.set_defaults(func=_cmd_restore)
 
     p = sub.add_parser("createsuperuser", help="make an admin login (Django's command)")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="options for Django's command")
@@ -241,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = argparse.Namespace(command=argv[0], func=_cmd_createsuperuser, rest=argv[1:])
     else:
         args = build_parser().parse_args(argv)
+    if args.command == "serve" and getattr(args, "certfile", None):
+        os.environ.setdefault("DIGIBENCH_TLS", "1")  # secure cookies, HSTS
     try:
         _setup_django()
         if args.command != "serve" and args.command != "migrate":

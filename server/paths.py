@@ -27,3 +27,19 @@ def ensure_secret_key() -> None:
         return
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(50) + "\n")
+
+
+def database_file() -> Path:
+    return data_dir() / "digibench.sqlite3"
+
+
+def ensure_private_database() -> None:
+    """Create the SQLite file 0600 before SQLite does (its journals copy the mode)."""
+    path = database_file()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return
+    os.close(fd)

@@ -13,7 +13,7 @@ from typing import Any
 
 import dj_database_url
 
-from server.paths import data_dir, secret_key_file
+from server.paths import data_dir, database_file, secret_key_file
 
 DATA_DIR = data_dir()
 SECRET_KEY_FILE = secret_key_file()
@@ -43,7 +43,7 @@ def _database() -> dict[str, Any]:
         return db
     return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(data_dir() / "digibench.sqlite3"),
+        "NAME": str(database_file()),
         "OPTIONS": {
             # Writers queue for the lock instead of failing with "database is locked".
             "transaction_mode": "IMMEDIATE",
@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # its Swagger UI files, served locally (no CDN)
     "server.ingest",
     "server.web",
     "server.enrolment",
@@ -77,6 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "server.ingest.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "server.web.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,16 +124,64 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 #: base URL printed in certificate QR codes, e.g. https://digibench.example.org (else the request's)
 DIGIBENCH_PUBLIC_URL = os.environ.get("DIGIBENCH_PUBLIC_URL", "").rstrip("/")
-TIME_ZONE = "UTC"
+#: the coordinators' clock: "today" on the dashboard, dates on screens and exports
+TIME_ZONE = os.environ.get("DIGIBENCH_TIME_ZONE", "Europe/Brussels")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# WhiteNoise serves the admin's and the API docs' files straight from the installed
+# packages: no collectstatic step, no CDN, the same under gunicorn as in tests.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
+# ---------------------------------------------------------------- accounts and sessions
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_AGE = int(os.environ.get("DIGIBENCH_SESSION_HOURS", "12")) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = _flag("DIGIBENCH_SESSION_BROWSER_CLOSE")
+#: wrong passwords within the lockout window that lock an account / an address
+DIGIBENCH_LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("DIGIBENCH_LOGIN_MAX_FAILURES", "5"))
+DIGIBENCH_LOGIN_FAILURES_PER_ADDRESS = int(
+    os.environ.get("DIGIBENCH_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")
+)
+DIGIBENCH_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("DIGIBENCH_LOGIN_LOCKOUT_MINUTES", "15")) * 60
+
+# ---------------------------------------------------------------- TLS and proxies
+#: served over TLS by `digibench-server serve --certfile` (the CLI sets this) ...
+DIGIBENCH_TLS = _flag("DIGIBENCH_TLS")
+#: ... or behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto
+DIGIBENCH_BEHIND_PROXY = _flag("DIGIBENCH_BEHIND_PROXY")
+if DIGIBENCH_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = _flag("DIGIBENCH_USE_X_FORWARDED_HOST")
+if DIGIBENCH_TLS or DIGIBENCH_BEHIND_PROXY:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DIGIBENCH_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DIGIBENCH_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _flag("DIGIBENCH_HSTS_PRELOAD", True)
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("DIGIBENCH_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+LOG_LEVEL = os.environ.get("DIGIBENCH_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "server": {"handlers": ["console"], "level": os.environ.get("DIGIBENCH_LOG_LEVEL", "INFO")}
+        "server": {"handlers": ["console"], "level": LOG_LEVEL},
+        # Every 500 with its traceback goes to the server log (stderr: journald under systemd).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

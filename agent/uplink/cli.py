@@ -10,7 +10,7 @@ from pathlib import Path
 from agent.config import StationConfig, load_station_config
 from agent.errors import InputError
 from agent.signing import load_or_create_key
-from agent.uplink.client import Answer, FlushResult, UplinkConfig, Uploader, flush
+from agent.uplink.client import Answer, FlushResult, UplinkConfig, Uploader, describe, flush
 from agent.uplink.config import outbox_dir, uplink_config
 from agent.uplink.outbox import Outbox, OutboxEntry, parse_report
 from agent.uplink.signed import report_json, sign_report
@@ -60,7 +60,7 @@ def _print_sent(entry: OutboxEntry, answer: Answer) -> None:
     elif answer.status is None:
         print(f"waiting  {entry.report_id}: {answer.error}", file=sys.stderr)
     else:
-        print(f"refused  {entry.report_id}: {answer.status} {answer.body}", file=sys.stderr)
+        print(f"refused  {entry.report_id}: {describe(answer)}", file=sys.stderr)
 
 
 def _settings(args: argparse.Namespace, config: StationConfig) -> UplinkConfig:

@@ -61,6 +61,21 @@ class Answer:
     error: str | None = None
 
 
+def describe(answer: Answer) -> str:
+    """The server's answer for a person: its status, code, reason and what to do."""
+    body = answer.body
+    if not isinstance(body, dict):
+        return f"{answer.status} {body}".strip()
+    text = f"{answer.status}"
+    if body.get("code"):
+        text += f" {body['code']}"
+    if body.get("detail"):
+        text += f": {body['detail']}"
+    if body.get("hint"):
+        text += f" (hint: {body['hint']})"
+    return text
+
+
 class Uploader:
     def __init__(self, config: UplinkConfig) -> None:
         self.config = config
@@ -145,9 +160,7 @@ def flush(
             )
             result.rejected.append(entry.report_id)
         elif answer.status in AUTH_FAILED:
-            detail = answer.body.get("detail") if isinstance(answer.body, dict) else None
-            why = f": {str(detail)[:200]}" if detail else ""
-            result.error = f"the server refused the station token ({answer.status}{why})"
+            result.error = f"the server refused this station: {describe(answer)}"
             break
         else:
             result.error = answer.error or f"server answered {answer.status}: {answer.body}"

@@ -6,11 +6,12 @@ import json
 import uuid
 from typing import Any
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Prefetch
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Query, Schema, Status, Swagger
 from ninja.openapi.schema import OpenAPISchema
 
 from server.ingest import models
@@ -44,11 +45,22 @@ class DigibenchAPI(NinjaAPI):
         return schema
 
 
+class LoggedInSwagger(Swagger):
+    """The interactive docs, from ninja's bundled files (no CDN), for logged-in users only."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().render_page(request, api, **kwargs)
+
+
 api = DigibenchAPI(
     title="Digibench ingest API",
     version="1.0",
     description="Stations upload reports; one report per laptop run, stored exactly once.",
     urls_namespace="api-v1",
+    docs=LoggedInSwagger(),
 )
 station_auth = StationAuth()
 readers = [station_auth, StaffSession()]
@@ -79,8 +91,9 @@ _REPORT_BODY = {
     description=(
         "201: stored. 200: this report (same UUID, same content) was already stored; nothing "
         "changed. 409: another report with this UUID is stored. 400: not a JSON object. "
-        "413: too large. 422: invalid report or signature (`detail` lists field errors). "
-        "401: unknown token. 403: revoked token."
+        "413: too large. 422: invalid report or signature (`code`: invalid_report, "
+        "signature_required, signature_wrong_key, signature_invalid). 401: unknown token. "
+        "403: revoked token, or a station without a registered key (`station_key_missing`)."
     ),
 )
 def post_report(request: HttpRequest) -> Status[dict[str, Any]]:
@@ -100,6 +113,7 @@ def post_report(request: HttpRequest) -> Status[dict[str, Any]]:
         "location": f"/api/v1/reports/{run.report_id}",
         "device_id": run.device_id,
         "signature_status": run.signature_status,
+        "signature_verified": run.signature_verified,
     }
     return Status(201 if result.outcome is Outcome.CREATED else 200, ack)
 
@@ -120,6 +134,7 @@ def get_report(request: HttpRequest, report_id: uuid.UUID) -> Status[dict[str, A
             "device_id": run.device_id,
             "received_at": run.received_at,
             "signature_status": run.signature_status,
+            "signature_verified": run.signature_verified,
             "content_sha256": run.content_sha256,
             "report": json.loads(run.raw_body),
         },
@@ -180,6 +195,7 @@ def _device_out(device: models.Device) -> dict[str, Any]:
                 "mode": r.mode,
                 "station": r.station.name,
                 "signature_status": r.signature_status,
+                "signature_verified": r.signature_verified,
                 "grade": r.grade.grade if hasattr(r, "grade") else None,
                 "destination": r.grade.destination if hasattr(r, "grade") else None,
             }

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+from typing import Any, ClassVar
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from server.ingest import audit_chain
 
 
 class Station(models.Model):
@@ -19,6 +24,16 @@ class Station(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    #: set by an admin: this station has no key and may post unsigned reports, which are
+    #: then flagged wherever they appear. A station with a key must always sign.
+    allow_unsigned = models.BooleanField(
+        _("accept unsigned reports"),
+        default=False,
+        help_text=_(
+            "Accept reports without a verified signature from this key-less station "
+            "(they are flagged as unproven)."
+        ),
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -79,6 +94,11 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return str(self.report_id)
+
+    @property
+    def signature_verified(self) -> bool:
+        """Signed with the station's registered key; anything else is flagged as unproven."""
+        return self.signature_status == SignatureStatus.VALID
 
 
 class Disk(models.Model):
@@ -144,18 +164,60 @@ class Grade(models.Model):
         return f"{self.grade} -> {self.destination}"
 
 
-class AuditEvent(models.Model):
-    """Who did what, when: station changes and every stored report."""
+class AppendOnly(Exception):
+    """An audit event was about to be changed or deleted: the log only grows."""
 
-    at = models.DateTimeField(auto_now_add=True)
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("audit events cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit events cannot be deleted")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[AuditEvent]:
+        raise AppendOnly("audit events are written one by one, each linked to the last")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AppendOnly("audit events cannot be changed")
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: station changes and every stored report; append-only, chained."""
+
+    at = models.DateTimeField(default=timezone.now, editable=False)
     actor = models.CharField(max_length=200)
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True, default="")
     object_id = models.CharField(max_length=64, blank=True, default="")
     details = models.JSONField(default=dict)
+    #: the hash of the event before this one (audit_chain.GENESIS for the first)
+    prev_hash = models.CharField(max_length=64, default="", editable=False)
+    #: sha256 over this event's fields and prev_hash
+    hash = models.CharField(max_length=64, default="", editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-at", "-id"]
+        default_permissions = ("add", "view")
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Append once, linked to the chain head; never rewrite."""
+        if self.pk is not None or not self._state.adding:
+            raise AppendOnly("audit events cannot be changed")
+        # Round-trip the details so the hash covers exactly what the database returns.
+        self.details = json.loads(json.dumps(self.details))
+        with transaction.atomic():
+            audit_chain.lock_head()
+            head = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+            self.prev_hash = head or audit_chain.GENESIS
+            self.at = audit_chain.now()
+            self.hash = audit_chain.hash_of(self, self.prev_hash)
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit events cannot be deleted")

@@ -24,8 +24,9 @@ class IncomingReport(Report):
 
 
 class Error(Schema):
-    code: str = ""
+    code: str = Field("", description="machine-readable reason, e.g. signature_required")
     detail: Any
+    hint: str = Field("", description="what to do about it, when there is something to do")
 
 
 class IngestAck(Schema):
@@ -34,6 +35,9 @@ class IngestAck(Schema):
     location: str
     device_id: int
     signature_status: str
+    signature_verified: bool = Field(
+        description="false: not signed with the station's registered key (unproven)"
+    )
 
 
 class Conflict(Schema):
@@ -49,6 +53,9 @@ class StoredReport(Schema):
     device_id: int
     received_at: datetime
     signature_status: str
+    signature_verified: bool = Field(
+        description="false: not signed with the station's registered key (unproven)"
+    )
     content_sha256: str
     report: dict[str, Any] = Field(description="the report exactly as received")
 
@@ -60,6 +67,9 @@ class RunSummary(Schema):
     mode: str
     station: str
     signature_status: str
+    signature_verified: bool = Field(
+        description="false: not signed with the station's registered key (unproven)"
+    )
     grade: str | None
     destination: str | None
 

@@ -104,23 +104,52 @@ def validate(data: Mapping[str, Any]) -> Report:
         raise IngestRejected(422, "invalid_report", "the report is nested too deeply") from exc
 
 
+def check_station_trusted(station: models.Station) -> None:
+    """A station without a registered key is refused unless an admin allowed it."""
+    if not station.public_key and not station.allow_unsigned:
+        raise IngestRejected(
+            403,
+            "station_key_missing",
+            "this station has no registered public key, so its reports cannot be verified",
+            hint="register station.pub: digibench-server add-station NAME --public-key FILE",
+        )
+
+
 def signature_status(
     station: models.Station, data: Mapping[str, Any], report: Report
 ) -> models.SignatureStatus:
-    """Check the signature against the station's registered key; forgeries are refused."""
+    """Check the signature against the station's registered key; refuse anything unproven.
+
+    A station with a key must sign with exactly that key. Only a key-less station an
+    admin marked ``allow_unsigned`` gets through unproven, and its runs say so.
+    """
     sig = report.signature
-    if sig is None:
-        return models.SignatureStatus.UNSIGNED
     if station.public_key:
+        if sig is None:
+            raise IngestRejected(
+                422,
+                "signature_required",
+                "this station has a registered key: its reports must be signed with it",
+            )
         if sig.public_key.strip() != station.public_key.strip():
             raise IngestRejected(
                 422,
-                "signature_invalid",
+                "signature_wrong_key",
                 "the report is signed with a key that is not this station's",
             )
         if not verify(data, sig.value, station.public_key):
             raise IngestRejected(422, "signature_invalid", "the report signature does not verify")
         return models.SignatureStatus.VALID
+    check_station_trusted(station)
+    if sig is None:
+        return models.SignatureStatus.UNSIGNED
+    others = models.Station.objects.exclude(pk=station.pk).filter(public_key=sig.public_key.strip())
+    if sig.public_key.strip() and others.exists():
+        raise IngestRejected(
+            422,
+            "signature_wrong_key",
+            "the report is signed with another station's key",
+        )
     # No registered key: the signature can only be self-consistent.
     if not verify(data, sig.value, sig.public_key):
         raise IngestRejected(422, "signature_invalid", "the report signature does not verify")
@@ -136,6 +165,7 @@ def content_hash(data: Mapping[str, Any]) -> str:
 
 def ingest(station: models.Station, body: bytes) -> IngestResult:
     """Validate, verify and store one report body from ``station``."""
+    check_station_trusted(station)
     data = parse_body(body)
     report = validate(data)
     status = signature_status(station, data, report)

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import BadRequest
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from server.ingest.models import Run, SignatureStatus
 from server.web.models import DeviceStatus
 
 PAGE_SIZE = 50
+#: the largest id any database column here holds (a 64-bit signed integer)
+MAX_ID = 2**63 - 1
 
 #: sort key in the URL -> column
 SORTS = {
@@ -45,6 +49,14 @@ class Page:
     prev_cursor: str | None
     sort: str
     desc: bool
+
+
+def db_id(text: str) -> int | None:
+    """``text`` as a row id, or None when it is not one (letters, or too big for any row)."""
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if value <= MAX_ID else None
 
 
 def _parse_day(value: str) -> date | None:
@@ -73,8 +85,13 @@ def filtered(params: QueryDict) -> QuerySet[DeviceStatus]:
     batch = params.get("batch", "")
     if batch == "none":
         qs = qs.filter(batch__isnull=True)
+    elif batch.isascii() and batch.isdigit():
+        batch_id = db_id(batch)
+        if batch_id is None:
+            raise BadRequest("no batch can have that number")
+        qs = qs.filter(batch_id=batch_id)
     elif batch:
-        qs = qs.filter(batch_id=int(batch)) if batch.isdigit() else qs.none()
+        qs = qs.none()
     problem = params.get("problem", "")
     if problem:
         qs = qs.filter(problem_q(problem)) if problem in PROBLEMS else qs.none()
@@ -107,13 +124,13 @@ def _decode(cursor: str, column: str) -> tuple[Any, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
-        if not isinstance(pk, int):
-            return None
+        if not isinstance(pk, int) or isinstance(pk, bool) or not 0 <= pk <= MAX_ID:
+            raise BadRequest("invalid page cursor")
         if column == "last_run_at" and value is not None:
             value = datetime.fromisoformat(value)
         elif column == "batch_id":
-            if value is not None and not isinstance(value, int):
-                return None
+            if value is not None and (not isinstance(value, int) or not 0 <= value <= MAX_ID):
+                raise BadRequest("invalid page cursor")
         elif not isinstance(value, str):
             return None
     except (binascii.Error, ValueError, TypeError):
@@ -142,6 +159,18 @@ def _ordered(qs: QuerySet[DeviceStatus], column: str, desc: bool) -> QuerySet[De
     if desc:
         return qs.order_by(F(column).desc(nulls_last=True), "-pk")
     return qs.order_by(F(column).asc(nulls_first=True), "pk")
+
+
+def _mark_unproven(rows: list[DeviceStatus]) -> None:
+    """Set ``row.unproven`` where the latest report is not signed with the station's key."""
+    run_ids = [r.last_run_id for r in rows if r.last_run_id is not None]
+    unproven = set(
+        Run.objects.filter(pk__in=run_ids)
+        .exclude(signature_status=SignatureStatus.VALID)
+        .values_list("pk", flat=True)
+    )
+    for row in rows:
+        row.unproven = row.last_run_id in unproven  # type: ignore[attr-defined]
 
 
 def page(params: QueryDict, *, count: bool = True) -> Page:
@@ -173,6 +202,8 @@ def page(params: QueryDict, *, count: bool = True) -> Page:
         has_next = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         has_prev = after is not None
+
+    _mark_unproven(rows)
 
     def cursor(row: DeviceStatus) -> str:
         return _encode(getattr(row, column), row.pk)

@@ -232,3 +232,6 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"
+
+
+from server.web.login_models import LoginFailure  # noqa: E402, F401  (its own module)

@@ -20,8 +20,8 @@ log = logging.getLogger("server.web")
 
 
 def on_audit_event(sender: type, instance: AuditEvent, created: bool, **kwargs: Any) -> None:
-    if not (created and instance.action == "report.stored"):
-        return
+    if kwargs.get("raw") or not (created and instance.action == "report.stored"):
+        return  # raw: loaddata (a restore) brings the device list rows itself
     run = Run.objects.filter(report_id=instance.object_id).select_related("device").first()
     if run is None:
         return

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, register_converter
 
 from server.web import batch_views, cert_views, export_views, label_views, views
+from server.web.converters import IdConverter
+from server.web.login_throttle import ThrottledLoginView
+
+register_converter(IdConverter, "id")
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(template_name="web/login.html"),
-        name="login",
-    ),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("devices/", views.device_list, name="devices"),
     path("devices/export.csv", export_views.devices_csv, name="export_csv"),
@@ -29,11 +29,11 @@ urlpatterns = [
     path("devices/<path:key>/record.json", views.device_json, name="device_json"),
     path("devices/<path:key>/certificate", cert_views.laptop_certificate, name="laptop_cert"),
     path("batches/", batch_views.batch_list, name="batches"),
-    path("batches/<int:pk>/", batch_views.batch_detail, name="batch"),
-    path("batches/<int:pk>/tags", batch_views.batch_add_tags, name="batch_tags"),
-    path("batches/<int:pk>/close", batch_views.batch_close, name="batch_close"),
-    path("batches/<int:pk>/certificate", batch_views.batch_certificate, name="batch_cert"),
-    path("batches/<int:pk>/checks/<int:check_id>", batch_views.spot_check, name="spot_check"),
+    path("batches/<id:pk>/", batch_views.batch_detail, name="batch"),
+    path("batches/<id:pk>/tags", batch_views.batch_add_tags, name="batch_tags"),
+    path("batches/<id:pk>/close", batch_views.batch_close, name="batch_close"),
+    path("batches/<id:pk>/certificate", batch_views.batch_certificate, name="batch_cert"),
+    path("batches/<id:pk>/checks/<id:check_id>", batch_views.spot_check, name="spot_check"),
     path("certificates/<uuid:cert_id>.pdf", cert_views.certificate_pdf, name="certificate_pdf"),
     path("verify/<uuid:cert_id>/", cert_views.verify, name="verify"),
     path("verify/<uuid:cert_id>.json", cert_views.verify_json, name="verify_json"),

@@ -52,8 +52,9 @@ def _period(request: HttpRequest) -> tuple[str, Q, Batch | None]:
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == "week":
         return period, Q(last_run_at__gte=start - timedelta(days=now.weekday())), None
-    if period.startswith("batch-") and period[6:].isdigit():
-        batch = Batch.objects.filter(pk=int(period[6:])).first()
+    batch_id = listing.db_id(period[6:]) if period.startswith("batch-") else None
+    if batch_id is not None:
+        batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
             return period, Q(batch=batch), batch
     if period == "all":
@@ -446,8 +447,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if who:
         events = events.filter(actor=who)
     before = request.GET.get("before", "")
-    if before.isdigit():
-        events = events.filter(pk__lt=int(before))
+    before_id = listing.db_id(before)
+    if before_id is not None:
+        events = events.filter(pk__lt=before_id)
     rows = list(events.order_by("-pk")[:100])
     return render(
         request,

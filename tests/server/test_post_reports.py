@@ -241,10 +241,14 @@ def test_forged_signatures_are_422_and_store_nothing(api: Client, station: Regis
     tampered = json.loads(signed_body(station, report))
     tampered["grade"]["grade"] = "A"
     before = stored_counts()
-    for body in (report_json(forged), report_json(other_key), json.dumps(tampered)):
+    for body, code in (
+        (report_json(forged), "signature_invalid"),
+        (report_json(other_key), "signature_wrong_key"),
+        (json.dumps(tampered), "signature_invalid"),
+    ):
         resp = post(api, body, station.auth)
         assert resp.status_code == 422, resp.content
-        assert resp.json()["code"] == "signature_invalid"
+        assert resp.json()["code"] == code
     assert stored_counts() == before
 
 
@@ -255,13 +259,48 @@ def _pub(st: RegisteredStation) -> str:
 
 
 @pytest.mark.django_db
-def test_unsigned_and_unverifiable_reports_say_so(api: Client, make_station: Any):
+def test_a_station_with_a_key_must_sign_with_it(api: Client, make_station: Any):
+    keyed = make_station("bench-1")
+    before = stored_counts()
+    resp = post(api, report_json(sample_report(4)), keyed.auth)
+    assert resp.status_code == 422
+    assert resp.json()["code"] == "signature_required"
+    assert stored_counts() == before
+
+
+@pytest.mark.django_db
+def test_a_keyless_station_is_refused_unless_allowed(api: Client, make_station: Any):
     keyed = make_station("bench-1")
     keyless = make_station("bench-2", with_key=False)
-    resp = post(api, report_json(sample_report(4)), keyed.auth)
-    assert (resp.status_code, resp.json()["signature_status"]) == (201, "unsigned")
-    resp = post(api, signed_body(keyless, sample_report(5)), keyless.auth)
+    before = stored_counts()
+    # signed with another station's key: was 201 "unverified"
+    resp = post(api, signed_body(keyed, sample_report(5)), keyless.auth)
+    assert resp.status_code == 403
+    assert resp.json()["code"] == "station_key_missing"
+    assert "add-station" in resp.json()["hint"]
+    resp = post(api, report_json(sample_report(6)), keyless.auth)
+    assert (resp.status_code, resp.json()["code"]) == (403, "station_key_missing")
+    assert stored_counts() == before
+
+
+@pytest.mark.django_db
+def test_an_allowed_unsigned_station_is_flagged_and_cannot_borrow_a_key(
+    api: Client, make_station: Any
+):
+    keyed = make_station("bench-1")
+    loose = make_station("bench-2", with_key=False)
+    models.Station.objects.filter(pk=loose.station.pk).update(allow_unsigned=True)
+    resp = post(api, signed_body(keyed, sample_report(5)), loose.auth)
+    assert (resp.status_code, resp.json()["code"]) == (422, "signature_wrong_key")
+    resp = post(api, report_json(sample_report(6)), loose.auth)
+    assert resp.status_code == 201
+    assert resp.json()["signature_status"] == "unsigned"
+    assert resp.json()["signature_verified"] is False
+    resp = post(api, signed_body(loose, sample_report(7)), loose.auth)
     assert (resp.status_code, resp.json()["signature_status"]) == (201, "unverified")
+    assert resp.json()["signature_verified"] is False
+    good = post(api, signed_body(keyed, sample_report(8)), keyed.auth).json()
+    assert (good["signature_status"], good["signature_verified"]) == ("valid", True)
 
 
 @pytest.mark.django_db
@@ -288,6 +327,8 @@ def test_placeholder_serials_do_not_merge_laptops(api: Client, station: Register
 
 @pytest.mark.django_db
 def test_values_a_database_cannot_hold_are_handled(api: Client, station: RegisteredStation):
+    # Edited bodies cannot be re-signed here: a key-less station an admin allowed unsigned.
+    models.Station.objects.filter(pk=station.station.pk).update(public_key="", allow_unsigned=True)
     data = json.loads(report_json(sample_report(9)))
     data["components"]["disks"][0]["size_bytes"] = 2**64
     resp = post(api, json.dumps(data), station.auth)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -107,5 +108,9 @@ def test_upload_over_tls_with_the_configured_ca(tmp_path: Path):
         trusting = Uploader(UplinkConfig(server_url=server.url, token=st.token, ca_file=ca_file))
         assert flush(outbox, trusting).acknowledged == [entry.report_id]
         assert server.count() == 1
+        # serve --certfile turns on HSTS and Secure cookies
+        login = requests.get(f"{server.url}/accounts/login/", verify=str(ca_file), timeout=10)
+        assert "max-age=" in login.headers["Strict-Transport-Security"]
+        assert "secure" in login.headers["Set-Cookie"].lower()
     finally:
         server.drop()
