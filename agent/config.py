@@ -30,6 +30,9 @@ class StationSection(_Section):
     operator: str | None = None
     #: the stick's data partition: outbox, wipe journal, records, keys, logs, image cache
     data_dir: Path = Path("/var/lib/digibench")
+    #: a bench machine whose disks are swapped: it offers "next laptop" at the end of a
+    #: run; a stick that boots the laptop itself offers to switch it off instead
+    swappable_disks: bool = False
 
 
 class ServerSection(_Section):

@@ -54,6 +54,7 @@ TOOL_PACKAGES: Mapping[str, str] = {
     "qemu-system-x86_64": "qemu-system-x86",
     "modprobe": "kmod",
     "udevadm": "udev",
+    "systemctl": "systemd",
 }
 
 

@@ -5,7 +5,7 @@
 
 Types the asset tag as a barcode scanner does, answers the quick tests, moves
 from Cancel to the wipe button and confirms, waits for the result screen,
-saves it, quits the TUI and returns the demo's exit status.
+saves it, quits the TUI (Ctrl+Q, then "Afsluiten") and returns the demo's exit status.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def drive(command: str, out: Path, asset_tag: str = "DEMO-0001") -> tuple[int, s
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result)
         print("== result screen ==\n" + result, flush=True)
-        keys("C-q")
+        keys("C-q")  # asks first; the answer starts on "Niet afsluiten"
+        wait_for("Digibench afsluiten?", 60)
+        keys("Tab", "Enter")
         deadline = time.monotonic() + 300
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from agent.errors import InputError
 from agent.report.schema import Report, json_schema
 
 ROOT = Path(__file__).parent.parent
@@ -125,3 +127,49 @@ def test_schema_command_prints_the_published_schema() -> None:
     result = _run("schema")
     assert result.returncode == 0
     assert json.loads(result.stdout)["title"] == "Digibench report v1"
+
+
+# ----------------------------------------------------------------------- bounded input
+
+
+@pytest.mark.parametrize("command", ["disk-health", "battery-health"])
+def test_health_commands_refuse_a_fifo_instead_of_waiting(command: str, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = subprocess.run(
+        [*DIGIBENCH, command, str(fifo)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"digibench: error: {fifo}: a FIFO (named pipe), not a saved file of "
+        + ("smartctl output" if command == "disk-health" else "a battery dump")
+    ]
+
+
+@pytest.mark.parametrize("command", ["disk-health", "battery-health"])
+def test_health_commands_refuse_a_character_device(command: str) -> None:
+    def bounded_memory() -> None:  # a regression fails with MemoryError, not a full machine
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    result = subprocess.run(
+        [*DIGIBENCH, command, "/dev/zero"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        preexec_fn=bounded_memory,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "/dev/zero: a character device, not a saved file" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_disk_health_checks_the_size_before_reading(tmp_path: Path) -> None:
+    from agent.health.smart_parse import MAX_INPUT_BYTES, read_smartctl_file
+
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as fh:
+        fh.truncate(MAX_INPUT_BYTES + 1)  # sparse: nothing is written
+    with pytest.raises(InputError, match=f"{MAX_INPUT_BYTES + 1} bytes, too large"):
+        read_smartctl_file(huge)

@@ -179,7 +179,14 @@ def station_config(
     policy.write_text("[grading]\nstorage_lend_gb = 0.1\nstorage_a_gb = 0.1\n")
     profile = build_profile(demo.workdir / "laptop", dmi_tree=DMI_TREE, battery_uevent=BATTERY)
     return StationConfig(
-        station=StationSection(name="demo-bench", language="nl", mode=mode, data_dir=data),
+        # loop disks stand in for swapped disks: "next laptop", never switching this machine off
+        station=StationSection(
+            name="demo-bench",
+            language="nl",
+            mode=mode,
+            data_dir=data,
+            swappable_disks=True,
+        ),
         server=ServerSection(url=url, token=token),
         image=ImageSection(source=str(manifest)),
         wipe=WipeSection(pattern="zero", verify_percent=100),

@@ -29,7 +29,7 @@ from agent.erase.device import BlockDevice, DiskVanishedError
 from agent.erase.firmware import Executor, FirmwareOutcome
 from agent.erase.hidden import HiddenAreas, detect, remove_hpa
 from agent.erase.journal import Journal, JournalEntry
-from agent.erase.overwrite import DEFAULT_CHUNK, Pattern, TooManyErrorsError, overwrite
+from agent.erase.overwrite import DEFAULT_CHUNK, Pattern, overwrite
 from agent.erase.plan import DiskPlan, ErasePolicy, Method, plan_disk
 from agent.erase.prng import KeyStream, new_seed
 from agent.erase.progress import Meter, ProgressCallback, WipeProgress, ignore_progress
@@ -394,26 +394,23 @@ class _DiskWipe:
         def checkpoint(offset: int, errors: list[ErrorRange]) -> None:
             holder[0] = self._save(holder[0], offset=offset, errors=errors)
 
-        try:
-            out = overwrite(
-                dev,
-                stream,
-                meter=meter,
-                start=entry.offset,
-                chunk=self.o.chunk,
-                stop=stop,
-                checkpoint=checkpoint if self.journal else None,
-                checkpoint_every_s=self.o.checkpoint_every_s,
-                errors=entry.errors,
-            )
-        except (DiskVanishedError, TooManyErrorsError) as exc:
-            self.keep_journal = True
-            self.failure = f"wipe stopped at byte {meter.done}: {exc.message}"
-            self.written = meter.done
-            return
+        out = overwrite(
+            dev,
+            stream,
+            meter=meter,
+            start=entry.offset,
+            chunk=self.o.chunk,
+            stop=stop,
+            checkpoint=checkpoint if self.journal else None,
+            checkpoint_every_s=self.o.checkpoint_every_s,
+            errors=entry.errors,
+        )
         self.written = out.end_offset
         self.write_seconds = out.seconds
         self.errors = out.errors
+        if out.failure is not None:
+            self._stopped(out.end_offset, dev.size, out.failure, out.errors)
+            return
         if not out.completed:
             self.keep_journal = True
             self.failure = (
@@ -422,6 +419,16 @@ class _DiskWipe:
             )
             return
         holder[0] = self._save(holder[0], phase="verify", offset=dev.size)
+
+    def _stopped(self, at: int, size: int, why: str, errors: list[ErrorRange]) -> None:
+        """The pass could not go on: the record names every range that is not wiped."""
+        self.keep_journal = True
+        self.written = at
+        self.failure = f"wipe stopped at byte {at}: {why}"
+        unwritten = [
+            ErrorRange(start_byte=at, length_bytes=size - at, message=f"not written: {why}")
+        ]
+        self.errors = [*errors, *(unwritten if at < size else [])]
 
     def _verify(self, dev: BlockDevice, entry: JournalEntry, stop: threading.Event) -> None:
         pct = self.o.verify_percent

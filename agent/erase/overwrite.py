@@ -35,10 +35,6 @@ class Pattern(StrEnum):
     RANDOM = "random"
 
 
-class TooManyErrorsError(DigibenchError):
-    """So many sectors refuse writes that the disk is failing."""
-
-
 @dataclass
 class PassOutcome:
     written: int = 0
@@ -46,6 +42,8 @@ class PassOutcome:
     seconds: float = 0.0
     completed: bool = False
     end_offset: int = 0
+    #: why the pass stopped early (disk gone, too many bad ranges); None otherwise
+    failure: str | None = None
 
 
 Checkpoint = Callable[[int, list[ErrorRange]], None]
@@ -139,6 +137,9 @@ def overwrite(
 ) -> PassOutcome:
     """Write zeros (``stream`` None) or keystream over ``[start, dev.size)``.
 
+    A disk that vanishes or has too many bad ranges ends the pass early with
+    ``failure`` set; the error ranges found until then are kept in ``errors``.
+
     ``checkpoint(offset, errors)`` is called after a cache flush, so the
     offset it gets is on the medium: a journal can resume from there.
     """
@@ -157,18 +158,24 @@ def overwrite(
     with Pipeline(chunks(start, dev.size, chunk), produce, buffer_size=chunk) as pipe:
         for filled in pipe:
             offset, n = filled.item
-            bad = write_with_recovery(dev, filled.buffer.view[:n], offset)
-            pipe.release(filled)
-            if bad:
-                outcome.errors = merge_ranges(outcome.errors + bad)
-                if len(outcome.errors) > MAX_ERROR_RANGES:
-                    raise TooManyErrorsError(
-                        f"{dev.name}: more than {MAX_ERROR_RANGES} ranges refuse writes;"
-                        " the disk is failing"
-                    )
+            try:
+                bad = write_with_recovery(dev, filled.buffer.view[:n], offset)
+            except DiskVanishedError as exc:
+                outcome.failure = exc.message
+                break
+            finally:
+                pipe.release(filled)
             outcome.written += n
             outcome.end_offset = offset + n
             meter.update(outcome.end_offset)
+            if bad:
+                outcome.errors = merge_ranges(outcome.errors + bad)
+                if len(outcome.errors) > MAX_ERROR_RANGES:
+                    outcome.failure = (
+                        f"{dev.name}: more than {MAX_ERROR_RANGES} ranges refuse writes;"
+                        " the disk is failing"
+                    )
+                    break
             now = time.monotonic()
             if checkpoint is not None and now - last_checkpoint >= checkpoint_every_s:
                 dev.flush()
@@ -176,11 +183,20 @@ def overwrite(
                 last_checkpoint = now
             if stop is not None and stop.is_set():
                 break
-    try:
-        dev.flush()
-    except OSError as exc:
-        raise_if_gone(dev, exc)
-        raise DigibenchError(f"{dev.name}: flushing the write cache failed: {exc}") from exc
+    if outcome.failure is None:
+        try:
+            dev.flush()
+        except OSError as exc:
+            try:
+                raise_if_gone(dev, exc)
+            except DiskVanishedError as gone:
+                outcome.failure = gone.message
+            else:
+                raise DigibenchError(f"{dev.name}: flushing the write cache failed: {exc}") from exc
+    if outcome.failure is not None:
+        # the errors so far stay in the outcome; the journal keeps the last checkpoint
+        outcome.seconds = time.monotonic() - t0
+        return outcome
     outcome.completed = outcome.end_offset >= dev.size
     outcome.seconds = time.monotonic() - t0
     if checkpoint is not None:

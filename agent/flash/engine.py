@@ -67,6 +67,7 @@ from agent.flash.source import (
 from agent.flash.stamps import Stamp, drop_stamp, load_stamp, save_stamp
 from agent.flash.writer import (
     Extent,
+    Progress,
     ProgressCallback,
     whole_image_extents,
     write_image,
@@ -462,6 +463,12 @@ def _flash(
         stream = open_image(
             image_ref, compression, session=session, hash_source=compressed and not local
         )
+
+    def counted(p: Progress) -> None:
+        record.bytes_written = p.written  # true even when the write fails half-way
+        if progress:
+            progress(p)
+
     try:
         fd = open_exclusive(opts.device)
         try:
@@ -471,7 +478,7 @@ def _flash(
                 manifest.size,
                 extents,
                 algorithm=algorithm,
-                progress=progress,
+                progress=counted,
                 full_hash=full_hash,
                 before_write=check_source,
             )

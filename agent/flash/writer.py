@@ -649,6 +649,8 @@ def write_image(
         time.monotonic() - start,
         ", ".join(f"{k} {v:.2f} s" for k, v in pipe.busy.items()),
     )
+    if progress:
+        progress(pipe.progress)  # the final counts, also when the flash failed
     if pipe.error is not None:
         raise pipe.error
     try:

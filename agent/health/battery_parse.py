@@ -24,6 +24,7 @@ from agent.health.battery_tools import (
     parse_tlp,
     parse_upower,
 )
+from agent.inputfile import read_input_file
 
 __all__ = ["BatteryReading", "load_battery_file", "parse_battery_text", "read_power_supply_dir"]
 
@@ -32,13 +33,7 @@ MAX_FILE_BYTES = 4 << 20
 
 
 def _read_text(path: Path) -> str:
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB, not a battery dump")
+    data = read_input_file(path, MAX_FILE_BYTES, "a battery dump")
     if not data.strip():
         raise InputError(f"{path}: empty file")
     if b"\x00" in data:

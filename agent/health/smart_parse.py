@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.errors import InputError
+from agent.inputfile import read_input_file
 from agent.report.schema import INT64_MAX
 
 #: Larger than any real smartctl -x output by far, and the report's raw-text bound.
 MAX_INPUT_CHARS = 2_000_000
+#: a file that big cannot decode to fewer than MAX_INPUT_CHARS characters either
+MAX_INPUT_BYTES = 4 * MAX_INPUT_CHARS
 
 #: smartctl exit-status bits (smartctl(8) "RETURN VALUES").
 EXIT_CMDLINE = 1
@@ -182,10 +185,7 @@ def parse_smartctl(text: str, *, source: str = "<input>") -> SmartData:
 
 def read_smartctl_file(path: Path) -> SmartData:
     """Read a saved smartctl output file (any encoding a Windows or macOS build wrote)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    data = read_input_file(path, MAX_INPUT_BYTES, "smartctl output")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

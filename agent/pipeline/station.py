@@ -235,6 +235,7 @@ class Pipeline:
         self.mode = mode
         self._confirmed = []
         self._resumed = False
+        self._stop.clear()  # a cancelled earlier laptop must not stop this one's wipe
         self._uploaded = False
         self.emit(StageChanged(Stage.INSPECT))
         self.stage = Stage.INSPECT

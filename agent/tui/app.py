@@ -7,6 +7,7 @@ report comes back as messages on the app's queue, in order, through the
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from functools import partial
@@ -19,7 +20,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from agent.config import StationConfig
 from agent.errors import DigibenchError
-from agent.pipeline.events import EventSink, Finished, tee
+from agent.pipeline.events import DiskProgress, EventSink, Finished, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
 from agent.report.schema import Disk, Grade, Mode, Report, TestResult
@@ -28,7 +29,8 @@ from agent.tui import i18n
 from agent.tui.driver import EventBridge, PipelineEvent, StationPipeline
 from agent.tui.i18n import N_, _
 from agent.tui.keyboards import LAYOUTS, Layout
-from agent.tui.screens.base import StationScreen, translate_bindings
+from agent.tui.screens.ask import AskScreen
+from agent.tui.screens.base import StationModal, StationScreen
 from agent.tui.screens.checks import (
     CosmeticScreen,
     KeyboardScreen,
@@ -39,8 +41,11 @@ from agent.tui.screens.confirm import ConfirmScreen
 from agent.tui.screens.progress import ProgressScreen
 from agent.tui.screens.result import ResultScreen
 from agent.tui.screens.start import StartScreen
+from agent.tui.screens.stopped import StoppedScreen
 from agent.tui.screens.summary import SummaryScreen
 from agent.tui.screens.working import ErrorScreen, WorkingScreen
+
+log = logging.getLogger(__name__)
 
 
 class ConsoleScrollBarRender(ScrollBarRender):
@@ -87,13 +92,21 @@ class DigibenchApp(App[None]):
     CSS_PATH = "digibench.tcss"
     TITLE = "Digibench"
     ENABLE_COMMAND_PALETTE = False  # a kiosk: every action is on the footer
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f9", "switch_language", N_("Language"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f9", "switch_language", N_("Language"), id="language"),
+        Binding("f10", "ask_quit", N_("Quit"), id="quit"),
+        # the usual quit keys ask the same question (Ctrl+C would copy in the tag field)
+        Binding("ctrl+q", "ask_quit", N_("Quit"), show=False, priority=True, id="quit-ctrl-q"),
+        Binding("ctrl+c", "ask_quit", N_("Quit"), show=False, priority=True, id="quit-ctrl-c"),
+    ]
 
     def __init__(
         self,
         pipeline: StationPipeline,
         bridge: EventBridge | None = None,
         *,
+        runner: Runner,
+        swappable_disks: bool = False,
         layouts: tuple[Layout, ...] = LAYOUTS,
         screen_test_interval: float | None = 1.5,
         touchpad_test: bool | None = None,
@@ -101,6 +114,8 @@ class DigibenchApp(App[None]):
         super().__init__()
         self.theme = "ansi-dark"
         self.pipeline = pipeline
+        self.runner = runner  # for switching off; never a real one in tests
+        self.swappable_disks = swappable_disks
         self.bridge = bridge or EventBridge()
         self.layouts = layouts
         self.screen_test_interval = screen_test_interval
@@ -115,12 +130,15 @@ class DigibenchApp(App[None]):
         self.tests: list[TestResult] = []
         self.targets: list[Disk] = []
         self.result_shown = False
+        self.working = False  # a pipeline step runs behind the progress screen
+        self.stopping = False  # cancel() was called; waiting for the step to return
+        self.quit_after_stop = False
+        self.progress_seen: dict[str, DiskProgress] = {}
 
     # ------------------------------------------------------------------ plumbing
 
     def on_mount(self) -> None:
         i18n.set_language(self.pipeline.language)
-        translate_bindings(self)
         self.bridge.attach(self)
         self.push_screen(StartScreen(self.mode, outbox_pending=self._outbox()))
         resume = self.pipeline.pending_resume()
@@ -148,6 +166,12 @@ class DigibenchApp(App[None]):
 
     def on_pipeline_event(self, message: PipelineEvent) -> None:
         event = message.event
+        if isinstance(event, DiskProgress):
+            self.progress_seen[event.disk] = event
+        if self.stopping:
+            if isinstance(self.screen, StationScreen):
+                self.screen.pipeline_event(event)
+            return  # the stopped screen follows when the step has returned
         if isinstance(event, Finished):
             self.show_result(event.report, event.grade, event.uploaded, event.outbox_pending)
         elif isinstance(self.screen, StationScreen):
@@ -155,16 +179,86 @@ class DigibenchApp(App[None]):
 
     async def action_switch_language(self) -> None:
         i18n.set_language(i18n.next_language())
-        translate_bindings(self)
         for screen in self.screen_stack:
-            if isinstance(screen, StationScreen):
+            if isinstance(screen, StationScreen | StationModal):
                 await screen.relabel()
         self.refresh_bindings()
+
+    def _show(self, screen: StationScreen) -> None:
+        """Replace the current screen, closing a question that was open over it."""
+        while isinstance(self.screen, StationModal):
+            self.pop_screen()
+        self.switch_screen(screen)
 
     def back_to_start(self, error: str = "") -> None:
         self.report = None
         self.result_shown = False
-        self.switch_screen(StartScreen(self.mode, outbox_pending=self._outbox(), error=error))
+        self._show(StartScreen(self.mode, outbox_pending=self._outbox(), error=error))
+
+    # ------------------------------------------------------------------ the way out
+
+    def action_ask_quit(self) -> None:
+        """F10, Ctrl+Q, Ctrl+C: ask first (the answer starts on "no"); a run is stopped first."""
+        if self.stopping or isinstance(self.screen, AskScreen):
+            return
+        if self.working:
+            question = _("Stop the run and quit Digibench?")
+            detail = _("Disks that are not finished are NOT erased.")
+        else:
+            question, detail = _("Quit Digibench?"), ""
+        ask = AskScreen(question, detail, yes=_("Quit"), no=_("Do not quit"))
+        self.push_screen(ask, self._quit_answered)
+
+    def _quit_answered(self, yes: bool | None) -> None:
+        if not yes:
+            return
+        if self.working:
+            self._stop_run(quitting=True)
+        else:
+            self.exit()
+
+    def on_progress_screen_stop(self, _message: ProgressScreen.Stop) -> None:
+        if self.stopping or not self.working or isinstance(self.screen, AskScreen):
+            return
+        ask = AskScreen(
+            _("Stop the run?"),
+            _("Disks that are not finished are NOT erased."),
+            yes=_("Stop"),
+            no=_("Continue"),
+        )
+        self.push_screen(ask, self._stop_answered)
+
+    def _stop_answered(self, yes: bool | None) -> None:
+        if yes and self.working and not self.stopping:
+            self._stop_run(quitting=False)
+
+    def _stop_run(self, *, quitting: bool) -> None:
+        """Cancel through the pipeline; the stopped screen follows once its step returned."""
+        self.stopping = True
+        self.quit_after_stop = quitting
+        self.pipeline.cancel()
+        if isinstance(self.screen, ProgressScreen):
+            self.screen.stopping()
+
+    def _show_stopped(self, report: Report | None) -> None:
+        self.stopping = False
+        stopped = StoppedScreen(
+            self.asset_tag, report, dict(self.progress_seen), quitting=self.quit_after_stop
+        )
+        self._show(stopped)
+
+    def on_stopped_screen_next(self, _message: StoppedScreen.Next) -> None:
+        self.back_to_start()
+
+    def on_result_screen_power_off(self, _message: ResultScreen.PowerOff) -> None:
+        self._show(WorkingScreen(_("Switching off"), _("The laptop switches off in a moment.")))
+        self.run_worker(self._power_off, thread=True, group="power")
+
+    def _power_off(self) -> None:
+        try:
+            self.runner.run(["systemctl", "poweroff"], check=True)
+        except DigibenchError as error:
+            self.post_message(PipelineFailed(error_text(error), during_run=True))
 
     # ------------------------------------------------------------------ inspect
 
@@ -191,7 +285,12 @@ class DigibenchApp(App[None]):
         if not message.during_run:
             self.back_to_start(message.message)
             return
-        self.switch_screen(ErrorScreen(_("Something went wrong"), message.message))
+        self.working = False
+        if self.stopping:  # the step ended on the cancel; the engine recorded the disks
+            log.warning("the stopped run ended with: %s", message.message)
+            self._show_stopped(None)
+            return
+        self._show(ErrorScreen(_("Something went wrong"), message.message))
 
     def on_error_screen_next(self, _message: ErrorScreen.Next) -> None:
         self.back_to_start()
@@ -256,6 +355,8 @@ class DigibenchApp(App[None]):
     def _start_work(self, step: Callable[[], Report], labels: list[str] | None = None) -> None:
         """Run a blocking pipeline step (run, resume, finish) behind the progress screen."""
         self.result_shown = False
+        self.working = True
+        self.progress_seen = {}
         self.switch_screen(ProgressScreen(self.asset_tag, labels or []))
         self.run_worker(partial(self._work, step), thread=True, group="pipeline")
 
@@ -271,22 +372,27 @@ class DigibenchApp(App[None]):
         # Finished normally arrives first (same queue); this covers a pipeline that
         # returned without emitting it.
         report = message.report
+        self.working = False
+        if self.stopping:
+            self._show_stopped(report)
+            return
         self.show_result(report, report.grade, False, self._outbox())
 
     def show_result(
         self, report: Report, grade: Grade | None, uploaded: bool, outbox_pending: int
     ) -> None:
-        if self.result_shown:
+        if self.result_shown or self.stopping:
             return
         self.result_shown = True
         self.report = report
-        self.switch_screen(
+        self._show(
             ResultScreen(
                 report,
                 grade,
                 server_url=self.pipeline.server_url,
                 outbox_pending=outbox_pending,
                 uploaded=uploaded,
+                swappable_disks=self.swappable_disks,
             )
         )
 
@@ -300,4 +406,6 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
     ``observe`` also sees every pipeline event (the demo checks what was run)."""
     bridge = EventBridge()
     pipeline = Pipeline(config, runner=runner, emit=tee(bridge, observe))
-    DigibenchApp(pipeline, bridge).run()
+    DigibenchApp(
+        pipeline, bridge, runner=runner, swappable_disks=config.station.swappable_disks
+    ).run()

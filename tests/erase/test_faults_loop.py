@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from agent.erase.device import BlockDevice
 from agent.erase.engine import WipeOptions, wipe_one
 from agent.erase.journal import Journal
@@ -54,6 +56,13 @@ def test_loop_detached_mid_wipe_fails_with_reason(
     assert "changed size" in text or "disappeared" in text or "stopped accepting" in text
     assert rec.verification_passed is None
     assert rec.bytes_written < 64 * MiB
+    # Every range that was not wiped is in the record, from the byte the note names.
+    stopped_at = int(text.split("wipe stopped at byte ")[1].split(":")[0])
+    assert stopped_at == rec.bytes_written
+    assert [(e.start_byte, e.length_bytes) for e in rec.errors] == [
+        (stopped_at, 64 * MiB - stopped_at)
+    ]
+    assert rec.errors[0].message.startswith("not written: ")
     # The journal stays, so a rerun (with the disk back) resumes.
     assert Journal(tmp_path / "state").path_for(target.identity).exists()
 
@@ -179,6 +188,29 @@ def test_bad_sectors_are_recorded_and_the_wipe_goes_on(make_loop: Callable[..., 
     )
     assert result is ErasureResult.ERASED_WITH_EXCEPTIONS
     assert "refused every write" in notes[0]
+
+
+def test_too_many_bad_ranges_stop_the_pass_and_keep_every_range(
+    make_loop: Callable[..., Loop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.erase import overwrite as overwrite_mod
+
+    monkeypatch.setattr(overwrite_mod, "MAX_ERROR_RANGES", 1)
+    loop = make_loop(16 * MiB)
+
+    class TwoBadSpots(FlakyDevice):
+        def pwrite(self, view: memoryview, offset: int) -> None:
+            end = offset + len(view)
+            if offset <= 1024 < end or offset <= 4 * MiB < end:
+                raise OSError(errno.EIO, "Input/output error")
+            super().pwrite(view, offset)
+
+    with TwoBadSpots(loop.dev, range(0)) as dev:
+        out = overwrite(dev, None, meter=Meter(ignore_progress, "t", "wipe", dev.size), chunk=MiB)
+    assert not out.completed
+    assert out.failure is not None and "the disk is failing" in out.failure
+    assert [(e.start_byte, e.length_bytes) for e in out.errors] == [(1024, 512), (4 * MiB, 512)]
+    assert out.end_offset == 5 * MiB  # the chunk with the second bad range was written
 
 
 def test_transient_error_is_retried_without_a_trace(make_loop: Callable[..., Loop]) -> None:

@@ -274,7 +274,7 @@ def test_oversized_file(tmp_path: Path) -> None:
     path = tmp_path / "huge.txt"
     with path.open("wb") as fh:
         fh.truncate(5 << 20)  # sparse: no real 5 MiB written
-    with pytest.raises(InputError, match="larger than"):
+    with pytest.raises(InputError, match="too large for a battery dump"):
         load_battery_file(path)
 
 

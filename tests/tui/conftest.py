@@ -32,7 +32,8 @@ from agent.pipeline.station import disk_label
 from agent.policy import load_policy
 from agent.report.reasons import reason
 from agent.report.samples import sample_report
-from agent.report.schema import Disk, Mode, Reason, Report, TestResult
+from agent.report.schema import Disk, ErasureResult, Mode, Reason, Report, TestResult
+from agent.runner import ReplayRunner
 from agent.tui import i18n
 from agent.tui.app import DigibenchApp
 from agent.tui.driver import EventBridge
@@ -143,6 +144,12 @@ class ScriptedPipeline:
         self.release.wait(10)
         assert self.report is not None
         done = sample_report(7, asset_tag=self.report.asset_tag)  # verified records
+        if self.stage is Stage.CANCELLED:  # as the engine records a stopped wipe
+            self.report.erasures = [
+                e.model_copy(update={"result": ErasureResult.FAILED, "verification_passed": None})
+                for e in done.erasures
+            ]
+            return self.report
         self.report.erasures = done.erasures
         self.report.images = done.images
         return self._grade_and_finish()
@@ -179,12 +186,26 @@ def _language_reset() -> Any:
     i18n.set_language("nl")
 
 
+def power_runner() -> ReplayRunner:
+    """Replays ``systemctl poweroff`` (and keeps the call): a test never switches off."""
+    runner = ReplayRunner()
+    runner.add(["systemctl", "poweroff"])
+    return runner
+
+
 def make_app(
-    touchpad_test: bool | None = True, **kwargs: Any
+    touchpad_test: bool | None = True, *, swappable_disks: bool = False, **kwargs: Any
 ) -> tuple[DigibenchApp, ScriptedPipeline]:
     bridge = EventBridge()
     pipeline = ScriptedPipeline(bridge, **kwargs)
-    app = DigibenchApp(pipeline, bridge, screen_test_interval=None, touchpad_test=touchpad_test)
+    app = DigibenchApp(
+        pipeline,
+        bridge,
+        runner=power_runner(),
+        swappable_disks=swappable_disks,
+        screen_test_interval=None,
+        touchpad_test=touchpad_test,
+    )
     return app, pipeline
 
 

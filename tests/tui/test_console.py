@@ -54,6 +54,7 @@ def test_intake_run_uses_only_what_the_linux_console_has() -> None:
         env = {k: v for k, v in os.environ.items() if k not in {"COLORTERM", "NO_COLOR"}}
         env.update(TERM="linux", PYTHONPATH=str(REPO))
         os.execve(sys.executable, [sys.executable, "-c", CHILD], env)
+    exited, status = 0, 0
     try:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 25, 80, 0, 0))
         out = _read(fd, 30, until="Inname/helpdesk")
@@ -63,21 +64,29 @@ def test_intake_run_uses_only_what_the_linux_console_has() -> None:
             ("az" + F2, "Volgende kleur"),
             (F2, "Uiterlijk"),  # no touchpad test: the console reports no mouse
             ("4", "Annuleren"),
-            ("\t\r", "Volgende laptop"),
+            ("\t\r", "Uitschakelen"),  # a stick's end step: switch the laptop off
+            ("\x11", "Digibench afsluiten?"),  # ctrl+q asks first
+            ("\t\r", "\x1b[?1049l"),  # Tab to "Afsluiten", Enter: the screen is given back
         ]
         for keys, expect in steps:
             os.write(fd, keys.encode())
             out += _read(fd, 20, until=expect)
-        os.write(fd, b"\x11")  # ctrl+q
-        out += _read(fd, 5)
+        deadline = time.monotonic() + 30
+        while not exited and time.monotonic() < deadline:
+            exited, status = os.waitpid(pid, os.WNOHANG)
+            if not exited:
+                out += _read(fd, 0.2)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        if not exited:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         os.close(fd)
+    assert exited == pid, "ctrl+q and the answer did not end the app"
+    assert os.waitstatus_to_exitcode(status) == 0
     text = out.decode("utf-8", "replace")
     plain = re.sub(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-Za-z]|[=>])", "", text)
-    assert "Volgende laptop" in plain, plain[-2000:]  # it got to the result screen
+    assert "Uitschakelen" in plain, plain[-2000:]  # it got to the result screen
     params = set()
     for sgr in re.findall(r"\x1b\[([0-9;]*)m", text):
         params.update(int(p) for p in sgr.split(";") if p)

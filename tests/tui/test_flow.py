@@ -9,6 +9,8 @@ from textual.widgets import Button, Input, Static
 from agent.errors import InputError
 from agent.pipeline.events import DiskProgress, Notice, Stage, StageChanged
 from agent.report.schema import Mode, TestOutcome
+from agent.runner import ReplayRunner
+from agent.tui.screens.ask import AskScreen
 from agent.tui.screens.checks import (
     CosmeticScreen,
     KeyboardScreen,
@@ -19,6 +21,7 @@ from agent.tui.screens.confirm import ConfirmScreen
 from agent.tui.screens.progress import ProgressScreen
 from agent.tui.screens.result import ResultScreen
 from agent.tui.screens.start import StartScreen
+from agent.tui.screens.stopped import StoppedScreen
 from agent.tui.screens.summary import SummaryScreen
 from agent.tui.screens.working import ErrorScreen
 from agent.tui.widgets import Badge, DiskBar, KeyboardMap, QRCode
@@ -58,7 +61,7 @@ async def test_inspection_error_is_shown_and_nothing_is_lost() -> None:
 
 
 async def test_intake_happy_path_through_every_screen() -> None:
-    app, pipeline = make_app(hold_run=True)
+    app, pipeline = make_app(hold_run=True, swappable_disks=True)
     keys = 0
 
     async def press(*names: str) -> None:
@@ -340,3 +343,163 @@ async def test_laptop_without_erasable_disk_is_still_graded_and_reported() -> No
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
         assert "finish" in pipeline.calls
         assert "confirm" not in pipeline.calls and "run" not in pipeline.calls
+
+
+# ---------------------------------------------------------------------- the way out
+
+
+async def test_a_tag_scanned_right_after_f2_lands_in_the_tag_field() -> None:
+    app, pipeline = make_app()
+    async with app.run_test(size=(80, 25)) as pilot:
+        await pilot.press("f2")
+        await pilot.press(*"HD-5", "enter")  # the scanner, straight after the toggle
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        assert pipeline.calls == ["inspect HD-5 check"]
+
+
+async def test_a_tag_scanned_right_after_f9_lands_in_the_tag_field() -> None:
+    app, pipeline = make_app(language="nl")
+    async with app.run_test(size=(80, 25)) as pilot:
+        await pilot.press("f9")
+        await pilot.pause()
+        await pilot.press(*"DG-6", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        assert pipeline.calls == ["inspect DG-6 intake"]
+        await pilot.press("f9")  # on another screen, then back on the start screen
+        await wait_for(pilot, lambda: "Verder" in screen_text(app))
+
+
+async def test_footer_shows_the_quit_key_in_dutch() -> None:
+    app, _pipeline = make_app(language="nl")
+    async with app.run_test(size=(80, 25)) as pilot:
+        await pilot.pause()
+        assert "F10 Afsluiten" in screen_text(app)
+        await pilot.press("f9")
+        await pilot.pause()
+        assert "F10 Quit" in screen_text(app)
+
+
+async def _quit_question(pilot, app, key: str) -> AskScreen:  # type: ignore[no-untyped-def]
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, AskScreen))
+    assert app.focused is not None and app.focused.id == "no"
+    return app.screen
+
+
+async def test_quit_asks_and_the_default_answer_is_to_stay() -> None:
+    app, pipeline = make_app(language="nl")
+    async with app.run_test(size=(80, 25)) as pilot:
+        await pilot.press(*"DG-1")
+        await _quit_question(pilot, app, "f10")
+        assert "Digibench afsluiten?" in screen_text(app)
+        await pilot.press("enter")  # the default: do not quit
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))
+        assert app.is_running
+        assert app.screen.query_one("#asset-tag", Input).value == "DG-1"
+        await _quit_question(pilot, app, "f10")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))
+        await _quit_question(pilot, app, "ctrl+q")
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: not app.is_running)
+    assert pipeline.calls == []
+
+
+async def test_ctrl_c_asks_the_same_question_even_in_the_tag_field() -> None:
+    app, _pipeline = make_app(language="nl")
+    async with app.run_test(size=(80, 25)) as pilot:
+        assert isinstance(app.focused, Input)
+        await _quit_question(pilot, app, "ctrl+c")
+        assert "Digibench afsluiten?" in screen_text(app)
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: not app.is_running)
+
+
+async def _to_progress(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    await _to_confirm(pilot, app)
+    await pilot.press("tab", "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+    await wait_for(pilot, lambda: len(app.screen.query(DiskBar)) == 2)
+
+
+async def test_stop_on_the_progress_screen_asks_then_cancels_and_says_so() -> None:
+    app, pipeline = make_app(hold_run=True, language="nl")
+    async with app.run_test(size=(80, 25)) as pilot:
+        await _to_progress(pilot, app)
+        assert "Esc Stoppen" in screen_text(app)
+        await _quit_question(pilot, app, "escape")
+        await pilot.press("enter")  # default: go on
+        await wait_for(pilot, lambda: isinstance(app.screen, ProgressScreen))
+        assert "cancel" not in pipeline.calls
+        await _quit_question(pilot, app, "escape")
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: "cancel" in pipeline.calls)
+        assert isinstance(app.screen, ProgressScreen)
+        assert "Bezig met stoppen" in screen_text(app)
+        pipeline.release.set()  # the run's step returns: the disks are in a recorded state
+        await wait_for(pilot, lambda: isinstance(app.screen, StoppedScreen))
+        text = screen_text(app)
+        assert "DG-9: gestopt" in text
+        assert "NIET gewist" in text
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))
+        assert app.is_running
+
+
+async def test_quit_during_a_run_cancels_first_and_waits() -> None:
+    app, pipeline = make_app(hold_run=True, language="nl")
+    async with app.run_test(size=(80, 25)) as pilot:
+        await _to_progress(pilot, app)
+        await _quit_question(pilot, app, "f10")
+        assert "Deze laptop stoppen en Digibench afsluiten?" in screen_text(app)
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: "cancel" in pipeline.calls)
+        assert app.is_running  # not before the run's step returned
+        await pilot.press("f10")  # while stopping: no second question
+        await pilot.pause()
+        assert not isinstance(app.screen, AskScreen)
+        pipeline.release.set()
+        await wait_for(pilot, lambda: isinstance(app.screen, StoppedScreen))
+        assert "Enter Afsluiten" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_the_end_step_on_a_stick_is_switching_off() -> None:
+    app, _pipeline = make_app(language="nl")
+    async with app.run_test(size=(80, 25)) as pilot:
+        await _to_confirm(pilot, app)
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        text = screen_text(app)
+        assert "Enter Uitschakelen" in text and "Volgende laptop" not in text
+        assert app.runner.calls == []
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.runner.calls != [])
+        assert app.runner.calls == [("systemctl", "poweroff")]
+        await wait_for(pilot, lambda: "De laptop schakelt zo dadelijk uit." in screen_text(app))
+
+
+async def test_a_failed_switch_off_is_shown_in_words() -> None:
+    app, _pipeline = make_app(language="en")
+    app.runner = ReplayRunner(installed=set())  # no systemctl on this system
+    async with app.run_test(size=(80, 25)) as pilot:
+        await _to_confirm(pilot, app)
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen))
+        assert "systemctl" in screen_text(app)
+
+
+async def test_a_bench_with_swappable_disks_offers_the_next_laptop() -> None:
+    app, _pipeline = make_app(language="nl", swappable_disks=True)
+    async with app.run_test(size=(80, 25)) as pilot:
+        await _to_confirm(pilot, app)
+        await pilot.press("tab", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        text = screen_text(app)
+        assert "Enter Volgende laptop" in text and "Uitschakelen" not in text
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))
+        assert app.runner.calls == []

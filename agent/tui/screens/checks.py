@@ -21,9 +21,9 @@ from agent.tui.keyboards import LAYOUTS, Layout
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import KeyboardMap
 
-PASS = Binding("f2", "answer('pass')", N_("Works"))
-FAIL = Binding("f3", "answer('fail')", N_("Broken"))
-SKIP = Binding("f4", "answer('skipped')", N_("Skip"))
+PASS = Binding("f2", "answer('pass')", N_("Works"), id="test-works")
+FAIL = Binding("f3", "answer('fail')", N_("Broken"), id="test-broken")
+SKIP = Binding("f4", "answer('skipped')", N_("Skip"), id="test-skip")
 
 
 class CheckScreen(StationScreen):
@@ -45,7 +45,7 @@ class KeyboardScreen(CheckScreen):
         PASS,
         FAIL,
         SKIP,
-        Binding("f5", "layout", N_("Other layout")),
+        Binding("f5", "layout", N_("Other layout"), id="keyboard-layout"),
     ]
 
     def __init__(self, layouts: tuple[Layout, ...] = LAYOUTS) -> None:
@@ -111,7 +111,7 @@ class ScreenTestScreen(CheckScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         PASS,
         FAIL,
-        Binding("space", "next_colour", N_("Next colour")),
+        Binding("space", "next_colour", N_("Next colour"), id="screen-next-colour"),
     ]
 
     def __init__(self, interval: float | None = 1.5) -> None:
@@ -129,7 +129,6 @@ class ScreenTestScreen(CheckScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        super().on_mount()
         if self.interval:
             self.set_interval(self.interval, self.action_next_colour)
 
@@ -214,7 +213,7 @@ _COSMETIC_KEYS = {
 class CosmeticScreen(CheckScreen):
     test_name = "cosmetic"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(str(i + 1), f"pick('{code}')", code)
+        Binding(str(i + 1), f"pick('{code}')", code, id=f"cosmetic-{code.lower()}")
         for i, (code, _text) in enumerate(COSMETIC_CODES)
     ]
 

@@ -26,8 +26,8 @@ class ConfirmScreen(StationScreen):
 
     AUTO_FOCUS = "#cancel"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", N_("Cancel")),
-        Binding("tab", "app.focus_next", N_("Next button")),
+        Binding("escape", "cancel", N_("Cancel"), id="confirm-cancel"),
+        Binding("tab", "app.focus_next", N_("Next button"), id="confirm-next-button"),
     ]
 
     def __init__(self, asset_tag: str, targets: list[Disk], refused: list[tuple[Disk, Reason]]):

@@ -1,13 +1,17 @@
-"""Progress: one bar per disk (phase, MB/s, time left); no key needed here."""
+"""Progress: one bar per disk (phase, MB/s, time left); no key needed, Esc stops."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Footer, Static
 
 from agent.pipeline.events import DiskProgress, Event, Notice, StageChanged
-from agent.tui.i18n import _
+from agent.tui.i18n import N_, _
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import DiskBar
 
@@ -24,8 +28,14 @@ def stage_text(stage: str) -> str:
 
 
 class ProgressScreen(StationScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stop", N_("Stop"), id="stop")]
+
+    class Stop(Message):
+        """The volunteer asks to stop the run (a question follows)."""
+
     def __init__(self, asset_tag: str, labels: list[str]) -> None:
         super().__init__()
+        self.is_stopping = False
         self.asset_tag = asset_tag
         self.labels = list(labels)
         self.latest: dict[str, DiskProgress] = {}
@@ -49,6 +59,21 @@ class ProgressScreen(StationScreen):
             yield Static(self._notice_text(), id="notices", markup=False)
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return not self.is_stopping
+        return True
+
+    def action_stop(self) -> None:
+        self.post_message(self.Stop())
+
+    def stopping(self) -> None:
+        """The run is being stopped: say so until the disks are left in a recorded state."""
+        self.is_stopping = True
+        self.stage_message = _("Stopping: the disks are left in a recorded state, please wait")
+        self.query_one("#stage", Static).update(self.stage_message)
+        self.refresh_bindings()
+
     def _notice_text(self) -> str:
         return "\n".join(f"{n.level}: {n.message}" for n in self.notices[-5:])
 
@@ -67,7 +92,7 @@ class ProgressScreen(StationScreen):
                 bar = DiskBar(event.disk, classes="disk-bar")
                 self.query_one("#bars", VerticalScroll).mount(bar)
             bar.update_progress(event)
-        elif isinstance(event, StageChanged):
+        elif isinstance(event, StageChanged) and not self.is_stopping:
             self.stage_message = stage_text(event.stage.value) + (
                 f": {event.message}" if event.message else ""
             )

@@ -34,10 +34,16 @@ def device_url(server_url: str | None, asset_tag: str | None) -> str | None:
 
 
 class ResultScreen(StationScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "next", N_("Next laptop"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "power_off", N_("Switch off"), id="power-off"),
+        Binding("enter", "next", N_("Next laptop"), id="next-laptop"),
+    ]
 
     class Next(Message):
         """Back to the start screen for the next laptop."""
+
+    class PowerOff(Message):
+        """Done with this laptop: switch it off (the stick boots the next one)."""
 
     def __init__(
         self,
@@ -47,8 +53,10 @@ class ResultScreen(StationScreen):
         server_url: str | None,
         outbox_pending: int,
         uploaded: bool,
+        swappable_disks: bool = False,
     ) -> None:
         super().__init__()
+        self.swappable_disks = swappable_disks
         self.report = report
         self.grade = grade
         self.url = device_url(server_url, report.asset_tag)
@@ -101,5 +109,16 @@ class ResultScreen(StationScreen):
             sent += "\n" + _("{n} report(s) waiting to be sent.").format(n=self.outbox_pending)
         return sent
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # one end step: the next laptop only where disks are swapped, else switch off
+        if action == "next":
+            return self.swappable_disks
+        if action == "power_off":
+            return not self.swappable_disks
+        return True
+
     def action_next(self) -> None:
         self.post_message(self.Next())
+
+    def action_power_off(self) -> None:
+        self.post_message(self.PowerOff())

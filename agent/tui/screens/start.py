@@ -36,7 +36,9 @@ def check_tag(raw: str) -> tuple[str, str | None]:
 
 
 class StartScreen(StationScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("f2", "toggle_mode", N_("Intake/helpdesk"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "toggle_mode", N_("Intake/helpdesk"), id="start-mode")
+    ]
 
     class Submitted(Message):
         def __init__(self, asset_tag: str, mode: Mode) -> None:
@@ -77,8 +79,17 @@ class StartScreen(StationScreen):
             return
         self.post_message(self.Submitted(tag, self.mode))
 
+    def focus_tag(self) -> None:
+        """The tag field has the focus, so a scanned tag and its Enter land there."""
+        self.query_one("#asset-tag", Input).focus()
+
+    async def relabel(self) -> None:
+        await super().relabel()  # recomposed: the new tag field has no focus yet
+        self.focus_tag()
+
     def action_toggle_mode(self) -> None:
         self.mode = Mode.CHECK if self.mode is Mode.INTAKE else Mode.INTAKE
         label = self.query_one("#mode", Static)
         label.update(mode_text(self.mode))
         label.set_classes(f"mode-{self.mode.value}")
+        self.focus_tag()

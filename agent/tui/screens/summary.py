@@ -52,7 +52,10 @@ def identity_text(report: Report) -> str:
 
 
 class SummaryScreen(StationScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "next", N_("Continue"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "next", N_("Continue"), id="summary-continue"),
+        Binding("f8", "reinstall", N_("Reinstall (erases!)"), id="helpdesk-reinstall"),
+    ]
 
     class Next(Message):
         """The volunteer is done looking (intake: on to the tests; check: done)."""
@@ -64,10 +67,10 @@ class SummaryScreen(StationScreen):
         super().__init__()
         self.report = report
 
-    def extra_bindings(self) -> list[Binding]:
-        if self.report.mode is Mode.CHECK:
-            return [Binding("f8", "reinstall", N_("Reinstall (erases!)"))]
-        return []
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reinstall":  # helpdesk only: intake always erases after the tests
+            return self.report.mode is Mode.CHECK
+        return True
 
     def compose(self) -> ComposeResult:
         report = self.report

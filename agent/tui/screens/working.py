@@ -46,7 +46,9 @@ class WorkingScreen(StationScreen):
 class ErrorScreen(WorkingScreen):
     """Something went wrong: say what in words; Enter goes back to the start."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "next", N_("Back to start"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "next", N_("Back to start"), id="error-back")
+    ]
 
     class Next(Message):
         pass
