@@ -94,7 +94,8 @@ cp "$HERE/grub.cfg" "$ISO/boot/grub/grub.cfg"
 DATA_IMG="$WORK/data.img"
 rm -f "$DATA_IMG"; truncate -s "${DATA_MIB}M" "$DATA_IMG"
 mkdir -p "$WORK/data"; rm -rf "$WORK/data/"*
-install -m 644 "$REPO_ROOT/provisioning/station.example.toml" "$WORK/data/station.toml"
+# No station.toml: a stick written from this image pairs itself with a server at first boot
+# (the launcher starts from the example config, shipped in the image).
 printf '# GRUB settings for this stick (read at boot), e.g. always headless:\n# set digibench_extra="digibench.headless=1"\n' >"$WORK/data/boot.cfg"
 mkfs.ext4 -q -F -L DIGIBENCH -d "$WORK/data" "$DATA_IMG"
 rm -f "$IMG"
