@@ -13,7 +13,7 @@ from typing import TextIO
 
 from agent.config import StationConfig
 from agent.errors import DigibenchError
-from agent.pipeline.events import DiskProgress, Event, Finished, Notice, StageChanged
+from agent.pipeline.events import DiskProgress, Event, Finished, Notice, StageChanged, notice
 from agent.pipeline.station import Pipeline
 from agent.report.schema import ErasureResult, Mode, Report
 from agent.runner import Runner
@@ -116,7 +116,7 @@ def run_headless(config: StationConfig, *, runner: Runner, out: TextIO = sys.std
         )
     targets = pipeline.targets()
     for disk, why in pipeline.refused():
-        printer(Notice("info", f"not touching {disk.path}: {why}"))
+        printer(notice("info", "notice.not_touching", disk=disk.path, why=why))
     if not targets:
         raise DigibenchError("no disk may be wiped on this machine; nothing done")
     pipeline.confirm([d.name for d in targets])

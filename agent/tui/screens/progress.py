@@ -8,6 +8,7 @@ from textual.widgets import Footer, Static
 
 from agent.pipeline.events import DiskProgress, Event, Notice, StageChanged
 from agent.tui.i18n import _
+from agent.tui.reasons import notice_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import DiskBar
 
@@ -50,7 +51,7 @@ class ProgressScreen(StationScreen):
         yield Footer()
 
     def _notice_text(self) -> str:
-        return "\n".join(f"{n.level}: {n.message}" for n in self.notices[-5:])
+        return "\n".join(f"{n.level}: {notice_text(n)}" for n in self.notices[-5:])
 
     def bar(self, label: str) -> DiskBar | None:
         for bar in self.query(DiskBar):
