@@ -19,11 +19,21 @@ from agent.pipeline.events import EventSink, notice
 
 
 def block_devices(root: Path) -> set[str]:
-    """The kernel names in ``<root>/sys/block`` (empty when sysfs cannot be read)."""
+    """The disks in ``<root>/sys/block`` that hold media (size > 0): an unbound loop or an
+    empty card reader is no disk. Empty when sysfs cannot be read."""
+    found = set()
     try:
-        return {e.name for e in os.scandir(root / "sys" / "block")}
+        entries = list(os.scandir(root / "sys" / "block"))
     except OSError:
         return set()
+    for entry in entries:
+        try:
+            size = int((Path(entry.path) / "size").read_text().strip() or 0)
+        except (OSError, ValueError):
+            continue
+        if size > 0:
+            found.add(entry.name)
+    return found
 
 
 class DiskWatcher:
