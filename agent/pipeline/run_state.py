@@ -94,9 +94,11 @@ class RunState:
             raise WrongStageError(f"the interrupted run's state is damaged: {exc}") from exc
         signed = state.get("signed")
         run = LaptopRun(report=report, confirmed_ids=info.disks)
-        if info.stage is S.REPORT and signed and state.get("spooled"):
-            run.signed, run.spooled = base64.b64decode(signed), True
-            run.life = Lifecycle(S.GRADE)  # in the outbox already: only delivery is left
+        if info.stage is S.REPORT and signed:
+            # signed already: the same bytes are spooled (idempotently) and delivered, never
+            # signed again, so the outbox never holds two versions of one report
+            run.signed, run.spooled = base64.b64decode(signed), bool(state.get("spooled"))
+            run.life = Lifecycle(S.GRADE)
         elif info.stage in (S.GRADE, S.REPORT):
             run.life = Lifecycle(S.FLASH)  # grade and sign again, with the interruption noted
         else:

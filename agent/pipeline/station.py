@@ -180,7 +180,7 @@ class Pipeline:
         report = run.require_report()
         self.mode = report.mode
         self.emit(notice("warning", "notice.resuming", tag=info.asset_tag or "?"))
-        if run.spooled:  # signed and in the outbox: the report stays exactly as it is
+        if run.signed is not None:  # signed: the report stays exactly as it is
             return self._guarded(lambda: self._finish(run, report, self._station_key(report)))
         interruption = Interruption(stage=info.stage.value, resumed_at=datetime.now(UTC))
         report.warnings.append(warning("run.resumed", stage=info.stage.value))
