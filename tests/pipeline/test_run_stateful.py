@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -29,11 +29,24 @@ from agent.pipeline.station import Pipeline, RunCancelledError
 from agent.report.schema import ErasureResult, Mode, Report
 from agent.runner import SystemRunner
 from agent.uplink.outbox import Outbox
+from tests.flash.images import build_image, compress, missing_tools
 from tests.pipeline.conftest import FIX, count_markers, needs_root, plant_markers
 
 pytestmark = needs_root
 MiB = 1 << 20
-SIZE = 16 * MiB
+SIZES = (40 * MiB, 16 * MiB)  # the OS image fits on the first
+
+
+#: the OS image's manifest, built once for the module (see the fixture below)
+IMAGE: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def os_image(tmp_path_factory: pytest.TempPathFactory) -> None:
+    if os.geteuid() != 0 or missing_tools():
+        pytest.skip("needs root and image tools")
+    image = build_image(tmp_path_factory.mktemp("stateful-image"), size_mib=32, data_mib=1)
+    IMAGE[:] = [str(image.manifest(compress(image.raw, "zst")))]
 
 
 class PowerCut(BaseException):
@@ -56,7 +69,8 @@ class StationRuns(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.work = Path(tempfile.mkdtemp(prefix="dgb-stateful-"))
-        self.disks = [_attach(self.work / f"d{i}.raw", SIZE) for i in range(2)]
+        self.disks = [_attach(self.work / f"d{i}.raw", size) for i, size in enumerate(SIZES)]
+        self.sizes = dict(zip(self.disks, SIZES, strict=True))
         self.sentinel = _attach(self.work / "sentinel.raw", 8 * MiB)
         plant_markers(self.sentinel, 8 * MiB)
         self.sentinel_digest = _digest(self.sentinel)
@@ -72,6 +86,7 @@ class StationRuns(RuleBasedStateMachine):
                 "policy": policy,
                 "station": {"name": "prop", "mode": "intake", "data_dir": self.work / "data"},
                 "wipe": {"verify_percent": 100, "checkpoint_s": 0.05},
+                "image": {"source": IMAGE[0] if IMAGE else None},
                 "storage": {"fallback_dir": self.work / "spare"},
                 "testing": {"allowed_devices": list(self.disks), "profile_root": profile},
             }
@@ -134,7 +149,7 @@ class StationRuns(RuleBasedStateMachine):
     @rule(cut=st.one_of(st.none(), st.integers(1, 12)), cancel=st.booleans())
     def next_laptop(self, cut: int | None, cancel: bool) -> None:
         for dev in self._allowed():
-            plant_markers(dev, SIZE)  # a new donor's data
+            plant_markers(dev, self.sizes[dev])  # a new donor's data
         self.tag += 1
         self.pipeline.inspect(asset_tag=f"DB-P-{self.tag}", mode=Mode.INTAKE)
         self.pipeline.record_tests(Pipeline.skipped_tests("C5"))
@@ -197,13 +212,16 @@ class StationRuns(RuleBasedStateMachine):
             for record in report.erasures:
                 latest[record.disk_path] = record
             verified = [
-                r for r in report.erasures
+                r
+                for r in report.erasures
                 if r.result is ErasureResult.ERASED and r.verification_passed
             ]
             ids = [r.disk_identity for r in verified]
             assert len(ids) == len(set(ids)), "a verified-erased disk was wiped again"
             grade = report.grade
             if grade is not None and grade.destination == "lend":
+                event("a laptop earned lend")
+                assert report.images and report.images[-1].verified, "lend without the OS"
                 internal = [d for d in report.components.disks if d.internal]
                 assert internal
                 for disk in internal:
