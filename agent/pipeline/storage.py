@@ -55,10 +55,14 @@ class Keeper:
             writer(path, data)
         except OSError as exc:
             err = exc if isinstance(exc, StorageError) else StorageError(path, exc)
+            told = path in self.held  # a run state saved again: the operator knows already
             item = _Held(what, path, data, writer)
             self.held[path] = item
             self.failures.append((what, err.strerror or str(err)))
             log.error("cannot write %s: %s", path, err)
+            if told:
+                self._to_fallback(item)
+                return False
             self.emit(
                 notice(
                     "error",
