@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.pipeline.events import EventSink, notice
@@ -46,11 +47,13 @@ class DiskWatcher:
         data_dir: Path | None = None,
         *,
         interval_s: float = 1.0,
+        on_stick_back: Callable[[], None] | None = None,
     ) -> None:
         self.root = root
         self.emit = emit
         self.data_dir = data_dir
         self.interval_s = interval_s
+        self.on_stick_back = on_stick_back
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.known = block_devices(root)
@@ -90,4 +93,6 @@ class DiskWatcher:
                     "notice.stick_back" if present else "notice.stick_gone",
                 )
             )
+            if present and self.on_stick_back is not None:
+                self.on_stick_back()  # write what was kept in memory meanwhile
         return appeared, vanished

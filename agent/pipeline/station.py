@@ -369,7 +369,9 @@ class Pipeline:
     def _guarded(self, steps: Callable[[], Report]) -> Report:
         """Run ``steps`` with the disk watcher on; FAILED (state kept for a resume) on an error."""
         run = self._run
-        watcher = DiskWatcher(self.root, self._emit, self.config.station.data_dir)
+        watcher = DiskWatcher(
+            self.root, self._emit, self.config.station.data_dir, on_stick_back=self.keeper.retry
+        )
         watcher.start()
         try:
             return steps()

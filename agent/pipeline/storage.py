@@ -10,6 +10,7 @@ operator is told what happened and what to do, once per failure.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ class Keeper:
         self.fallback_dir = fallback_dir
         self.held: dict[Path, _Held] = {}
         self.failures: list[tuple[str, str]] = []
+        # the run's threads and the disk watcher (stick back) write through one keeper
+        self._lock = threading.RLock()
 
     def write(
         self,
@@ -48,6 +51,16 @@ class Keeper:
         writer: Callable[[Path, bytes], None] | None = None,
     ) -> bool:
         """Write (via ``writer``, default atomic replace); False when it is held in memory."""
+        with self._lock:
+            return self._write(what, path, data, writer)
+
+    def _write(
+        self,
+        what: str,
+        path: Path,
+        data: bytes,
+        writer: Callable[[Path, bytes], None] | None,
+    ) -> bool:
         self.retry()
         writer = writer or _atomic
         try:
@@ -82,6 +95,10 @@ class Keeper:
 
     def retry(self) -> None:
         """Write what is held, now that there may be space again."""
+        with self._lock:
+            self._retry()
+
+    def _retry(self) -> None:
         for path, item in list(self.held.items()):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

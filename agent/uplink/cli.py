@@ -79,6 +79,8 @@ def _flush(outbox: Outbox, settings: UplinkConfig) -> FlushResult:
             f"{outbox.rejected_dir} with the server's answer",
             file=sys.stderr,
         )
+    for path, why in sorted(outbox.unreadable().items()):
+        print(f"digibench: skipped {path}: {why}", file=sys.stderr)
     if result.error:
         print(f"digibench: upload stopped: {result.error}", file=sys.stderr)
     if result.remaining:

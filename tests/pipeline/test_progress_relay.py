@@ -76,3 +76,29 @@ def test_a_disk_plugged_in_and_pulled_is_noticed_without_udev(tmp_path: Path) ->
     name = Path(dev).name  # other loops of a busy machine may come and go too
     assert ("notice.disk_appeared", name) in said and ("notice.disk_vanished", name) in said
     assert said[-1] == ("notice.stick_gone", None)
+
+
+def test_the_stick_coming_back_writes_what_was_kept(tmp_path: Path) -> None:
+    from agent.pipeline.storage import Keeper
+
+    events: list[Event] = []
+    data = tmp_path / "data"
+    data.mkdir()
+    keeper = Keeper(events.append, None)
+    watcher = DiskWatcher(tmp_path, events.append, data, on_stick_back=keeper.retry)
+    data.rmdir()  # pulled
+    watcher.poll()
+    blocker = tmp_path / "data"
+    blocker.write_text("")  # the mount point is not a folder now: nothing can be saved
+    assert not keeper.write("the report", data / "outbox" / "r.json", b"{}")
+    blocker.unlink()
+    data.mkdir()  # back
+    watcher.poll()
+    assert (data / "outbox" / "r.json").read_bytes() == b"{}"
+    codes = [e.code for e in events if isinstance(e, Notice)]
+    assert codes == [
+        "notice.stick_gone",
+        "notice.storage_failed",
+        "notice.stick_back",
+        "notice.storage_saved",
+    ]
