@@ -11,8 +11,12 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from agent import __version__
 from agent.errors import DigibenchError
@@ -96,7 +100,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return die(exc.message, hint=exc.hint)
     except KeyboardInterrupt:
         return die("interrupted", code=130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return die(f"{where}{exc.strerror or exc}", hint=_os_hint(exc))
+    except Exception as exc:
+        log_file = _log_crash(exc)
+        return die(
+            f"unexpected error ({type(exc).__name__}: {exc})",
+            hint=f"the details are in {log_file}; please report them",
+        )
     return code
+
+
+def _os_hint(exc: OSError) -> str | None:
+    from agent.fsutil import StorageError
+
+    return StorageError(Path(exc.filename or "?"), exc).hint
+
+
+def _log_crash(exc: Exception) -> Path:
+    """Write the traceback to the log file in use (or a new one); where it went."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            logging.getLogger("digibench").error("unexpected error", exc_info=exc)
+            return Path(handler.baseFilename)
+    path = Path(tempfile.gettempdir()) / f"digibench-error-{os.getpid()}.log"
+    with path.open("a") as fh:
+        traceback.print_exception(exc, file=fh)
+    return path
 
 
 if __name__ == "__main__":

@@ -35,6 +35,11 @@ class StationSection(_Section):
     swappable_disks: bool = False
 
 
+class StorageSection(_Section):
+    #: where the run state and reports go when the data partition fails (full, read-only)
+    fallback_dir: Path | None = None
+
+
 class ServerSection(_Section):
     url: str | None = None
     token: str | None = None
@@ -93,6 +98,7 @@ class StationConfig(_Section):
     wipe: WipeSection = Field(default_factory=WipeSection)
     headless: HeadlessSection = Field(default_factory=HeadlessSection)
     testing: TestingSection = Field(default_factory=TestingSection)
+    storage: StorageSection = Field(default_factory=StorageSection)
     #: policy TOML merged over the shipped default
     policy: Path | None = None
 
@@ -158,6 +164,7 @@ def load_config(path: Path) -> StationConfig:
     base = path.parent.resolve()
     config.station.data_dir = _relative_to(base, config.station.data_dir) or base
     config.policy = _relative_to(base, config.policy)
+    config.storage.fallback_dir = _relative_to(base, config.storage.fallback_dir)
     config.server.ca_file = _relative_to(base, config.server.ca_file)
     config.testing.profile_root = _relative_to(base, config.testing.profile_root)
     config.testing.smart_fixtures = {

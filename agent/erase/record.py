@@ -30,7 +30,7 @@ def sign_record(record: ErasureRecord, key: Ed25519PrivateKey) -> ErasureRecord:
     return record.model_copy(update={"signature": sign(body, key)})
 
 
-def _file_name(record: ErasureRecord) -> str:
+def record_file_name(record: ErasureRecord) -> str:
     who = record.disk_serial or "noserial"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in who)[:64]
     return f"erasure-{safe}-{record.record_id}.json"
@@ -44,10 +44,14 @@ def write_record(record: ErasureRecord, record_dir: Path) -> Path:
         record_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{record_dir}: cannot create record directory: {exc.strerror}") from exc
-    path = record_dir / _file_name(record)
-    data = json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
-    write_atomic(path, data.encode())
+    path = record_dir / record_file_name(record)
+    write_atomic(path, record_bytes(record))
     return path
+
+
+def record_bytes(record: ErasureRecord) -> bytes:
+    """A record file's content: sorted, indented JSON."""
+    return (json.dumps(record.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode()
 
 
 def load_record_data(path: Path) -> dict[str, Any]:

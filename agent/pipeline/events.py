@@ -6,11 +6,12 @@ messages, headless mode into progress lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from agent.report.reasons import ParamValue, words
 from agent.report.schema import Grade, Report
 
 
@@ -58,8 +59,19 @@ class DiskProgress:
 
 @dataclass(frozen=True)
 class Notice:
+    """A line for the operator: ``code`` + ``params`` name the catalogue wording
+    (:mod:`agent.report.reasons`), so a screen says it in its own language;
+    ``message`` is the English sentence (headless output, logs)."""
+
     level: Literal["info", "warning", "error"]
     message: str
+    code: str = ""
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+
+
+def notice(level: Literal["info", "warning", "error"], code: str, **params: ParamValue) -> Notice:
+    """A notice in words from the catalogue; the only way the core forms one."""
+    return Notice(level, words(code, **params), code, dict(params))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from agent.pipeline.events import (
     Finished,
     Notice,
     StageChanged,
+    notice,
     tee,
 )
 from agent.pipeline.station import Pipeline
@@ -87,11 +88,13 @@ class LinePrinter:
 
 
 def succeeded(report: Report, config: StationConfig) -> bool:
-    """Every confirmed disk erased, and the OS installed and verified when one is configured."""
+    """Every confirmed disk erased (none refused on resume), and the OS verified if configured."""
     if report.mode is Mode.CHECK and not report.erasures:
         return True
     if not report.erasures or any(e.result is not ErasureResult.ERASED for e in report.erasures):
         return False
+    if any(w.code == "run.target_refused" for w in report.warnings):
+        return False  # a confirmed disk was refused on resume: it was not wiped
     if config.image.source:
         return bool(report.images) and report.images[-1].verified
     return True
@@ -132,7 +135,7 @@ def run_headless(
         )
     targets = pipeline.targets()
     for disk, why in pipeline.refused():
-        printer(Notice("info", f"not touching {disk.path}: {why}"))
+        printer(notice("info", "notice.not_touching", disk=disk.path, why=why))
     if not targets:
         raise DigibenchError("no disk may be wiped on this machine; nothing done")
     pipeline.confirm([d.name for d in targets])

@@ -3,11 +3,14 @@
 ``inspect > tests > CONFIRM > wipe (+verify) > flash > grade > report > done``
 
 The TUI and headless mode both drive this one object, so interactive and
-unattended runs take the same path. Nothing destructive happens unless
-:meth:`Pipeline.confirm` named the disks first. The state is persisted in the
-data directory after every step, so a run cut short by a power loss resumes:
-the wipe engine's journal continues each disk where it stopped, and the
-report says so.
+unattended runs take the same path. Every step goes through the transition
+table of :mod:`agent.pipeline.lifecycle`; nothing destructive happens unless
+:meth:`Pipeline.confirm` named the disks first. Each laptop gets its own
+:class:`LaptopRun` (stop event, targets, upload flag), so nothing of one
+laptop's run, a cancel least of all, reaches the next.
+
+The state is persisted in the data directory after every step, so a run cut
+short by a power loss resumes where it stopped (:mod:`agent.pipeline.resume`).
 
 Usage (what a driver does)::
 
@@ -20,50 +23,45 @@ Usage (what a driver does)::
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
-import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import ValidationError
 
 from agent import __version__
 from agent.config import StationConfig
-from agent.erase.engine import WipeOptions, wipe_all
-from agent.erase.overwrite import Pattern
-from agent.erase.progress import WipeProgress
-from agent.erase.safety import RefusedError, Target, resolve, stable_identity
+from agent.erase.safety import RefusedError, Target, resolve
 from agent.errors import DigibenchError
 from agent.flash.engine import FlashFailedError, FlashOptions, flash
-from agent.flash.writer import Progress as FlashProgress
-from agent.fsutil import write_atomic
 from agent.grading import grade_report
 from agent.inspect import inspect_machine
+from agent.pipeline.delivery import Delivery
 from agent.pipeline.events import (
-    DiskProgress,
     EventSink,
     Finished,
-    Notice,
-    ProgressPhase,
     Stage,
     StageChanged,
     ignore,
+    notice,
 )
+from agent.pipeline.hotplug import DiskWatcher
 from agent.pipeline.kmod import load_modules
+from agent.pipeline.laptop_run import LaptopRun, disk_label
+from agent.pipeline.lifecycle import ENDED, WrongStageError
+from agent.pipeline.progress import flash_relay
+from agent.pipeline.run_state import STATE_FILE, ResumeInfo, RunState
+from agent.pipeline.selection import allowed, candidates, mark_test_devices, recheck
+from agent.pipeline.storage import Keeper
+from agent.pipeline.wiping import wipe_targets
 from agent.policy import Policy, load_policy
-from agent.probes.block import device_in_use, list_disks
-from agent.report.reasons import reason, warning
+from agent.report.reasons import warning
 from agent.report.schema import (
     Disk,
-    ErasureResult,
+    Interruption,
     MediaType,
     Mode,
     Operator,
@@ -75,13 +73,20 @@ from agent.report.schema import (
 )
 from agent.runner import Runner
 from agent.signing import load_or_create_key, public_key_b64
-from agent.uplink.client import UplinkConfig, Uploader, flush
-from agent.uplink.outbox import Outbox
 from agent.uplink.signed import report_json, sign_report
+
+__all__ = [
+    "STATE_FILE",
+    "NotConfirmedError",
+    "Pipeline",
+    "ResumeInfo",
+    "RunCancelledError",
+    "WrongStageError",
+    "disk_label",
+]
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "run.json"
 LIVE_ROOT = Path("/")
 _MEDIA_RANK = {MediaType.NVME: 0, MediaType.SSD: 1, MediaType.EMMC: 2, MediaType.HDD: 3}
 
@@ -90,38 +95,12 @@ class NotConfirmedError(DigibenchError):
     """A destructive step was asked for without the explicit confirmation."""
 
 
-class WrongStageError(DigibenchError):
-    """A step was asked for out of order."""
-
-
-def disk_label(disk: Disk) -> str:
-    """How a volunteer recognises a disk: model and serial, never sdX alone."""
-    name = " ".join(x for x in (disk.vendor, disk.model) if x) or disk.path
-    return f"{name} ({disk.serial})" if disk.serial else name
-
-
-@dataclass
-class ResumeInfo:
-    """A run that was cut short: which laptop, how far it got."""
-
-    asset_tag: str | None
-    stage: Stage
-    disks: list[str]
-
-
-def _in_use(disk: Disk, detail: str) -> Reason:
-    """Why a disk that something holds is refused: the main fact coded, the rest in detail."""
-    if disk.holds_root:
-        return reason("refuse.holds_root", "error", detail=detail)
-    if disk.is_boot_medium:
-        return reason("refuse.boot_medium", "error", detail=detail)
-    if disk.mountpoints:
-        return reason("refuse.mounted", "error", detail=detail)
-    return reason("refuse.in_use", "error", detail=detail)
+class RunCancelledError(DigibenchError):
+    """The operator stopped the run; nothing more is done to this laptop."""
 
 
 class Pipeline:
-    """One laptop's run; see the module docstring for the order of calls."""
+    """Drives one laptop's run at a time; see the module docstring for the order of calls."""
 
     def __init__(
         self,
@@ -136,185 +115,150 @@ class Pipeline:
         self.emit = emit
         self.root = root
         self.policy: Policy = load_policy(config.policy)
-        self.stage = Stage.START
         self.mode: Mode = config.station.mode
         self.language = config.station.language
         self.server_url = config.server.url.rstrip("/") if config.server.url else None
-        self.report: Report | None = None
-        self._confirmed: list[Target] = []
-        self._resumed = False
-        self._stop = threading.Event()
-        self._uploaded = False
+        self.keeper = Keeper(self._emit, config.storage.fallback_dir)
+        self.state = RunState(config.state_dir, self.keeper, self._emit)
+        self.delivery = Delivery(config, self._emit, self.keeper)
+        self._run = LaptopRun()
 
-    # ------------------------------------------------------------------ state
+    def _emit(self, event: object) -> None:
+        self.emit(event)  # type: ignore[arg-type]  # late-bound: drivers replace emit
+
+    # ------------------------------------------------------------------ what drivers read
 
     @property
-    def _state_path(self) -> Path:
-        return self.config.state_dir / STATE_FILE
+    def stage(self) -> Stage:
+        return self._run.life.stage
 
-    def _set_stage(self, stage: Stage, message: str = "") -> None:
-        self.stage = stage
+    @property
+    def report(self) -> Report | None:
+        return self._run.report
+
+    @report.setter
+    def report(self, value: Report | None) -> None:
+        self._run.report = value
+
+    @property
+    def run_state(self) -> LaptopRun:
+        """This laptop's run (stop event, targets, upload flag): new for every laptop."""
+        return self._run
+
+    def _move(self, stage: Stage, message: str = "", *, action: str | None = None) -> None:
+        self._run.life.move(stage, action=action)
         self._persist()
         self.emit(StageChanged(stage, message))
 
     def _persist(self) -> None:
-        """Write the run's state atomically, so a power cut loses no step."""
-        if self.report is None:
+        run = self._run
+        if run.report is None or run.life.stage in ENDED:
             return
-        state = {
-            "stage": self.stage.value,
-            "report": self.report.model_dump(mode="json"),
-            "confirmed": [t.identity for t in self._confirmed],
-        }
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(self._state_path, json.dumps(state).encode())
+        self.state.save(run)
 
-    def _clear_state(self) -> None:
-        self._state_path.unlink(missing_ok=True)
-
-    def _load_state(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self._state_path.read_text())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            self.emit(Notice("warning", f"Ignoring an unreadable run state: {exc}"))
-            return None
-        return data if isinstance(data, dict) else None
+    # ------------------------------------------------------------------ resume
 
     def pending_resume(self) -> ResumeInfo | None:
         """A confirmed run that did not finish (power loss, crash), if any."""
-        state = self._load_state()
-        if not state or state.get("stage") not in {
-            s.value for s in (Stage.WIPE, Stage.FLASH, Stage.GRADE, Stage.REPORT)
-        }:
-            return None
-        report = state.get("report") or {}
-        return ResumeInfo(
-            asset_tag=report.get("asset_tag"),
-            stage=Stage(state["stage"]),
-            disks=[str(d) for d in state.get("confirmed", [])],
-        )
+        return self.state.pending()
 
     def resume(self) -> Report:
-        """Continue a run cut short, with the disks confirmed then (found by identity)."""
-        state = self._load_state()
+        """Continue a run cut short from the stage it reached.
+
+        Every confirmed disk is checked again with the rules of a fresh run;
+        a disk whose erasure was verified is not wiped again, an interrupted
+        wipe continues from its journal, an interrupted flash starts over, and
+        grading and reporting continue from their stage. The report records
+        the interruption and what was redone.
+        """
         info = self.pending_resume()
-        if state is None or info is None:
+        loaded = self.state.load_run() if info is not None else None
+        if info is None or loaded is None:
             raise WrongStageError("there is no interrupted run to resume")
-        try:
-            self.report = Report.model_validate(state["report"])
-        except ValidationError as exc:
-            raise WrongStageError(f"the interrupted run's state is damaged: {exc}") from exc
-        self.mode = self.report.mode
-        by_identity: dict[str, Disk] = {}
-        for disk in list_disks(self.root):
-            identity = stable_identity(disk, self.root)
-            if identity:
-                by_identity[identity] = disk
-        self._confirmed = []
-        for identity in info.disks:
-            found = by_identity.get(identity)
-            if found is None:
-                self.emit(Notice("error", f"Disk {identity} from the interrupted run is gone."))
-                continue
-            self._confirmed.append(Target(found, identity))
-        self._resumed = True
-        self.report.warnings.append(warning("run.resumed", stage=info.stage.value))
-        self.stage = Stage.CONFIRM
-        self.emit(Notice("warning", f"Resuming the interrupted run of {info.asset_tag or '?'}."))
-        return self.run()
+        run = loaded
+        self._run = run
+        report = run.require_report()
+        self.mode = report.mode
+        self.emit(notice("warning", "notice.resuming", tag=info.asset_tag or "?"))
+        if run.signed is not None:  # signed: the report stays exactly as it is
+            return self._guarded(lambda: self._finish(run, report, self._station_key(report)))
+        interruption = Interruption(stage=info.stage.value, resumed_at=datetime.now(UTC))
+        report.warnings.append(warning("run.resumed", stage=info.stage.value))
+        if info.stage in (Stage.WIPE, Stage.FLASH):
+            targets, bad = recheck(info.disks, self.config, self.root)
+            for identity, disk, why in bad:
+                name = disk_label(disk) if disk is not None else identity
+                code = "notice.resume_disk_gone" if disk is None else "notice.resume_refused"
+                self.emit(notice("error", code, disk=name, why=why.message))
+                report.warnings.append(warning("run.target_refused", disk=name, why=why.message))
+                interruption.refused.append(name)
+            run.confirmed = targets
+        else:
+            interruption.redone.extend(["grade", "report"])
+        report.interruptions.append(interruption)
+        run.interruption = interruption
+        start = info.stage if info.stage in (Stage.WIPE, Stage.FLASH) else Stage.GRADE
+        return self._continue(run, start)
 
     # ------------------------------------------------------------------ steps
 
     def inspect(self, *, asset_tag: str, mode: Mode, operator: str | None = None) -> Report:
-        """Inventory and health of the laptop on the bench; nothing is changed."""
+        """Inventory and health of the laptop on the bench; nothing is changed.
+
+        Starts a new laptop's run: whatever the last one left (a cancel, its
+        targets, its upload flag) stays with it.
+        """
         asset_tag = asset_tag.strip()
         if not asset_tag:
             raise DigibenchError("an asset tag is needed", hint="scan or type the laptop's tag")
+        if self._run.life.stage not in (Stage.START, *ENDED):
+            raise WrongStageError(
+                f"a new laptop cannot be inspected while the run is in '{self.stage.value}'",
+                hint="finish or cancel this laptop's run first",
+            )
+        self._run = LaptopRun()
         self.mode = mode
-        self._confirmed = []
-        self._resumed = False
-        self._stop.clear()  # a cancelled earlier laptop must not stop this one's wipe
-        self._uploaded = False
+        self._run.life.move(Stage.INSPECT)
         self.emit(StageChanged(Stage.INSPECT))
-        self.stage = Stage.INSPECT
         testing = self.config.testing
-        for name in load_modules(self.runner, testing.modprobe, sys_root=self.root):
-            self.emit(Notice("info", f"Test setup: /dev/{name} appeared after modprobe."))
-        report = inspect_machine(
-            runner=self.runner,
-            policy=self.policy,
-            root=testing.profile_root or self.root,
-            block_root=self.root,
-            smart_fixtures={k: v for k, v in testing.smart_fixtures.items()},
-            mode=mode,
-            asset_tag=asset_tag,
-            station_name=self.config.station.name,
-            operator=Operator(name=operator or self.config.station.operator),
-        )
-        report = self._mark_test_devices(report)
-        self.report = report
-        self._set_stage(Stage.TESTS)
-        return report
-
-    def _mark_test_devices(self, report: Report) -> Report:
-        """In a test setup, the allowed devices play the laptop's internal disks."""
-        if not self.config.testing.allowed_devices:
-            return report
-        disks = []
-        for disk in report.components.disks:
-            if self._allowed(disk):
-                disk = disk.model_copy(update={"internal": True})
-                report.warnings.append(warning("testing.device", path=disk.path))
-            else:
-                disk = disk.model_copy(update={"internal": False})
-            disks.append(disk)
-        report.components.disks = disks
-        return report
+        try:
+            for name in load_modules(self.runner, testing.modprobe, sys_root=self.root):
+                self.emit(notice("info", "notice.modprobe_device", name=name))
+            report = inspect_machine(
+                runner=self.runner,
+                policy=self.policy,
+                root=testing.profile_root or self.root,
+                block_root=self.root,
+                smart_fixtures={k: v for k, v in testing.smart_fixtures.items()},
+                mode=mode,
+                asset_tag=asset_tag,
+                station_name=self.config.station.name,
+                operator=Operator(name=operator or self.config.station.operator),
+            )
+        except BaseException:
+            self._fail()
+            raise
+        self._run.report = mark_test_devices(report, self.config)
+        self._move(Stage.TESTS)
+        return self._run.report
 
     def _allowed(self, disk: Disk) -> bool:
         """Whether a test setup's ``allowed_devices`` names this disk (path, serial or model)."""
-        for entry in self.config.testing.allowed_devices:
-            kind, _, value = entry.partition(":")
-            if kind == "serial" and value:
-                if disk.serial is not None and disk.serial.strip() == value:
-                    return True
-            elif kind == "model" and value:
-                if disk.model is not None and disk.model.strip() == value:
-                    return True
-            elif os.path.realpath(entry) == disk.path:
-                return True
-        return False
+        return allowed(disk, self.config.testing.allowed_devices)
 
     def record_tests(self, tests: list[TestResult]) -> None:
         """The operator's quick tests and answers (keyboard, screen, cosmetic...)."""
-        if self.report is None:
-            raise WrongStageError("inspect the laptop first")
-        self.report.tests = list(tests)
-        self._set_stage(Stage.CONFIRM)
+        report = self._run.require_report()
+        if self.stage is not Stage.TESTS:
+            raise WrongStageError(f"tests are recorded after inspection, not in '{self.stage}'")
+        report.tests = list(tests)
+        self._move(Stage.CONFIRM)
 
     def _candidates(self) -> tuple[list[Disk], list[tuple[Disk, Reason]]]:
-        if self.report is None:
+        report = self._run.report
+        if report is None:
             return [], []
-        testing = bool(self.config.testing.allowed_devices)
-        ok: list[Disk] = []
-        refused: list[tuple[Disk, Reason]] = []
-        for disk in self.report.components.disks:
-            if testing and not self._allowed(disk):
-                if disk.internal or not disk.is_loop:
-                    refused.append((disk, reason("refuse.not_allowed", "error")))
-                continue
-            if not disk.internal:
-                if not disk.is_loop:
-                    refused.append((disk, reason("refuse.not_internal", "error")))
-                continue
-            in_use = disk.in_use_reason or device_in_use(self.root, disk.name)
-            if in_use:
-                refused.append((disk, _in_use(disk, in_use)))
-            else:
-                ok.append(disk)
-        return ok, refused
+        return candidates(report.components.disks, self.config, self.root)
 
     def targets(self) -> list[Disk]:
         """The disks the confirm screen lists: internal, not in use, allowed."""
@@ -329,9 +273,17 @@ class Pipeline:
         return self._candidates()[1]
 
     def confirm(self, disk_names: Sequence[str]) -> None:
-        """The explicit consent to wipe exactly these disks (kernel names or paths)."""
-        if self.report is None:
-            raise WrongStageError("inspect the laptop first")
+        """The explicit consent to wipe exactly these disks (kernel names or paths).
+
+        Only at the confirmation (reached after the tests, or straight from
+        them when the operator skips them); never during or after a run.
+        """
+        run = self._run
+        run.require_report()
+        if not run.life.can(Stage.CONFIRM):
+            raise WrongStageError(
+                f"disks are confirmed before the wipe, not in '{self.stage.value}'"
+            )
         wanted = {Path(n).name for n in disk_names}
         if not wanted:
             raise NotConfirmedError("no disk was confirmed")
@@ -347,44 +299,95 @@ class Pipeline:
                 confirmed.append(resolve(by_name[name].path, self.root))
             except RefusedError as exc:
                 raise NotConfirmedError(exc.message, hint=exc.hint) from exc
-        self._confirmed = confirmed
-        self.stage = Stage.CONFIRM
+        run.confirmed = confirmed
+        run.life.move(Stage.CONFIRM)
         self._persist()
-        self.emit(Notice("info", f"Confirmed: {', '.join(disk_label(t.disk) for t in confirmed)}"))
+        labels = ", ".join(disk_label(t.disk) for t in confirmed)
+        self.emit(notice("info", "notice.confirmed", disks=labels))
 
     def cancel(self) -> None:
-        """Stop: before the confirmation nothing happened; during a wipe, stop it safely."""
-        self._stop.set()
-        self._confirmed = []
-        self.stage = Stage.CANCELLED
-        self._clear_state()
+        """Stop: before the confirmation nothing happened; during a wipe, stop it safely.
+
+        Too late once grading started (the report is being made); a no-op when
+        no run is going on.
+        """
+        run = self._run
+        run.stop.set()
+        if not run.life.can(Stage.CANCELLED):
+            return
+        run.life.move(Stage.CANCELLED)
+        run.confirmed = []
+        self.state.clear()
         self.emit(StageChanged(Stage.CANCELLED))
+
+    def _fail(self) -> None:
+        """The run cannot go on: FAILED; its saved state stays, so a restart can resume."""
+        if self._run.life.can(Stage.FAILED):
+            self._run.life.move(Stage.FAILED)
+            self.emit(StageChanged(Stage.FAILED))
 
     # ------------------------------------------------------------------ destructive part
 
     def run(self) -> Report:
         """Wipe, verify, flash, grade and report; only after :meth:`confirm`."""
-        if self.report is None:
-            raise WrongStageError("inspect the laptop first")
-        if not self._confirmed:
+        run = self._run
+        run.require_report()
+        if not run.confirmed:
             raise NotConfirmedError(
                 "nothing is wiped without confirmation", hint="confirm the disks first"
             )
-        report = self.report
-        key = self._station_key(report)
-        self._set_stage(Stage.WIPE)
-        self._wipe(report, key)
-        self._set_stage(Stage.FLASH)
-        self._flash(report)
-        return self._finish(report, key)
+        if self.stage is not Stage.CONFIRM:
+            raise WrongStageError(f"run() follows confirm(), not '{self.stage.value}'")
+        return self._continue(run, Stage.WIPE)
 
     def finish(self) -> Report:
         """Grade and report without wiping: helpdesk (check) mode, or nothing to wipe."""
-        if self.report is None:
-            raise WrongStageError("inspect the laptop first")
-        if self._confirmed:
+        run = self._run
+        report = run.require_report()
+        if run.confirmed:
             raise WrongStageError("disks were confirmed for wiping: call run()")
-        return self._finish(self.report, self._station_key(self.report))
+        key = self._station_key(report)
+        return self._guarded(lambda: self._finish(run, report, key))
+
+    def _continue(self, run: LaptopRun, start: Stage) -> Report:
+        """From ``start`` on: wipe (what is not verified erased yet), flash, grade, report."""
+        report = run.require_report()
+        key = self._station_key(report)
+
+        def steps() -> Report:
+            if start in (Stage.WIPE, Stage.FLASH):
+                self._move(Stage.WIPE)
+                self._wipe(run, report, key)
+                self._stop_if_cancelled(run)
+                self._move(Stage.FLASH)
+                self._flash(run, report)
+                self._stop_if_cancelled(run)
+            return self._finish(run, run.require_report(), key)
+
+        return self._guarded(steps)
+
+    def _guarded(self, steps: Callable[[], Report]) -> Report:
+        """Run ``steps`` with the disk watcher on; FAILED (state kept for a resume) on an error."""
+        run = self._run
+        watcher = DiskWatcher(
+            self.root, self._emit, self.config.station.data_dir, on_stick_back=self.keeper.retry
+        )
+        watcher.start()
+        try:
+            return steps()
+        except RunCancelledError:
+            raise
+        except BaseException:
+            if run.life.stage not in ENDED:
+                self._fail()
+            raise
+        finally:
+            watcher.stop()
+
+    def _stop_if_cancelled(self, run: LaptopRun) -> None:
+        if run.stop.is_set():
+            self.emit(notice("warning", "notice.cancelled"))
+            raise RunCancelledError("the run was stopped; nothing more is done to this laptop")
 
     def _station_key(self, report: Report) -> Ed25519PrivateKey:
         key = load_or_create_key(self.config.key_dir)
@@ -396,68 +399,11 @@ class Pipeline:
         )
         return key
 
-    def _finish(self, report: Report, key: Ed25519PrivateKey) -> Report:
-        self._set_stage(Stage.GRADE)
-        report.grade = grade_report(report, self.policy)
-        report.finished_at = datetime.now(UTC)
-        self._set_stage(Stage.REPORT)
-        report, pending = self._deliver(report, key)
-        self.report = report
-        self._clear_state()
-        self.stage = Stage.DONE
-        self.emit(StageChanged(Stage.DONE))
-        self.emit(Finished(report, report.grade, self._uploaded, pending))
-        return report
+    def _wipe(self, run: LaptopRun, report: Report, key: Ed25519PrivateKey) -> None:
+        wipe_targets(self, run, report, key)
 
-    def _progress(self, labels: dict[str, str]) -> Callable[[WipeProgress], None]:
-        def on_progress(p: WipeProgress) -> None:
-            if p.phase == "done":
-                self.emit(Notice("info", f"{labels.get(p.disk, p.disk)}: {p.message}"))
-                return
-            phase: ProgressPhase = p.phase
-            self.emit(
-                DiskProgress(
-                    labels.get(p.disk, p.disk),
-                    phase,
-                    p.done_bytes,
-                    p.total_bytes,
-                    p.rate_bytes_s,
-                    p.eta_s,
-                    p.message,
-                )
-            )
-
-        return on_progress
-
-    def _wipe(self, report: Report, key: Ed25519PrivateKey) -> None:
-        cfg = self.config
-        opts = WipeOptions(
-            pattern=Pattern.RANDOM if cfg.wipe.pattern == "random" else Pattern.ZERO,
-            verify_percent=cfg.wipe.verify_percent,
-            checkpoint_every_s=cfg.wipe.checkpoint_s,
-            key=key,
-            record_dir=cfg.record_dir,
-            state_dir=cfg.state_dir,
-            operator=report.operator.name,
-            station=cfg.station.name,
-            host_serial=report.device.serial,
-            host_asset_tag=report.asset_tag,
-            root=self.root,
-            confirmed=frozenset(t.identity for t in self._confirmed),
-        )
-        labels = {t.identity: disk_label(t.disk) for t in self._confirmed}
-        outcomes = wipe_all(self._confirmed, opts, self._progress(labels), self._stop)
-        self._erased = {
-            t.identity
-            for t, o in zip(self._confirmed, outcomes, strict=True)
-            if o.record.result is ErasureResult.ERASED
-        }
-        done = {r.record_id for r in report.erasures}
-        report.erasures.extend(o.record for o in outcomes if o.record.record_id not in done)
-        self._persist()
-
-    def _flash_target(self) -> Target | None:
-        ok = [t for t in self._confirmed if t.identity in self._erased]
+    def _flash_target(self, run: LaptopRun) -> Target | None:
+        ok = [t for t in run.confirmed if run.verified_erased(t.identity)]
         want = self.config.image.target
         if want != "auto":
             real = os.path.realpath(want)
@@ -466,16 +412,19 @@ class Pipeline:
         ok.sort(key=lambda t: (_MEDIA_RANK.get(t.disk.media_type, 9), -t.disk.size_bytes))
         return ok[0] if ok else None
 
-    def _flash(self, report: Report) -> None:
+    def _flash(self, run: LaptopRun, report: Report) -> None:
         source = self.config.image.source
         if not source:
-            self.emit(Notice("info", "No OS image configured: not flashing."))
+            self.emit(notice("info", "notice.no_image"))
             return
-        target = self._flash_target()
+        if run.interruption is not None and report.images and report.images[-1].verified:
+            return  # flashed and verified before the interruption
+        target = self._flash_target(run)
         if target is None:
-            self.emit(Notice("error", "No verified-erased disk to install the OS on."))
+            self.emit(notice("error", "notice.no_flash_target"))
             return
-        label = disk_label(target.disk)
+        if run.interruption is not None:
+            run.interruption.redone.append("flash")
         opts = FlashOptions(
             image=source,
             device=target.disk.path,
@@ -484,57 +433,45 @@ class Pipeline:
             cache_dir=self.config.cache_dir,
             sys_root=self.root,
         )
-
         try:
-            outcome = flash(opts, self.runner, progress=self._flash_progress(label))
+            outcome = flash(
+                opts, self.runner, progress=flash_relay(self.emit, disk_label(target.disk))
+            )
         except FlashFailedError as exc:
-            self.emit(Notice("error", f"Installing the OS failed: {exc}"))
+            self.emit(notice("error", "notice.flash_failed", detail=str(exc)))
             if exc.record is not None:
                 report.images.append(exc.record)
+            self._persist()
             return
         except DigibenchError as exc:
-            self.emit(Notice("error", f"Installing the OS failed: {exc}"))
+            self.emit(notice("error", "notice.flash_failed", detail=str(exc)))
             return
         report.images.append(outcome.record)
         self._persist()
 
-    def _flash_progress(self, label: str) -> Callable[[FlashProgress], None]:
-        """The flash writer's polled counters, as rate-limited progress events."""
-        started = {"write": time.monotonic()}
-        last = [0.0]
+    def _finish(self, run: LaptopRun, report: Report, key: Ed25519PrivateKey) -> Report:
+        """Grade, sign, spool and upload; a resumed run that signed already only delivers."""
+        if run.signed is None:
+            self._move(Stage.GRADE)
+            report.grade = grade_report(report, self.policy)
+            report.finished_at = datetime.now(UTC)
+            signed = sign_report(report, key)
+            run.report, run.signed = signed, report_json(signed)
+        self._move(Stage.REPORT)
+        final = run.require_report()
+        report_id = str(final.report_id)
+        if not run.spooled:
+            run.spooled = self.delivery.spool(report_id, run.signed)
+            self._persist()
+        run.uploaded, pending = self.delivery.upload(report_id) if run.spooled else (False, 1)
+        if run.spooled:
+            self.state.clear()
+        run.life.move(Stage.DONE)
+        self.emit(StageChanged(Stage.DONE))
+        self.emit(Finished(final, final.grade, run.uploaded, pending))
+        return final
 
-        def on_flash(p: FlashProgress) -> None:
-            verifying = p.phase == "verify"
-            key = "verify" if verifying else "write"
-            now = time.monotonic()
-            t0 = started.setdefault(key, now)
-            done = p.verified if verifying else p.written
-            if now - last[0] < 0.5 and done < p.to_write:
-                return
-            last[0] = now
-            rate = done / (now - t0) if now > t0 else 0.0
-            eta = (p.to_write - done) / rate if rate > 0 else None
-            phase: ProgressPhase = "flash-verify" if verifying else "flash"
-            self.emit(DiskProgress(label, phase, done, p.to_write, rate, eta))
-
-        return on_flash
-
-    def _deliver(self, report: Report, key: Ed25519PrivateKey) -> tuple[Report, int]:
-        """Sign, spool to the outbox on the stick, then try to upload everything waiting.
-
-        The report is on disk (atomically, fsynced) before any upload, and leaves
-        the outbox only when the server acknowledged it; returns the signed report
-        and how many reports still wait.
-        """
-        signed = sign_report(report, key)
-        outbox = Outbox(self.config.outbox_dir)
-        outbox.put(report_json(signed), source=f"report {signed.report_id}")
-        self._uploaded = False
-        acknowledged, remaining = self._flush(outbox)
-        self._uploaded = str(signed.report_id) in acknowledged
-        if self._uploaded:
-            self.emit(Notice("info", "Report delivered to the server."))
-        return signed, remaining
+    # ------------------------------------------------------------------ outbox
 
     def deliver_waiting(self) -> int:
         """Upload what earlier runs left on the stick (the server was down); how many still wait.
@@ -542,48 +479,12 @@ class Pipeline:
         Called when a headless run starts, so a report reaches the server on the
         next boot even when that run then fails; never raises for a server that is down.
         """
-        outbox = Outbox(self.config.outbox_dir)
-        waiting = len(outbox.pending())
-        if not waiting:
-            return 0
-        self.emit(Notice("info", f"{waiting} report(s) from earlier runs wait on the stick."))
-        acknowledged, remaining = self._flush(outbox)
-        if acknowledged:
-            self.emit(Notice("info", f"Delivered {len(acknowledged)} waiting report(s)."))
-        return remaining
-
-    def _flush(self, outbox: Outbox) -> tuple[set[str], int]:
-        """Try to upload everything in the outbox: (acknowledged report ids, still waiting)."""
-        server = self.config.server
-        if not server.url or not server.token:
-            self.emit(Notice("warning", "No server configured: the report stays in the outbox."))
-            return set(), len(outbox.pending())
-        try:
-            uploader = Uploader(
-                UplinkConfig(
-                    server_url=server.url,
-                    token=server.token,
-                    ca_file=server.ca_file,
-                    timeout_s=server.timeout_s,
-                    retries=2,
-                )
-            )
-        except DigibenchError as exc:
-            self.emit(Notice("error", f"Cannot upload: {exc}"))
-            return set(), len(outbox.pending())
-        try:
-            result = flush(outbox, uploader)
-        finally:
-            uploader.close()
-        if result.error:
-            self.emit(Notice("warning", f"Report(s) kept in the outbox: {result.error}"))
-        return set(result.acknowledged), result.remaining
+        return self.delivery.deliver_waiting()
 
     def outbox_pending(self) -> int:
         """Reports on the stick that the server has not acknowledged yet."""
-        return len(Outbox(self.config.outbox_dir).pending())
+        return self.delivery.pending()
 
-    # used by drivers for messages about tests
     @staticmethod
     def skipped_tests(cosmetic: str | None) -> list[TestResult]:
         """What an unattended run records: nobody pressed keys or looked at the screen."""

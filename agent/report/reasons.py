@@ -72,6 +72,8 @@ NVME_UNKNOWN_BIT = "unknown reason"
 #: Facts that are themselves words to translate, as ", "-separated lists of these.
 WORD_LISTS: dict[str, tuple[str, ...]] = {
     "bits": (*NVME_WARNING_BITS.values(), NVME_UNKNOWN_BIT),
+    "result": ("erased", "erased_with_exceptions", "failed"),
+    "what": ("the run state", "the report", "the erasure record"),
 }
 
 #: Code families: every code starting with the key uses its wording.
@@ -373,6 +375,50 @@ CATALOG: dict[str, Wording] = {
     "refuse.boot_medium": _w("it is the Digibench boot medium ({detail})"),
     "refuse.mounted": _w("it is mounted, so in use ({detail})"),
     "refuse.in_use": _w("in use ({detail})"),
+    "refuse.gone": _w("the disk is no longer there"),
+    # ---------------------------------------------------------------- run notices
+    "notice.state_unreadable": _w("Ignoring an unreadable run state: {detail}"),
+    "notice.resume_disk_gone": _w("Disk {disk} from the interrupted run is gone."),
+    "notice.resuming": _w("Resuming the interrupted run of {tag}."),
+    "notice.resume_kept": _w("Disk {disk} was already verified erased: not wiped again."),
+    "notice.resume_refused": _w("Disk {disk} is refused on resume: {why}"),
+    "notice.modprobe_device": _w("Test setup: /dev/{name} appeared after modprobe."),
+    "notice.confirmed": _w("Confirmed: {disks}"),
+    "notice.wipe_done": _w("{disk}: the wipe ended: {result}."),
+    "notice.no_image": _w("No OS image configured: not flashing."),
+    "notice.no_flash_target": _w("No verified-erased disk to install the OS on."),
+    "notice.flash_failed": _w("Installing the OS failed: {detail}"),
+    "notice.delivered": _w("Report delivered to the server."),
+    "notice.waiting": _w(
+        "{count} report from earlier runs waits on the stick.",
+        "{count} reports from earlier runs wait on the stick.",
+    ),
+    "notice.delivered_waiting": _w(
+        "Delivered {count} waiting report.", "Delivered {count} waiting reports."
+    ),
+    "notice.no_server": _w("No server configured: the report stays in the outbox."),
+    "notice.upload_impossible": _w("Cannot upload: {detail}"),
+    "notice.kept_in_outbox": _w("Report(s) kept in the outbox: {detail}"),
+    "notice.not_touching": _w("Not touching {disk}: {why}"),
+    "notice.cancelled": _w("The run was stopped; nothing more is done to this laptop."),
+    "notice.storage_failed": _w(
+        "Cannot save {what} on the stick: {detail}. It is kept in memory; {todo}"
+    ),
+    "notice.storage_fallback": _w("{what} saved to the spare location {path}."),
+    "notice.storage_saved": _w("{what} saved on the stick again."),
+    "notice.disk_appeared": _w(
+        "A new disk appeared: {disk}. It is not touched unless inspected and confirmed."
+    ),
+    "notice.disk_vanished": _w("Disk {disk} disappeared."),
+    "notice.stick_gone": _w(
+        "The stick's data partition is gone: the run is kept in memory until it is back."
+    ),
+    "notice.stick_back": _w("The stick's data partition is back."),
+    # ---------------------------------------------------------------- run warnings
+    "run.target_refused": _w(
+        "Disk {disk} was refused when the run resumed ({why}): it was not wiped."
+    ),
+    "run.storage_failed": _w("Saving {what} failed during the run: {detail}"),
 }
 
 

@@ -434,6 +434,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class Interruption(Model):
+    """A run cut short (power cut, crash) and resumed: where it stopped, what was redone."""
+
+    stage: ShortStr
+    resumed_at: datetime
+    #: steps done again: "wipe <disk>", "flash", "grade", "report"
+    redone: list[ShortStr] = Field(default_factory=list, max_length=64)
+    #: disks whose verified erasure was kept, not wiped again
+    kept: list[ShortStr] = Field(default_factory=list, max_length=64)
+    #: disks refused when the run resumed (no longer allowed, mounted, gone), not wiped
+    refused: list[ShortStr] = Field(default_factory=list, max_length=64)
+
+
 class Report(Model):
     """Everything one station run found out and did to one laptop."""
 
@@ -452,6 +465,8 @@ class Report(Model):
     images: list[ImageRecord] = Field(default_factory=list, max_length=8)
     grade: Grade | None = None
     warnings: list[Warning_] = Field(default_factory=list, max_length=256)
+    #: each time this run was cut short and resumed (absent in older reports)
+    interruptions: list[Interruption] = Field(default_factory=list, max_length=32)
     signature: Signature | None = None
 
 

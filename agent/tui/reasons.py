@@ -11,9 +11,13 @@ message as it is: never a crash, never a blank.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from agent.report.reasons import WORD_LISTS, ParamValue, Wording, lookup
 from agent.report.schema import Grade, Reason, Warning_
+
+if TYPE_CHECKING:
+    from agent.pipeline.events import Notice
 from agent.tui.i18n import N_, _, language
 
 #: Operator test names as the grading names them in its sentences.
@@ -51,6 +55,15 @@ def _wording(item: Reason | Warning_) -> Wording | None:
 def reason_text(item: Reason | Warning_) -> str:
     """The reason or warning in the current language; its English message when unknown."""
     wording = _wording(item)
+    if language() == "en" or wording is None:
+        return item.message
+    return _fill(wording.sentence(item.params), item.params) or item.message
+
+
+def notice_text(item: Notice) -> str:
+    """A pipeline notice in the current language, by its code; its English message when
+    it has no code (an older core) or the wording does not fit."""
+    wording = lookup(item.code, item.params.get("variant")) if item.code else None
     if language() == "en" or wording is None:
         return item.message
     return _fill(wording.sentence(item.params), item.params) or item.message

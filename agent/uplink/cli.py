@@ -79,6 +79,8 @@ def _flush(outbox: Outbox, settings: UplinkConfig) -> FlushResult:
             f"{outbox.rejected_dir} with the server's answer",
             file=sys.stderr,
         )
+    for path, why in sorted(outbox.unreadable().items()):
+        print(f"digibench: skipped {path}: {why}", file=sys.stderr)
     if result.error:
         print(f"digibench: upload stopped: {result.error}", file=sys.stderr)
     if result.remaining:
@@ -98,6 +100,8 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
         print(f"waiting  {entry.report_id}  {entry.size:>9} B  {_age(entry.queued_at)}")
     for entry in rejected:
         print(f"rejected {entry.report_id}  see {entry.path.with_suffix('')}.answer.json")
+    for path, why in sorted(outbox.unreadable().items()):
+        print(f"skipped  {path}: {why}")
     print(f"{len(pending)} waiting, {len(rejected)} rejected, in {outbox.root}")
     return EXIT_OK
 

@@ -147,6 +147,9 @@ def flush(
             body = entry.path.read_bytes()
         except FileNotFoundError:  # a concurrent flush got it acknowledged
             continue
+        except OSError as exc:  # unreadable: skip it, never block the reports behind it
+            log.warning("cannot read %s (%s); skipped", entry.path, exc.strerror or exc)
+            continue
         answer = uploader.send(body)
         if on_sent is not None:
             on_sent(entry, answer)

@@ -170,3 +170,41 @@ def test_finished_event_carries_the_grade(bench: Bench) -> None:
     assert finished[0].outbox_pending == pipeline.outbox_pending() == 1
     stages = [e.stage for e in events if isinstance(e, StageChanged)]
     assert stages.index(Stage.WIPE) < stages.index(Stage.FLASH) < stages.index(Stage.DONE)
+
+
+def test_killed_mid_wipe_then_a_disk_disallowed_is_not_wiped_on_resume(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """kill -9 mid-wipe, take a disk out of allowed_devices, rerun: that disk stays as it
+    was, the report says so, and the laptop is not lendable."""
+    config_file = tmp_path / "station.toml"
+    _write_config(bench, config_file)
+    argv = [sys.executable, "-m", "agent.cli", "run", "--headless", "--config", str(config_file)]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    state = bench.config.state_dir
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            journals = [json.loads(p.read_text()) for p in state.glob("wipe-*.json")]
+            if any(j["offset"] > 0 and j["phase"] == "wipe" for j in journals):
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, "the wipe finished before it could be interrupted"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    removed = bench.disks[0]
+    with open(removed, "rb") as fh:
+        before = fh.read()
+    bench.config.testing.allowed_devices = bench.disks[1:]
+    _write_config(bench, config_file)
+
+    again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1, again.stdout + again.stderr  # not every disk erased
+    assert "refused on resume" in again.stdout and "Traceback" not in again.stderr
+    with open(removed, "rb") as fh:
+        assert fh.read() == before, "a disk no longer allowed was written on resume"
+    (report,) = _outbox_reports(bench)
+    assert any(w.code == "run.target_refused" for w in report.warnings)
+    assert report.interruptions and report.interruptions[0].refused
+    assert report.grade is not None and report.grade.destination != "lend"

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Static
 
 from agent.pipeline.events import DiskProgress, Event, Notice, StageChanged
 from agent.tui.i18n import N_, _
+from agent.tui.reasons import notice_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import DiskBar
 
@@ -75,7 +76,7 @@ class ProgressScreen(StationScreen):
         self.refresh_bindings()
 
     def _notice_text(self) -> str:
-        return "\n".join(f"{n.level}: {n.message}" for n in self.notices[-5:])
+        return "\n".join(f"{n.level}: {notice_text(n)}" for n in self.notices[-5:])
 
     def bar(self, label: str) -> DiskBar | None:
         for bar in self.query(DiskBar):

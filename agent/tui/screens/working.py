@@ -12,6 +12,7 @@ from textual.widgets import Footer, Static
 
 from agent.pipeline.events import Event, Notice, StageChanged
 from agent.tui.i18n import N_
+from agent.tui.reasons import notice_text
 from agent.tui.screens.base import StationScreen
 
 
@@ -32,7 +33,7 @@ class WorkingScreen(StationScreen):
         yield Footer()
 
     def _notice_text(self) -> str:
-        return "\n".join(f"[{n.level}] {n.message}" for n in self.notices[-8:])
+        return "\n".join(f"[{n.level}] {notice_text(n)}" for n in self.notices[-8:])
 
     def pipeline_event(self, event: Event) -> None:
         if isinstance(event, StageChanged):
