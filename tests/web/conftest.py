@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from agent.erase.record import sign_record  # noqa: E402
 from agent.report.samples import sample_report  # noqa: E402
 from agent.report.schema import Report  # noqa: E402
 from agent.signing import public_key_b64  # noqa: E402
@@ -80,6 +81,13 @@ def station_key(db: Any) -> tuple[models.Station, Ed25519PrivateKey]:
     return st, key
 
 
+def station_body(report: Report, key: Ed25519PrivateKey) -> bytes:
+    """What a station uploads: every erasure record signed (if a test has not), then the report."""
+    records = [r if r.signature else sign_record(r, key) for r in report.erasures]
+    report = report.model_copy(update={"erasures": records})
+    return report_json(sign_report(report, key))
+
+
 @pytest.fixture
 def store(
     station_key: tuple[models.Station, Ed25519PrivateKey],
@@ -91,7 +99,7 @@ def store(
         report = sample_report(n, station=st.name, **kw)
         if edit is not None:
             edit(report)
-        result = service.ingest(st, report_json(sign_report(report, key)))
+        result = service.ingest(st, station_body(report, key))
         return DeviceStatus.objects.get(device=result.run.device)
 
     return do
