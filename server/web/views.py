@@ -476,6 +476,8 @@ def device_json(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         "destination_final": status.destination_final,
         "lending": status.lending,
         "erasure": status.erasure,
+        "erasure_missing": [{"code": m.code, **m.params} for m in evidence.erasure_missing(status)],
+        "lending_missing": [{"code": m.code, **m.params} for m in evidence.lending_missing(status)],
         "batch": status.batch_id,
         "notes": [
             {"at": n.at.isoformat(), "author": n.author.get_username(), "text": n.text}
