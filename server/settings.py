@@ -119,6 +119,8 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 #: base URL printed in certificate QR codes, e.g. https://digibench.example.org (else the request's)
 DIGIBENCH_PUBLIC_URL = os.environ.get("DIGIBENCH_PUBLIC_URL", "").rstrip("/")
+#: who issues the certificates: printed on them and on the public /verify/ page
+DIGIBENCH_ORGANISATION = os.environ.get("DIGIBENCH_ORGANISATION", "").strip() or "Digibench"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

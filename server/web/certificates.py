@@ -282,7 +282,15 @@ def render_pdf(cert: Certificate, verify_url: str) -> bytes:
         title += " - donation"
     pdf.cell(0, 9, t(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 9)
-    lines = [f"Certificate {p['id']}", f"Issued {p['issued_at']} by Digibench"]
+    lines = [
+        f"Certificate {p['id']}",
+        f"Issued {p['issued_at']} by {p.get('organisation') or 'Digibench'}",
+    ]
+    if p.get("result") == "all-disks-erased-or-destroyed":
+        lines.append(
+            "Result: every internal disk of every laptop listed was erased with "
+            "verification or physically destroyed."
+        )
     if p["kind"] == "donor":
         lines.insert(0, f"Donor: {p['donor']}  (batch #{p['batch']}, received {p['received_on']})")
     lines.append(f"Standard: {p['standard']}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,13 +23,22 @@ class ConflictError(Exception):
     """A resolution refused; the message says why (translated)."""
 
 
+def _open() -> QuerySet[TagConflict]:
+    """Unresolved conflicts whose two devices still carry the tag (a later report may retag)."""
+    return TagConflict.objects.filter(
+        resolved_at__isnull=True,
+        device__asset_tag=F("asset_tag"),
+        other__asset_tag=F("asset_tag"),
+    )
+
+
 def open_conflicts() -> list[TagConflict]:
-    return list(TagConflict.objects.filter(resolved_at__isnull=True)[:200])
+    return list(_open()[:200])
 
 
 def for_device(device_id: int) -> list[TagConflict]:
     return list(
-        TagConflict.objects.filter(resolved_at__isnull=True)
+        _open()
         .filter(Q(device_id=device_id) | Q(other_id=device_id))
         .select_related("device", "other")
     )

@@ -249,3 +249,14 @@ def test_donor_name_only_when_chosen(
     cert = Certificate.objects.get()
     page = Client().get(f"/verify/{cert.id}/").content.decode()
     assert "Jan Jansen" not in page and "Jansen" not in str(cert.payload)
+
+
+def test_a_later_report_with_its_own_tag_ends_the_conflict(
+    coord_client: Client, store: Callable[..., DeviceStatus]
+):
+    first = store(1, asset_tag="DG-X")
+    store(2, asset_tag="DG-X")
+    assert coord_client.get(f"/laptop/{first.pk}/").context["conflicts"]
+    store(1, asset_tag="DG-000001", report_id=uuid.uuid4())  # relabelled on the bench
+    assert not coord_client.get(f"/laptop/{first.pk}/").context["conflicts"]
+    assert coord_client.get("/devices/DG-X/").status_code == 200
