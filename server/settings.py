@@ -126,6 +126,8 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 DIGIBENCH_PUBLIC_URL = os.environ.get("DIGIBENCH_PUBLIC_URL", "").rstrip("/")
 #: the coordinators' clock: "today" on the dashboard, dates on screens and exports
 TIME_ZONE = os.environ.get("DIGIBENCH_TIME_ZONE", "Europe/Brussels")
+#: who issues the certificates: printed on them and on the public /verify/ page
+DIGIBENCH_ORGANISATION = os.environ.get("DIGIBENCH_ORGANISATION", "").strip() or "Digibench"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"

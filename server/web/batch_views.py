@@ -115,7 +115,9 @@ def spot_check(request: HttpRequest, pk: int, check_id: int) -> HttpResponse:
 def batch_certificate(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=pk)
     try:
-        cert = certificates.issue_donor(batch, audit.staff(request))
+        cert = certificates.issue_donor(
+            batch, audit.staff(request), print_donor=request.POST.get("print_donor") == "1"
+        )
     except certificates.CertificateError as exc:
         messages.error(request, str(exc))
         return redirect("web:batch", pk=pk)

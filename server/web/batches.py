@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from agent.asset_tags import TagRangeError, expand_range
 from server.ingest.models import ErasureRecord
-from server.web import audit
-from server.web.models import Batch, BatchItem, DeviceStatus, DiskDestruction, Lending, SpotCheck
+from server.web import audit, evidence
+from server.web.models import Batch, BatchItem, DeviceStatus, Lending, SpotCheck
 
 MAX_RANGE = 5000
 
@@ -159,46 +161,41 @@ class Blocker:
 
 
 def blockers(batch: Batch) -> list[Blocker]:
-    """Everything that keeps the batch open; empty means it may close."""
+    """Everything that keeps the batch open; empty means it may close.
+
+    Laptops are taken one by one (by device, never keyed by tag), so a tag shared
+    by two machines shows both, and the conflict itself blocks.
+    """
     found: list[Blocker] = []
     items = list(batch.items.values_list("asset_tag", flat=True))
     if not items:
-        found.append(Blocker("", "the batch holds no laptops"))
-    statuses = {
-        s.asset_tag: s for s in DeviceStatus.objects.filter(batch=batch).select_related("last_run")
-    }
-    destroyed = {
-        (d.device_id, d.disk_serial)
-        for d in DiskDestruction.objects.filter(device_id__in=[s.pk for s in statuses.values()])
-    }
+        found.append(Blocker("", _("the batch holds no laptops")))
+    statuses = list(
+        DeviceStatus.objects.filter(Q(batch=batch) | Q(asset_tag__in=items))
+        .select_related("last_run")
+        .order_by("asset_tag", "pk")
+    )
+    reported = {s.asset_tag for s in statuses}
     for tag in items:
-        status = statuses.get(tag)
-        if status is None or status.last_run is None:
-            found.append(Blocker(tag, "scanned, but no report has arrived"))
-            continue
+        if tag not in reported:
+            found.append(Blocker(tag, _("scanned, but no report has arrived")))
+    for status in statuses:
+        tag = status.asset_tag or str(status.serial)
         if not status.report_finished:
-            found.append(Blocker(tag, "the report is not finished"))
+            found.append(Blocker(tag, _("the report is not finished")))
         if not status.destination_final:
-            found.append(Blocker(tag, "no final destination decided"))
+            found.append(Blocker(tag, _("no final destination decided")))
         if status.lending == Lending.NEEDS_REWIPE:
-            found.append(Blocker(tag, "needs a re-wipe"))
-        run = status.last_run
-        verified = {
-            e.disk_serial
-            for e in run.erasures.all()
-            if e.result == "erased" and e.verification_passed
-        }
-        for disk in run.disks.filter(internal=True):
-            if disk.serial in verified or (status.pk, disk.serial) in destroyed:
-                continue
-            found.append(
-                Blocker(tag, f"disk {disk.serial or disk.name}: no verified erasure or destruction")
-            )
+            found.append(Blocker(tag, _("needs a re-wipe")))
+        found += [Blocker(tag, m.text()) for m in evidence.erasure_missing(status)]
     for check in ensure_sample(batch):
+        serial = check.erasure.disk_serial
         if check.checked_at is None:
-            found.append(Blocker("", f"four-eyes check of disk {check.erasure.disk_serial} open"))
+            found.append(Blocker("", _("four-eyes check of disk %(disk)s open") % {"disk": serial}))
         elif not check.passed:
-            found.append(Blocker("", f"four-eyes check of disk {check.erasure.disk_serial} failed"))
+            found.append(
+                Blocker("", _("four-eyes check of disk %(disk)s failed") % {"disk": serial})
+            )
     return found
 
 
@@ -209,7 +206,14 @@ def close(batch: Batch, user: User) -> None:
             raise BatchError("the batch is already closed")
         open_items = blockers(locked)
         if open_items:
-            raise BatchError(f"the batch cannot close: {len(open_items)} open point(s)")
+            raise BatchError(
+                _("The batch cannot close: %(points)s.")
+                % {
+                    "points": "; ".join(
+                        f"{b.asset_tag}: {b.problem}".lstrip(": ") for b in open_items[:20]
+                    )
+                }
+            )
         locked.closed_at = timezone.now()
         locked.closed_by = user
         locked.save(update_fields=["closed_at", "closed_by"])

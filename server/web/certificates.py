@@ -17,12 +17,15 @@ import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from fpdf import FPDF, FontFace
 
 from agent.signing import load_or_create_key, load_private_key, public_key_b64, sign, verify
 from server.ingest.models import Device, ErasureRecord, Run
 from server.paths import data_dir
+from server.web import audit, evidence
 from server.web.models import Batch, Certificate, DeviceStatus, DiskDestruction, SpotCheck
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -78,7 +81,7 @@ def _disk_entry(rec: ErasureRecord) -> dict[str, Any]:
 
 
 def _laptop_entry(status: DeviceStatus) -> dict[str, Any]:
-    run = status.last_run
+    run = evidence.latest_intake(status)
     disks = [_disk_entry(r) for r in run.erasures.order_by("id")] if run else []
     return {
         "asset_tag": status.asset_tag,
@@ -101,8 +104,9 @@ def _totals(laptops: list[dict[str, Any]]) -> dict[str, int]:
         "disks": len(disks),
         "purge": sum(d["level"] == "purge" for d in disks),
         "clear": sum(d["level"] == "clear" for d in disks),
-        "verified": sum(d["verification"] == "passed" for d in disks),
+        "verified": sum(d["verification"] == "passed" and d["result"] == "erased" for d in disks),
         "erased": sum(d["result"] == "erased" for d in disks),
+        "exceptions": sum(d["result"] == "erased_with_exceptions" for d in disks),
         "failed": sum(d["result"] == "failed" for d in disks),
         "destroyed": sum(len(lap["destroyed"]) for lap in laptops),
     }
@@ -125,6 +129,9 @@ def _issue(
         "kind": kind,
         "issued_at": timezone.now().replace(microsecond=0).isoformat(),
         "standard": "NIST SP 800-88 Rev.2 / IEEE 2883-2022",
+        "organisation": _organisation(),
+        #: issued only when every internal disk was proven erased or destroyed
+        "result": "all-disks-erased-or-destroyed",
         **body,
     }
     cert.payload = payload
@@ -134,16 +141,36 @@ def _issue(
     return cert
 
 
-def issue_donor(batch: Batch, user: User) -> Certificate:
+def _refuse_unproven(statuses: list[DeviceStatus]) -> None:
+    """No certificate while any laptop on it lacks proof; the message lists what is missing."""
+    problems = [
+        f"{s.asset_tag or s.serial}: {evidence.say(missing)}"
+        for s in statuses
+        if (missing := evidence.erasure_missing(s))
+    ]
+    if problems:
+        raise CertificateError(
+            _("No certificate: erasure not proven for %(laptops)s.")
+            % {"laptops": "; ".join(problems[:20])}
+        )
+
+
+def _organisation() -> str:
+    return str(getattr(settings, "DIGIBENCH_ORGANISATION", "") or "Digibench")
+
+
+def issue_donor(batch: Batch, user: User, *, print_donor: bool = False) -> Certificate:
+    """The donation's certificate; the donor's name only when the coordinator chose to print it."""
     if batch.closed_at is None:
-        raise CertificateError("the batch must be closed before its certificate is issued")
-    statuses = (
+        raise CertificateError(_("The batch must be closed before its certificate is issued."))
+    statuses = list(
         DeviceStatus.objects.filter(batch=batch).select_related("last_run").order_by("asset_tag")
     )
+    _refuse_unproven(statuses)
     laptops = [_laptop_entry(s) for s in statuses]
     checks = list(SpotCheck.objects.filter(batch=batch))
     body = {
-        "donor": batch.donor,
+        "donor": batch.donor if print_donor else "",
         "batch": batch.pk,
         "received_on": batch.received_on.isoformat(),
         "laptops": laptops,
@@ -157,11 +184,41 @@ def issue_donor(batch: Batch, user: User) -> Certificate:
 
 
 def issue_laptop(status: DeviceStatus, user: User) -> Certificate:
-    if status.last_run is None or not status.last_run.erasures.exists():
-        raise CertificateError("this laptop has no erasure records")
+    _refuse_unproven([status])
     laptop = _laptop_entry(status)
     body = {"laptops": [laptop], "totals": _totals([laptop])}
     return _issue(Certificate.Kind.LAPTOP, body, user, device=status.device)
+
+
+def revoke(cert: Certificate, user: User, reason: str, *, reissue: bool = False) -> Certificate:
+    """Withdraw a certificate (with a reason); ``reissue`` replaces it by a fresh one."""
+    reason = reason.strip()
+    if not reason:
+        raise CertificateError(_("Give a reason for withdrawing the certificate."))
+    if cert.revoked_at is not None:
+        raise CertificateError(_("This certificate was already withdrawn."))
+    new: Certificate | None = None
+    with transaction.atomic():
+        if reissue:
+            if cert.batch is not None:
+                new = issue_donor(cert.batch, user, print_donor=bool(cert.payload.get("donor")))
+            else:
+                status = DeviceStatus.objects.select_related("last_run").get(pk=cert.device_id)
+                new = issue_laptop(status, user)
+        cert.revoked_at = timezone.now()
+        cert.revoked_by = user
+        cert.revoke_reason = reason
+        cert.superseded_by = new
+        cert.save(update_fields=["revoked_at", "revoked_by", "revoke_reason", "superseded_by"])
+        audit.record(
+            user,
+            "certificate.revoked",
+            "certificate",
+            str(cert.id),
+            reason=reason,
+            superseded_by=str(new.id) if new else None,
+        )
+    return new or cert
 
 
 # --------------------------------------------------------------------------- checking
@@ -178,6 +235,8 @@ def check(cert: Certificate) -> dict[str, Any]:
     reports_ok = sum(_report_signature_ok(r) for r in runs)
     return {
         "certificate_ok": certificate_ok,
+        "revoked": cert.revoked_at is not None,
+        "valid": certificate_ok and cert.revoked_at is None,
         "reports_total": len(report_ids),
         "reports_ok": reports_ok,
     }
@@ -223,7 +282,15 @@ def render_pdf(cert: Certificate, verify_url: str) -> bytes:
         title += " - donation"
     pdf.cell(0, 9, t(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 9)
-    lines = [f"Certificate {p['id']}", f"Issued {p['issued_at']} by Digibench"]
+    lines = [
+        f"Certificate {p['id']}",
+        f"Issued {p['issued_at']} by {p.get('organisation') or 'Digibench'}",
+    ]
+    if p.get("result") == "all-disks-erased-or-destroyed":
+        lines.append(
+            "Result: every internal disk of every laptop listed was erased with "
+            "verification or physically destroyed."
+        )
     if p["kind"] == "donor":
         lines.insert(0, f"Donor: {p['donor']}  (batch #{p['batch']}, received {p['received_on']})")
     lines.append(f"Standard: {p['standard']}")

@@ -154,9 +154,9 @@ class DeviceStatus(models.Model):
         return self.asset_tag or self.serial or str(self.device_id)
 
     @property
-    def key(self) -> str:
-        """The URL key: the asset tag, or ``id-<pk>`` for a laptop without one."""
-        return self.asset_tag or f"id-{self.device_id}"
+    def key(self) -> int:
+        """The URL key: the database id, under /laptop/, never mistaken for a tag."""
+        return int(self.device_id)
 
 
 class Note(models.Model):
@@ -229,9 +229,47 @@ class Certificate(models.Model):
     payload = models.JSONField()
     signature = models.CharField(max_length=256)
     public_key = models.CharField(max_length=128)
+    #: a withdrawn certificate proves nothing any more; the reason says why
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoke_reason = models.TextField(blank=True, default="")
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id}"
+
+
+class TagConflict(models.Model):
+    """Two devices (by hardware identity) reported under one asset tag.
+
+    Until a coordinator retags one or merges them, neither laptop can be
+    certified or lent and their batch cannot close.
+    """
+
+    asset_tag = models.CharField(max_length=256, db_index=True)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    other = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    detected_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-detected_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["asset_tag", "device", "other"], name="tagconflict_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_tag}: {self.device_id} / {self.other_id}"
 
 
 from server.web.login_models import LoginFailure  # noqa: E402, F401  (its own module)

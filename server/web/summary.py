@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from server.ingest.models import AuditEvent, Device, Run
-from server.web.models import BatchItem, DeviceStatus, ErasureState
+from server.web.models import BatchItem, DeviceStatus, ErasureState, TagConflict
 
 log = logging.getLogger("server.web")
 
@@ -96,4 +96,17 @@ def refresh(device: Device) -> DeviceStatus:
     )
     status.batch_id = item.batch_id if item else None
     status.save()
+    note_conflicts(device)
     return status
+
+
+def note_conflicts(device: Device) -> None:
+    """Store a conflict for every other device (other hardware) already under this tag.
+
+    Keyed by the ordered pair, so a repeated upload or rebuild stores nothing new.
+    """
+    if not device.asset_tag:
+        return
+    for other in Device.objects.filter(asset_tag=device.asset_tag).exclude(pk=device.pk):
+        low, high = sorted((device.pk, other.pk))
+        TagConflict.objects.get_or_create(asset_tag=device.asset_tag, device_id=low, other_id=high)

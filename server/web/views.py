@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from server.ingest.models import AuditEvent, Disk, Run, Station
-from server.web import audit, listing
+from server.web import audit, conflicts, evidence, listing
 from server.web.forms import (
     DestinationForm,
     DestructionForm,
@@ -28,6 +30,7 @@ from server.web.forms import (
 from server.web.models import (
     LENDING_NEXT,
     Batch,
+    Certificate,
     DeviceStatus,
     DiskDestruction,
     ErasureState,
@@ -147,6 +150,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "battery": _bars(battery),
         "verdicts": _bars(verdicts),
         "stations": stations,
+        "conflicts": conflicts.open_conflicts(),
     }
     return render(request, "web/dashboard.html", context)
 
@@ -186,16 +190,54 @@ def device_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/device_list.html", context)
 
 
-def find_status(key: str) -> DeviceStatus:
-    """The laptop behind a URL key: its asset tag, or ``id-<pk>`` when it has none."""
+#: the largest id a database key column holds; bigger numbers name no laptop
+_MAX_PK = 2**63 - 1
+
+
+class AmbiguousTag(Exception):
+    """Several laptops carry the tag: the operator has to pick one."""
+
+    def __init__(self, tag: str, candidates: list[DeviceStatus]) -> None:
+        super().__init__(tag)
+        self.tag = tag
+        self.candidates = candidates
+
+
+def find_status(pk: int | None = None, key: str | None = None) -> DeviceStatus:
+    """The laptop behind a URL: by database id under /laptop/, by asset tag under /devices/."""
     qs = DeviceStatus.objects.select_related("device", "last_run", "batch")
-    if key.startswith("id-") and key[3:].isdigit():
-        found = qs.filter(pk=int(key[3:])).first()
-    else:
-        found = qs.filter(asset_tag=key).order_by("-last_run_at").first()
-    if found is None:
+    if pk is not None:
+        found = qs.filter(pk=pk).first() if 0 < pk <= _MAX_PK else None
+        if found is None:
+            raise Http404("no such laptop")
+        return found
+    rows = list(qs.filter(asset_tag=key).order_by("-last_run_at", "pk")[:50]) if key else []
+    if not rows:
         raise Http404("no such laptop")
-    return found
+    if len(rows) > 1:
+        raise AmbiguousTag(str(key), rows)
+    return rows[0]
+
+
+def laptop_view(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Hand the view its laptop; a tag shared by several laptops lists them instead."""
+
+    @functools.wraps(func)
+    def wrapper(
+        request: HttpRequest, pk: int | None = None, key: str | None = None
+    ) -> HttpResponse:
+        try:
+            status = find_status(pk=pk, key=key)
+        except AmbiguousTag as exc:
+            return render(
+                request,
+                "web/device_choice.html",
+                {"tag": exc.tag, "candidates": exc.candidates},
+                status=300 if request.method == "GET" else 409,
+            )
+        return func(request, status)
+
+    return wrapper
 
 
 def _report(run: Run) -> dict[str, Any]:
@@ -207,8 +249,8 @@ def _report(run: Run) -> dict[str, Any]:
 
 
 @viewer
-def device_detail(request: HttpRequest, key: str) -> HttpResponse:
-    status = find_status(key)
+@laptop_view
+def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     device = status.device
     runs = []
     run_objs = list(Run.objects.filter(device=device).select_related("station", "grade"))
@@ -249,19 +291,23 @@ def device_detail(request: HttpRequest, key: str) -> HttpResponse:
         "lending_choices": [(v, label) for v, label in Lending.choices if v in allowed_lending],
         "note_form": NoteForm(),
         "destruction_form": DestructionForm(),
+        "erasure_missing": evidence.erasure_missing(status),
+        "lending_missing": evidence.lending_missing(status),
+        "conflicts": conflicts.for_device(status.pk),
+        "certificates": Certificate.objects.filter(device=device).order_by("-issued_at"),
     }
     return render(request, "web/device_detail.html", context)
 
 
 def _back(status: DeviceStatus) -> HttpResponse:
-    return redirect("web:device", key=status.key)
+    return redirect("web:device", pk=status.pk)
 
 
 @require_POST
 @login_required
 @permission_required("web.override_grade", raise_exception=True)
-def override_grade(request: HttpRequest, key: str) -> HttpResponse:
-    status = find_status(key)
+@laptop_view
+def override_grade(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = GradeOverrideForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
@@ -289,12 +335,20 @@ def override_grade(request: HttpRequest, key: str) -> HttpResponse:
 @require_POST
 @login_required
 @permission_required("web.decide_destination", raise_exception=True)
-def set_destination(request: HttpRequest, key: str) -> HttpResponse:
-    status = find_status(key)
+@laptop_view
+def set_destination(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = DestinationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Pick a destination."))
         return _back(status)
+    destination = form.cleaned_data["destination"]
+    if destination in evidence.LENDING_DESTINATIONS:
+        missing = evidence.lending_missing(status, destination=destination)
+        if missing:
+            messages.error(
+                request, _("Not lendable: %(missing)s.") % {"missing": evidence.say(missing)}
+            )
+            return _back(status)
     with transaction.atomic():
         old = status.destination
         status.destination = form.cleaned_data["destination"]
@@ -317,20 +371,30 @@ def set_destination(request: HttpRequest, key: str) -> HttpResponse:
 @require_POST
 @login_required
 @permission_required("web.decide_destination", raise_exception=True)
-def set_lending(request: HttpRequest, key: str) -> HttpResponse:
-    status = find_status(key)
+@laptop_view
+def set_lending(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = LendingForm(request.POST)
     new = form.cleaned_data["lending"] if form.is_valid() else ""
     if new not in LENDING_NEXT.get(status.lending, ()):
         messages.error(request, _("That lending status cannot follow the current one."))
         return _back(status)
-    if new == Lending.IN_STOCK and (
-        status.erasure != ErasureState.VERIFIED
-        or status.lending_changed_at is None
-        or status.last_run_at is None
-        or status.last_run_at < status.lending_changed_at
-    ):
-        messages.error(request, _("A returned laptop needs a new verified wipe first."))
+    missing: list[evidence.Missing] = []
+    if new == Lending.LENT:
+        # A returned laptop goes out again only after a new proven wipe.
+        since = status.lending_changed_at if status.lending == Lending.RETURNED else None
+        missing = evidence.lending_missing(status, since=since)
+    elif new == Lending.IN_STOCK:
+        missing = evidence.erasure_missing(status)
+        if status.lending_changed_at is not None:
+            run = evidence.latest_intake(status)
+            if run is None or run.received_at <= status.lending_changed_at:
+                missing.append(evidence.Missing("not_rewiped"))
+    if missing:
+        messages.error(
+            request,
+            _("That lending status needs proof first: %(missing)s.")
+            % {"missing": evidence.say(missing)},
+        )
         return _back(status)
     with transaction.atomic():
         old = status.lending
@@ -352,8 +416,8 @@ def set_lending(request: HttpRequest, key: str) -> HttpResponse:
 @require_POST
 @login_required
 @permission_required("web.add_note", raise_exception=True)
-def add_note(request: HttpRequest, key: str) -> HttpResponse:
-    status = find_status(key)
+@laptop_view
+def add_note(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         with transaction.atomic():
@@ -376,8 +440,8 @@ def add_note(request: HttpRequest, key: str) -> HttpResponse:
 @require_POST
 @login_required
 @permission_required("web.add_diskdestruction", raise_exception=True)
-def record_destruction(request: HttpRequest, key: str) -> HttpResponse:
-    status = find_status(key)
+@laptop_view
+def record_destruction(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = DestructionForm(request.POST)
     if form.is_valid():
         with transaction.atomic():
@@ -398,8 +462,8 @@ def record_destruction(request: HttpRequest, key: str) -> HttpResponse:
 
 
 @viewer
-def device_json(request: HttpRequest, key: str) -> HttpResponse:
-    status = find_status(key)
+@laptop_view
+def device_json(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     runs = Run.objects.filter(device=status.device)
     body = {
         "asset_tag": status.asset_tag,
@@ -413,6 +477,8 @@ def device_json(request: HttpRequest, key: str) -> HttpResponse:
         "destination_final": status.destination_final,
         "lending": status.lending,
         "erasure": status.erasure,
+        "erasure_missing": [{"code": m.code, **m.params} for m in evidence.erasure_missing(status)],
+        "lending_missing": [{"code": m.code, **m.params} for m in evidence.lending_missing(status)],
         "batch": status.batch_id,
         "notes": [
             {"at": n.at.isoformat(), "author": n.author.get_username(), "text": n.text}

@@ -152,6 +152,7 @@ def _boot(bench: Bench, name: str, *, on_console: Callable[[str], bool] | None =
     """Boot the laptop from the stick until it powers off; ``on_console`` sees the serial
     console as it grows (it returns True once it has done its part)."""
     serial0 = ARTIFACTS / f"pairing-{name}.ttyS0.log"
+    serial0.unlink(missing_ok=True)  # an earlier run's console holds an old, spent code
     relay = f"{sys.executable} {REPO / 'tests/e2e/relay.py'} 127.0.0.1 {bench.server.port}"
     args = [
         QEMU, "-nodefaults", "-display", "none", "-no-reboot", "-m", "2048", "-smp", "2",

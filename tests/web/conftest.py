@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey 
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.test import Client  # noqa: E402
 
+from agent.erase.record import sign_record  # noqa: E402
 from agent.report.samples import sample_report  # noqa: E402
 from agent.report.schema import Report  # noqa: E402
 from agent.signing import public_key_b64  # noqa: E402
@@ -81,6 +82,15 @@ def station_key(db: Any) -> tuple[models.Station, Ed25519PrivateKey]:
     return st, key
 
 
+def station_body(report: Report, key: Ed25519PrivateKey, *, sign_records: bool = True) -> bytes:
+    """What a station uploads: every erasure record signed (if a test has not), then the report."""
+    records = [
+        r if r.signature or not sign_records else sign_record(r, key) for r in report.erasures
+    ]
+    report = report.model_copy(update={"erasures": records})
+    return report_json(sign_report(report, key))
+
+
 @pytest.fixture
 def store(
     station_key: tuple[models.Station, Ed25519PrivateKey],
@@ -88,11 +98,17 @@ def store(
     """Store the ``n``-th sample report (optionally changed by ``edit``) as a station would."""
     st, key = station_key
 
-    def do(n: int, edit: Callable[[Report], None] | None = None, **kw: Any) -> DeviceStatus:
+    def do(
+        n: int,
+        edit: Callable[[Report], None] | None = None,
+        *,
+        sign_records: bool = True,
+        **kw: Any,
+    ) -> DeviceStatus:
         report = sample_report(n, station=st.name, **kw)
         if edit is not None:
             edit(report)
-        result = service.ingest(st, report_json(sign_report(report, key)))
+        result = service.ingest(st, station_body(report, key, sign_records=sign_records))
         return DeviceStatus.objects.get(device=result.run.device)
 
     return do

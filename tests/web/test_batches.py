@@ -87,7 +87,8 @@ def test_batch_closes_only_when_everything_is_resolved(
     batch.refresh_from_db()
     assert batch.closed_at is not None
 
-    response = coord_client.post(f"/batches/{batch.pk}/certificate")
+    # the coordinator chose to print the donor's name
+    response = coord_client.post(f"/batches/{batch.pk}/certificate", {"print_donor": "1"})
     assert response.status_code == 302
     pdf = coord_client.get(response["Location"])
     assert pdf["Content-Type"] == "application/pdf"

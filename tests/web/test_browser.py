@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +23,10 @@ import requests
 from openpyxl import load_workbook
 
 from agent.report.samples import sample_report
-from agent.report.schema import ErasureResult
+from agent.report.schema import ErasureResult, Report
 from agent.signing import verify
-from agent.uplink.signed import report_json, sign_report
 from tests.uplink.server_process import ServerProcess, Station
+from tests.web.conftest import station_body
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,6 +46,17 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make setup)"),
 ]
+
+
+def upload(srv: ServerProcess, station: Station, report: Report) -> None:
+    """Post a report as a station does: erasure records and report signed."""
+    response = requests.post(
+        f"{srv.url}/api/v1/reports",
+        data=station_body(report, station.key),
+        headers={"Authorization": f"Bearer {station.token}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
                 report.erasures[0].verification_passed = False
             if n == 5:
                 report.device.product_version = XSS
-            response = requests.post(
-                f"{srv.url}/api/v1/reports",
-                data=report_json(sign_report(report, station.key)),
-                headers={
-                    "Authorization": f"Bearer {station.token}",
-                    "Content-Type": "application/json",
-                },
-                timeout=30,
-            )
-            assert response.status_code == 201, response.text
+            upload(srv, station, report)
         yield srv, station
     finally:
         srv.drop()
@@ -176,6 +179,7 @@ def test_coordinator_day(server: tuple[ServerProcess, Station], browser: object,
     assert "Closed" in page.inner_text("#batch-state"), page.inner_text("main")
 
     # the donor certificate: its text and its signature
+    page.check("input[name=print_donor]")  # the donor is a library: its name goes on paper
     with page.expect_download() as info:
         page.click("#donor-certificate")
     pdf = artifacts / "certificate.pdf"
@@ -218,3 +222,74 @@ def test_coordinator_day(server: tuple[ServerProcess, Station], browser: object,
         page.click("text=laptops XLSX")
     sheet = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
     assert sheet.max_row == 6
+
+
+def test_failed_wipe_keeps_the_batch_open_until_rewiped(
+    server: tuple[ServerProcess, Station], browser: object, artifacts: Path
+):
+    """In Dutch: the failed disk is named, a re-wipe closes the batch, a withdrawal shows."""
+    srv, station = server
+    url = srv.url
+    context = browser.new_context(locale="nl-NL", accept_downloads=True)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(f"{url}/batches/")
+    page.fill("input[name=username]", "carla")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/batches/")
+    page.fill("input[name=donor]", "Particulier")
+    page.fill("input[name=received_on]", "2026-11-03")
+    page.fill("input[name=expected_count]", "1")
+    page.click("#new-batch button[type=submit]")
+    batch_url = page.url
+    page.fill("textarea[name=tags]", "DG-000004")
+    page.click("form.card button[type=submit]")
+    page.goto(f"{url}/devices/DG-000004/")
+    # lending is out of the question, and the page says why
+    page.select_option("select[name=destination]", "digibank")
+    page.click("#destination-form button[type=submit]")
+    assert "Niet uitleenbaar" in page.inner_text("main")
+    assert "Schijf S4EUNX0M0000004: wissen mislukt" in page.inner_text("#erasure-missing")
+    page.select_option("select[name=destination]", "repair")
+    page.click("#destination-form button[type=submit]")
+    page.goto(batch_url)
+    assert "Schijf S4EUNX0M0000004: wissen mislukt" in page.inner_text("#blockers")
+    page.click("#close-batch")
+    assert "De partij kan niet sluiten" in page.inner_text("main")
+    assert "wissen mislukt" in page.inner_text("main")
+    assert page.inner_text("#batch-state").strip() == "Open"
+    page.screenshot(path=str(artifacts / "batch-failed-wipe.png"), full_page=True)
+
+    # the laptop goes back on the bench: a new signed report with a verified erasure
+    rewipe = sample_report(4, station=station.name, report_id=uuid.uuid4())
+    rewipe.created_at = rewipe.finished_at = datetime.now(UTC).replace(microsecond=0)
+    upload(srv, station, rewipe)
+    tech = login(browser, url, "tom")
+    tech.goto(batch_url)
+    forms = tech.locator("#checks form")
+    for _ in range(forms.count()):
+        forms.first.locator("select[name=passed]").select_option("1")
+        forms.first.locator("button").click()
+    page.goto(batch_url)
+    assert page.locator("#blockers .ok").count() == 1, page.inner_text("#blockers")
+    page.click("#close-batch")
+    assert "Afgesloten" in page.inner_text("#batch-state"), page.inner_text("main")
+
+    with page.expect_download():
+        page.click("#donor-certificate")
+    page.goto(batch_url)
+    verify_link = page.locator("#certificates a", has_text="verificatiepagina")
+    verify_url = f"{url}{verify_link.first.get_attribute('href')}"
+    public = browser.new_context(locale="nl-NL").new_page()  # type: ignore[attr-defined]
+    public.goto(verify_url)
+    assert "Echt" in public.inner_text("#verdict")
+    assert "Particulier" not in public.inner_text("main")  # a private donor stays unnamed
+    assert "Digibench" in public.inner_text("#organisation")
+
+    page.fill("#certificates input[name=reason]", "verkeerde partij")
+    page.click("#certificates button.revoke")
+    assert "ingetrokken" in page.inner_text("#certificates")
+    public.goto(verify_url)
+    assert "ingetrokken" in public.inner_text("#verdict")
+    assert "Echt" not in public.inner_text("#verdict")
+    public.screenshot(path=str(artifacts / "verify-withdrawn.png"), full_page=True)

@@ -208,7 +208,7 @@ def test_asset_tags_with_slashes_open_and_act(
     status = store(4, asset_tag="DB/2024/001")
     store(5, asset_tag="DB/2024")  # a tag that is a prefix of the other must not catch it
     listing_body = coord_client.get("/devices/?q=db/2024").content.decode()
-    assert 'href="/devices/DB/2024/001/"' in listing_body
+    assert f'href="/laptop/{status.device_id}/"' in listing_body
     page = coord_client.get("/devices/DB/2024/001/")
     assert page.status_code == 200 and "DB/2024/001" in page.content.decode()
     assert "PF10000004" in page.content.decode() and "PF10000005" not in page.content.decode()
@@ -217,11 +217,13 @@ def test_asset_tags_with_slashes_open_and_act(
         "DB/2024/001"
     )
     response = coord_client.post("/devices/DB/2024/001/grade", {"grade": "C", "reason": "dent"})
-    assert response.status_code == 302 and response["Location"] == "/devices/DB/2024/001/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/laptop/{status.device_id}/"
     status.refresh_from_db()
     assert status.grade == "C"
     assert DeviceStatus.objects.get(asset_tag="DB/2024").grade_override == ""
-    # the other keys keep working: a plain tag, and id-<pk> for a laptop without a tag
-    assert coord_client.get(f"/devices/id-{status.device_id}/").status_code == 200
+    # a tag only ever names a tag; the database id lives under /laptop/
+    assert coord_client.get(f"/devices/id-{status.device_id}/").status_code == 404
+    assert coord_client.get(f"/laptop/{status.device_id}/").status_code == 200
     assert coord_client.get("/devices/DB/2024/").status_code == 200
     assert coord_client.get("/devices/DB/2024/999/").status_code == 404

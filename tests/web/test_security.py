@@ -236,7 +236,7 @@ def test_reports_of_an_allowed_unsigned_station_are_flagged(coord_client: Client
     nl.force_login(User.objects.get(username="carla"))
     listing = nl.get("/devices/").content.decode()
     assert "onbewezen rapport" in listing
-    page = nl.get(f"/devices/{status.key}/").content.decode()
+    page = nl.get(f"/laptop/{status.pk}/").content.decode()
     assert 'id="unproven"' in page and "niet ondertekend" in page
     staff = client_for(make_user("sam", None, is_staff=True))
     api = staff.get(f"/api/v1/reports/{run.report_id}").json()

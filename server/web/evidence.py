@@ -1,0 +1,137 @@
+"""The evidence rules: when a laptop counts as erased, and when it may be lent.
+
+Every path that certifies, closes a batch, lends or decides a lending destination
+asks these two functions, so there is one place that says what "proven" means.
+Each returns what is missing as codes with facts; ``Missing.text`` says it in the
+operator's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils.translation import gettext_lazy
+
+from server.ingest.models import Run
+from server.web import conflicts
+from server.web.models import DeviceStatus, DiskDestruction
+from server.web.record_signatures import erasure_signatures
+
+#: grades whose laptops may go out on loan
+LENDABLE_GRADES = frozenset({"A", "B", "C"})
+#: destinations that mean "lend it out"
+LENDING_DESTINATIONS = frozenset({"lend", "digibank", "digileen"})
+
+_TEXTS = {
+    "no_intake": gettext_lazy("no intake report"),
+    "unfinished": gettext_lazy("the intake report is not finished"),
+    "no_disks": gettext_lazy("the intake report names no internal disk"),
+    "tag_conflict": gettext_lazy("asset tag %(tag)s is also used by another laptop"),
+    "disk_no_record": gettext_lazy("Disk %(disk)s: no erasure record"),
+    "disk_failed": gettext_lazy("Disk %(disk)s: wipe failed"),
+    "disk_exceptions": gettext_lazy("Disk %(disk)s: erased with exceptions"),
+    "disk_unverified": gettext_lazy("Disk %(disk)s: erasure not verified"),
+    "disk_signature": gettext_lazy("Disk %(disk)s: erasure record signature %(status)s"),
+    "no_image": gettext_lazy("no verified image"),
+    "grade": gettext_lazy("grade %(grade)s does not allow lending"),
+    "destination": gettext_lazy("destination %(destination)s is not a loan"),
+    "not_rewiped": gettext_lazy("no erasure-proven intake run since the return"),
+}
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One piece of evidence that is not there."""
+
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return str(_TEXTS[self.code]) % self.params
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def latest_intake(status: DeviceStatus) -> Run | None:
+    return Run.objects.filter(device_id=status.pk, mode="intake").select_related("station").first()
+
+
+def _disk_problem(records: list[tuple[str, str, bool | None]]) -> tuple[str, dict[str, str]]:
+    """The problem of a disk's best record; ``("", {})`` when one record is proof."""
+    worst: tuple[str, dict[str, str]] = ("disk_no_record", {})
+    for result, signature, verified in records:
+        if result == "failed":
+            problem: tuple[str, dict[str, str]] = ("disk_failed", {})
+        elif result != "erased":
+            problem = ("disk_exceptions", {})
+        elif not verified:
+            problem = ("disk_unverified", {})
+        elif signature != "valid":
+            problem = ("disk_signature", {"status": signature})
+        else:
+            return "", {}
+        worst = problem
+    return worst
+
+
+def erasure_missing(status: DeviceStatus) -> list[Missing]:
+    """Empty when every internal disk of the latest intake run is proven erased or destroyed."""
+    found = [
+        Missing("tag_conflict", {"tag": status.asset_tag}) for _ in conflicts.for_device(status.pk)
+    ][:1]
+    run = latest_intake(status)
+    if run is None:
+        return [*found, Missing("no_intake")]
+    if run.finished_at is None:
+        found.append(Missing("unfinished"))
+    disks = list(run.disks.filter(internal=True).order_by("id"))
+    if not disks:
+        found.append(Missing("no_disks"))
+    sigs = erasure_signatures(run)
+    records: dict[str, list[tuple[str, str, bool | None]]] = {}
+    for rec in run.erasures.order_by("id"):
+        sig = sigs.get(str(rec.record_id), "unsigned")
+        records.setdefault(rec.disk_serial, []).append((rec.result, sig, rec.verification_passed))
+    destroyed = set(
+        DiskDestruction.objects.filter(device_id=status.pk).values_list("disk_serial", flat=True)
+    )
+    for disk in disks:
+        if disk.serial and disk.serial in destroyed:
+            continue
+        code, params = _disk_problem(records.get(disk.serial, []) if disk.serial else [])
+        if code:
+            found.append(Missing(code, {"disk": disk.serial or disk.name, **params}))
+    return found
+
+
+def lending_missing(
+    status: DeviceStatus, destination: str | None = None, since: datetime | None = None
+) -> list[Missing]:
+    """Empty when the laptop may be lent (to ``destination``, rewiped after ``since``)."""
+    found = erasure_missing(status)
+    run = latest_intake(status)
+    if run is not None and not run.images.filter(verified=True).exists():
+        found.append(Missing("no_image"))
+    if status.grade not in LENDABLE_GRADES:
+        found.append(Missing("grade", {"grade": status.grade or "-"}))
+    dest = status.destination if destination is None else destination
+    if dest not in LENDING_DESTINATIONS:
+        found.append(Missing("destination", {"destination": dest or "-"}))
+    if since is not None and (run is None or run.received_at <= since):
+        found.append(Missing("not_rewiped"))
+    return found
+
+
+def erasure_proven(status: DeviceStatus) -> bool:
+    return not erasure_missing(status)
+
+
+def lendable(status: DeviceStatus) -> bool:
+    return not lending_missing(status)
+
+
+def say(missing: list[Missing]) -> str:
+    """All missing evidence as one sentence for a message."""
+    return "; ".join(m.text() for m in missing)
