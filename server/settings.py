@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "server.ingest",
     "server.web",
+    "server.lending",
 ]
 
 MIDDLEWARE = [
@@ -119,6 +120,15 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 #: base URL printed in certificate QR codes, e.g. https://digibench.example.org (else the request's)
 DIGIBENCH_PUBLIC_URL = os.environ.get("DIGIBENCH_PUBLIC_URL", "").rstrip("/")
+#: months after a borrower's last loan ends before their personal data are pseudonymised
+DIGIBENCH_LENDING_RETENTION_MONTHS = float(
+    os.environ.get("DIGIBENCH_LENDING_RETENTION_MONTHS", "12")
+)
+#: the organisation's loan conditions printed on the agreement: a JSON file
+#: {"nl": "...", "fr": "...", "en": "..."} (else the built-in conditions)
+DIGIBENCH_LOAN_CONDITIONS_FILE = os.environ.get("DIGIBENCH_LOAN_CONDITIONS_FILE", "")
+#: where borrowers get help, printed on the hand-over sheet
+DIGIBENCH_HELPDESK = os.environ.get("DIGIBENCH_HELPDESK", "")
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("uitlenen/", include("server.lending.urls")),
     path("", include("server.web.urls")),
 ]
