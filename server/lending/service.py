@@ -71,6 +71,7 @@ def check_in(loan: Loan, user: User, **fields: Any) -> CheckIn:
             "device",
             str(loan.device_id),
             loan=loan.pk,
+            borrower=loan.borrower_id,
             condition=ci.condition,
         )
     return ci
