@@ -34,7 +34,8 @@ class BorrowerForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class LoanForm(forms.ModelForm):  # type: ignore[type-arg]
-    laptop = forms.CharField(label=_("laptop (asset tag)"), max_length=256)
+    laptop = forms.CharField(label=_("Laptop (asset tag)"), max_length=256)
+    field_order: ClassVar[list[str]] = ["laptop", "borrower"]
 
     class Meta:
         model = Loan

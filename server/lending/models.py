@@ -64,8 +64,12 @@ class Borrower(models.Model):
 class Loan(models.Model):
     """One laptop lent to one borrower under a programme and wave."""
 
-    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="loans")
-    borrower = models.ForeignKey(Borrower, on_delete=models.PROTECT, related_name="loans")
+    device = models.ForeignKey(
+        Device, on_delete=models.PROTECT, related_name="loans", verbose_name=_("laptop")
+    )
+    borrower = models.ForeignKey(
+        Borrower, on_delete=models.PROTECT, related_name="loans", verbose_name=_("borrower")
+    )
     programme = models.CharField(_("programme"), max_length=16, choices=Programme.choices)
     wave = models.PositiveSmallIntegerField(_("wave"), default=1)
     start = models.DateField(_("start date"))
