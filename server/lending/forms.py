@@ -35,7 +35,6 @@ class BorrowerForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class LoanForm(forms.ModelForm):  # type: ignore[type-arg]
     laptop = forms.CharField(label=_("Laptop (asset tag)"), max_length=256)
-    field_order: ClassVar[list[str]] = ["laptop", "borrower"]
 
     class Meta:
         model = Loan
@@ -56,6 +55,7 @@ class LoanForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.order_fields(["laptop", "borrower"])
         self.fields["borrower"].queryset = Borrower.objects.filter(pseudonymised_at__isnull=True)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
