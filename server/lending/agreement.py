@@ -110,17 +110,19 @@ def render(loan: Loan, lang: str = "nl") -> bytes:
             (
                 _("First login"),
                 _(
-                    "Switch the laptop on and wait for the login screen. Log in "
-                    "with the user name and the temporary password you received "
-                    "at hand-over."
+                    "Switch the laptop on and wait for the login screen. Choose "
+                    "the account Gebruiker: it has no password yet, so you are "
+                    "asked straight away to choose one (that one line may be in "
+                    'English: "You are required to change your password").'
                 ),
             ),
             (
                 _("Choosing a password"),
                 _(
-                    "You are asked to choose your own password. Pick a long one "
-                    "you can remember, for example three or four words, and do "
-                    "not share it."
+                    "Type your new password twice. Pick a long one you can "
+                    "remember, for example three or four words, write it down "
+                    "somewhere safe, away from the laptop, and do not share it. "
+                    "Only you know it."
                 ),
             ),
             (
