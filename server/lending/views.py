@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -113,10 +113,12 @@ def lend(request: HttpRequest) -> HttpResponse:
     form = LoanForm(request.POST or None, initial={"laptop": request.GET.get("laptop", "")})
     problems: list[str] = []
     if request.method == "POST" and form.is_valid():
-        status = find_status(form.cleaned_data["laptop"].strip())
         fields = {k: v for k, v in form.cleaned_data.items() if k != "laptop"}
         try:
+            status = find_status(form.cleaned_data["laptop"].strip())
             loan = service.lend(status.device, audit.staff(request), **fields)
+        except Http404:
+            problems = [_("No laptop with that asset tag.")]
         except service.LendingError as exc:
             problems = exc.problems
         else:

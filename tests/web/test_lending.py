@@ -182,6 +182,17 @@ def test_returned_laptop_needs_a_newer_proven_intake(
     assert Loan.objects.count() == 2
 
 
+def test_an_unknown_tag_is_a_clear_error(borrower: Borrower, coord_client: Client) -> None:
+    response = coord_client.post(
+        "/uitlenen/uitlenen/",
+        {"laptop": "DG-999999", "borrower": borrower.pk, "programme": "digibank", "wave": 1,
+         "start": "2026-12-01", "due": "2026-12-31", "min_attendance": 0},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "No laptop with that asset tag." in response.content.decode()
+    assert not Loan.objects.exists()
+
+
 def test_a_loan_needs_a_due_date_or_a_condition(
     laptop: Store, borrower: Borrower, coord_client: Client
 ) -> None:
