@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "server.web",
     "server.enrolment",
     "server.bench",
+    "server.lending",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +129,15 @@ DIGIBENCH_PUBLIC_URL = os.environ.get("DIGIBENCH_PUBLIC_URL", "").rstrip("/")
 TIME_ZONE = os.environ.get("DIGIBENCH_TIME_ZONE", "Europe/Brussels")
 #: who issues the certificates: printed on them and on the public /verify/ page
 DIGIBENCH_ORGANISATION = os.environ.get("DIGIBENCH_ORGANISATION", "").strip() or "Digibench"
+#: months after a borrower's last loan ends before their personal data are pseudonymised
+DIGIBENCH_LENDING_RETENTION_MONTHS = float(
+    os.environ.get("DIGIBENCH_LENDING_RETENTION_MONTHS", "12")
+)
+#: the organisation's loan conditions printed on the agreement: a JSON file
+#: {"nl": "...", "fr": "...", "en": "..."} (else the built-in conditions)
+DIGIBENCH_LOAN_CONDITIONS_FILE = os.environ.get("DIGIBENCH_LOAN_CONDITIONS_FILE", "")
+#: where borrowers get help, printed on the hand-over sheet
+DIGIBENCH_HELPDESK = os.environ.get("DIGIBENCH_HELPDESK", "")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"

@@ -18,5 +18,6 @@ urlpatterns = [
     path("werkbank/", bench_views.werkbank, name="werkbank"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("uitlenen/", include("server.lending.urls")),
     path("", include("server.web.urls")),
 ]

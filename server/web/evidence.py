@@ -119,7 +119,9 @@ def lending_missing(
     dest = status.destination if destination is None else destination
     if dest not in LENDING_DESTINATIONS:
         found.append(Missing("destination", {"destination": dest or "-"}))
-    if since is not None and (run is None or run.received_at <= since):
+    # Newer on both clocks: a report made before the return but delivered after it (an old
+    # one waiting in a station's outbox) proves nothing about the returned laptop.
+    if since is not None and (run is None or run.received_at <= since or run.created_at <= since):
         found.append(Missing("not_rewiped"))
     return found
 

@@ -27,6 +27,16 @@ _COORDINATOR = [
     "web.add_certificate",
     "web.add_diskdestruction",
     "ingest.view_auditevent",
+    # the lending programmes (server/lending): borrowers are coordinators' business only
+    "lending.view_borrower",
+    "lending.add_borrower",
+    "lending.change_borrower",
+    "lending.view_loan",
+    "lending.add_loan",
+    "lending.check_in_loan",
+    "lending.export_lending",
+    "lending.add_session",
+    "lending.change_attendance",
 ]
 _ADMIN = [
     *_COORDINATOR,

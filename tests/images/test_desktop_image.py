@@ -56,8 +56,18 @@ echo "DBTEST firstboot=$(systemctl is-active digibench-firstboot.service)"
 echo "DBTEST account=$(getent passwd gebruiker | cut -d: -f1,5)"
 echo "DBTEST groups=$(id -nG gebruiker | tr ' ' ,)"
 echo "DBTEST shadow=$(getent shadow gebruiker | cut -d: -f2,3)"
+echo "DBTEST pcscd=$(systemctl is-active pcscd.socket)"
+so=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
+echo "DBTEST pkcs11-file=$([ -e "$so" ] && echo present || echo missing)"
+echo "DBTEST pkcs11-firefox=$(grep -c 'opensc-pkcs11.so' /etc/firefox/policies/policies.json)"
+echo "DBTEST bookmarks=$(grep -c '"URL"' /etc/firefox/policies/policies.json)"
+echo "DBTEST desktop-links=$(ls /home/gebruiker/Bureaublad/*.desktop 2>/dev/null | wc -l)"
+echo "DBTEST taxonweb=$(grep -l taxonweb /home/gebruiker/Bureaublad/*.desktop | wc -l)"
+power="$(systemd-analyze cat-config systemd/logind.conf | sed -n 's/^HandlePowerKey=//p')"
+echo "DBTEST powerkey=$(echo "$power" | tail -n1)"
+echo "DBTEST welcome-contact=$(grep -c 'helpdesk' /etc/digibench/welkom.txt)"
 for p in firefox-esr firefox-esr-l10n-nl libreoffice-writer libreoffice-l10n-nl simple-scan cups \\
-    unattended-upgrades xfce4 lightdm network-manager; do
+    unattended-upgrades xfce4 lightdm network-manager pcscd libccid opensc opensc-pkcs11; do
     echo "DBTEST pkg-$p=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)"
 done
 systemctl --failed --no-legend --plain | sed 's/^/DBTEST failed: /'
@@ -184,3 +194,17 @@ def test_desktop_image_greeter_and_first_login(tmp_path: Path) -> None:
         if key.startswith("pkg-"):
             assert value == "installed", f"{key}: {value}"
     assert int(facts["zram"]) >= 1, out
+    # Belgian eID in Firefox, the bookmarks from provisioning/, a clean power button
+    assert facts["pcscd"] == "active", out
+    assert facts["pkcs11-file"] == "present" and facts["pkcs11-firefox"] == "1", out
+    bookmarks = sum(
+        1
+        for line in (REPO / "provisioning/files/etc/digibench/bladwijzers.tsv")
+        .read_text()
+        .splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert int(facts["bookmarks"]) == bookmarks == int(facts["desktop-links"]), out
+    assert facts["taxonweb"] == "1", out
+    assert facts["powerkey"] == "poweroff", out
+    assert int(facts["welcome-contact"]) >= 1, out
