@@ -309,6 +309,37 @@ class Display(Model):
     internal: bool | None = None
 
 
+class FirmwarePassword(Model):
+    """One firmware (BIOS/UEFI) password slot, from /sys/class/firmware-attributes."""
+
+    driver: ShortStr  # dell-wmi-sysman, thinklmi, hp-bioscfg
+    name: ShortStr  # Admin, System, Power-on, HDD...
+    role: ShortStr | None = None  # bios-admin, power-on, system-mgmt...
+    enabled: bool
+
+
+class TheftRecoverySetting(Model):
+    """A firmware setting of a theft-recovery agent (Absolute/Computrace) and its value."""
+
+    driver: ShortStr
+    name: ShortStr
+    value: ShortStr | None = None
+    active: bool | None = None  # None: the value does not say
+
+
+class FirmwareLocks(Model):
+    """What keeps a laptop tied to its former owner: passwords, agents, tags, Secure Boot."""
+
+    passwords: list[FirmwarePassword] = Field(default_factory=list, max_length=32)
+    #: None: the firmware does not say (legacy BIOS, or no efivars)
+    secure_boot: bool | None = None
+    setup_mode: bool | None = None
+    theft_recovery: list[TheftRecoverySetting] = Field(default_factory=list, max_length=16)
+    asset_tag: ShortStr | None = None  # DMI chassis asset tag, placeholders dropped
+    #: Intel ME/CSME firmware versions from /sys/class/mei; empty when no MEI device
+    mei_firmware: list[ShortStr] = Field(default_factory=list, max_length=8)
+
+
 class Components(Model):
     cpu: Cpu | None = None
     memory: Memory | None = None
@@ -317,6 +348,7 @@ class Components(Model):
     gpus: list[Gpu] = Field(default_factory=list, max_length=16)
     network: list[NetworkInterface] = Field(default_factory=list, max_length=64)
     displays: list[Display] = Field(default_factory=list, max_length=16)
+    locks: FirmwareLocks | None = None
 
 
 # --------------------------------------------------------------------------- bench work
