@@ -242,6 +242,50 @@ def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int 
     return cosmetic
 
 
+def _act(f: _Findings, action: str, code: str, cost: int, **params: ParamValue) -> None:
+    """Apply a policy action (block, repair, note, ignore) to one finding."""
+    if action == "block":
+        f.block(code, **params)
+    elif action == "repair":
+        f.repair(code, cost, **params)
+    elif action == "note":
+        f.note(code, **params)
+    else:
+        f.info(code, **params)
+
+
+def _check_locks(report: Report, policy: Policy, f: _Findings, intake: bool) -> None:
+    """Firmware passwords, theft-recovery agents, asset tags, Secure Boot.
+
+    They tie a donated laptop to its former owner, so in intake mode the policy
+    decides; on a resident's own laptop (check mode) they are only reported.
+    """
+    locks = report.components.locks
+    if locks is None:
+        return
+    rules = policy.locks
+    cost = policy.grading.repair_cost.lock
+
+    def act(action: str, code: str, **params: ParamValue) -> None:
+        _act(f, action if intake else "ignore", code, cost, **params)
+
+    for password in locks.passwords:
+        if password.enabled:
+            act(rules.firmware_password, "lock.firmware_password", name=password.name)
+    for agent in locks.theft_recovery:
+        if agent.active:
+            act(
+                rules.theft_recovery,
+                "lock.theft_recovery",
+                name=agent.name,
+                state=agent.value or "",
+            )
+    if locks.asset_tag:
+        act(rules.asset_tag, "lock.asset_tag", tag=locks.asset_tag)
+    if locks.secure_boot is False:
+        act(rules.secure_boot_off, "lock.secure_boot_off")
+
+
 def _erasure_of(disk: Disk, report: Report) -> ErasureRecord | None:
     """The latest erasure record of ``disk``: by serial, else by its path in this run."""
     for record in reversed(report.erasures):
@@ -349,6 +393,7 @@ def grade_report(report: Report, policy: Policy) -> Grade:
     _check_disks(report, g, f)
     _check_battery(report, policy, f)
     cosmetic = _check_operator(report, g, f)
+    _check_locks(report, policy, f, intake)
     erased = _check_erasure(report, f) if intake else False
     flashed = _check_image(report, g, f) if intake else False
 

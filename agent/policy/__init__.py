@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -49,6 +49,7 @@ class RepairCost(_Section):
     cosmetic: int = Field(ge=0)
     touchpad: int = Field(ge=0)
     other_test: int = Field(ge=0)
+    lock: int = Field(default=1, ge=0)
 
 
 class GradingPolicy(_Section):
@@ -66,11 +67,23 @@ class GradingPolicy(_Section):
     repair_cost: RepairCost
 
 
+#: What a finding does to the grade: never lend, repair list, note (B), or nothing.
+Action = Literal["block", "repair", "note", "ignore"]
+
+
+class LocksPolicy(_Section):
+    firmware_password: Action = "block"
+    theft_recovery: Action = "block"
+    asset_tag: Action = "note"
+    secure_boot_off: Action = "ignore"
+
+
 class Policy(_Section):
     version: str
     disk: DiskPolicy
     battery: BatteryPolicy
     grading: GradingPolicy
+    locks: LocksPolicy = LocksPolicy()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -96,7 +96,9 @@ def _passwords(base: Path) -> list[FirmwarePassword]:
             role = read_text(auth / name / "role")
             found.append(
                 FirmwarePassword(
-                    driver=driver[:256], name=name[:256], role=role[:256] if role else None,
+                    driver=driver[:256],
+                    name=name[:256],
+                    role=role[:256] if role else None,
                     enabled=enabled,
                 )
             )

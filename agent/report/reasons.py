@@ -149,6 +149,21 @@ CATALOG: dict[str, Wording] = {
     "grade.repairs_too_costly": _w(
         "Repairs add up to {cost} points (parts from {limit}): not worth repairing."
     ),
+    # ---------------------------------------------------------------- firmware locks
+    "lock.firmware_password": _w(
+        "A firmware password ({name}) is set: the borrower cannot change firmware settings.",
+        fix="remove the firmware {name} password (ask the donor for it)",
+    ),
+    "lock.theft_recovery": _w(
+        "Theft-recovery module {name} is {state}: Absolute/Computrace can reinstall the former "
+        "owner's tracking software.",
+        fix="have the donor release the laptop from Absolute, then switch {name} off",
+    ),
+    "lock.asset_tag": _w(
+        "The firmware still holds the former owner's asset tag '{tag}'.",
+        fix="clear asset tag '{tag}' in the firmware",
+    ),
+    "lock.secure_boot_off": _w("Secure Boot is off.", fix="switch Secure Boot on in the firmware"),
     # ---------------------------------------------------------------- disk health (SMART)
     "smart.passed_but_failing": _w(
         "The drive's own self-assessment says PASSED, but the counts above show it is "
@@ -352,6 +367,7 @@ CATALOG: dict[str, Wording] = {
     "gpu.error": _w("GPU: {error}"),
     "network.error": _w("network: {error}"),
     "display.error": _w("displays: {error}"),
+    "locks.error": _w("firmware locks: {error}"),
     "dmi.missing": _w(
         "No DMI/SMBIOS data (/sys/class/dmi/id): vendor, model and serial are unknown "
         "(normal in a virtual machine)."
