@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
@@ -19,6 +20,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from agent.config import StationConfig
 from agent.errors import DigibenchError
+from agent.helpdesk_summary import write_summary_pdf
 from agent.pipeline.events import EventSink, Finished, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
@@ -97,8 +99,11 @@ class DigibenchApp(App[None]):
         layouts: tuple[Layout, ...] = LAYOUTS,
         screen_test_interval: float | None = 1.5,
         touchpad_test: bool | None = None,
+        helpdesk_summary: Callable[[Report], Path | None] | None = None,
     ) -> None:
         super().__init__()
+        #: writes the resident's one-page PDF after a helpdesk check (None: not written)
+        self.helpdesk_summary = helpdesk_summary
         self.theme = "ansi-dark"
         self.pipeline = pipeline
         self.bridge = bridge or EventBridge()
@@ -287,8 +292,18 @@ class DigibenchApp(App[None]):
                 server_url=self.pipeline.server_url,
                 outbox_pending=outbox_pending,
                 uploaded=uploaded,
+                summary_pdf=self._summary_pdf(report),
             )
         )
+
+    def _summary_pdf(self, report: Report) -> Path | None:
+        if report.mode is not Mode.CHECK or self.helpdesk_summary is None:
+            return None
+        try:
+            return self.helpdesk_summary(report)
+        except Exception:  # the diagnosis on screen still stands; never crash the station
+            self.log.warning("helpdesk summary PDF failed")
+            return None
 
     def on_result_screen_next(self, _message: ResultScreen.Next) -> None:
         self.back_to_start()
@@ -300,4 +315,10 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
     ``observe`` also sees every pipeline event (the demo checks what was run)."""
     bridge = EventBridge()
     pipeline = Pipeline(config, runner=runner, emit=tee(bridge, observe))
-    DigibenchApp(pipeline, bridge).run()
+
+    def summary(report: Report) -> Path:
+        name = f"{report.asset_tag or report.report_id}".replace("/", "_")
+        path = config.station.data_dir / "helpdesk" / f"{name}.pdf"
+        return write_summary_pdf(report, pipeline.policy, path, language=i18n.language())
+
+    DigibenchApp(pipeline, bridge, helpdesk_summary=summary).run()
