@@ -26,6 +26,7 @@ from agent.probes.cpu import probe_cpu
 from agent.probes.display import probe_displays
 from agent.probes.dmi import probe_dmi
 from agent.probes.firmware_locks import probe_locks
+from agent.probes.peripherals import probe_peripherals
 from agent.probes.gpu import probe_gpus
 from agent.probes.memory import probe_memory
 from agent.probes.network import probe_network
@@ -175,6 +176,7 @@ def inspect_machine(
         ),
         displays=warnings.guard("display.error", lambda: probe_displays(root), list[Display]()),
         locks=warnings.guard("locks.error", lambda: probe_locks(root), None),
+        peripherals=warnings.guard("peripherals.error", lambda: probe_peripherals(root), None),
     )
     station = Station(
         name=station_name or socket.gethostname() or "station",

@@ -54,6 +54,10 @@ TOOL_PACKAGES: Mapping[str, str] = {
     "qemu-system-x86_64": "qemu-system-x86",
     "modprobe": "kmod",
     "udevadm": "udev",
+    "iw": "iw",
+    "aplay": "alsa-utils",
+    "arecord": "alsa-utils",
+    "v4l2-ctl": "v4l-utils",
 }
 
 

@@ -410,6 +410,7 @@ CATALOG: dict[str, Wording] = {
     "network.error": _w("network: {error}"),
     "display.error": _w("displays: {error}"),
     "locks.error": _w("firmware locks: {error}"),
+    "peripherals.error": _w("devices: {error}"),
     "dmi.missing": _w(
         "No DMI/SMBIOS data (/sys/class/dmi/id): vendor, model and serial are unknown "
         "(normal in a virtual machine)."

@@ -340,6 +340,26 @@ class FirmwareLocks(Model):
     mei_firmware: list[ShortStr] = Field(default_factory=list, max_length=8)
 
 
+class Peripherals(Model):
+    """The devices a resident uses every day, as the kernel sees them (issue #19 checks)."""
+
+    #: V4L2 video capture devices (webcams), by name
+    cameras: list[ShortStr] = Field(default_factory=list, max_length=16)
+    #: ALSA sound cards, by name
+    sound_cards: list[ShortStr] = Field(default_factory=list, max_length=16)
+    #: Wi-Fi interfaces (nl80211) and whether their driver is bound (firmware loaded)
+    wifi: list[ShortStr] = Field(default_factory=list, max_length=8)
+    wifi_driver_bound: bool | None = None
+    #: networks an ``iw dev <if> scan`` saw (a count only: names are nobody's business)
+    wifi_networks: NonNegInt | None = None
+    bluetooth: list[ShortStr] = Field(default_factory=list, max_length=8)
+    #: mains adapter present and online; None when the laptop reports no adapter
+    ac_online: bool | None = None
+    battery_status: ShortStr | None = None
+    #: hottest reading per hwmon chip (degrees C), at inspection
+    temperatures_c: dict[ShortStr, float] = Field(default_factory=dict, max_length=32)
+
+
 class Components(Model):
     cpu: Cpu | None = None
     memory: Memory | None = None
@@ -349,6 +369,7 @@ class Components(Model):
     network: list[NetworkInterface] = Field(default_factory=list, max_length=64)
     displays: list[Display] = Field(default_factory=list, max_length=16)
     locks: FirmwareLocks | None = None
+    peripherals: Peripherals | None = None
 
 
 # --------------------------------------------------------------------------- bench work
