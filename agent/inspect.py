@@ -26,10 +26,10 @@ from agent.probes.cpu import probe_cpu
 from agent.probes.display import probe_displays
 from agent.probes.dmi import probe_dmi
 from agent.probes.firmware_locks import probe_locks
-from agent.probes.peripherals import probe_peripherals
 from agent.probes.gpu import probe_gpus
 from agent.probes.memory import probe_memory
 from agent.probes.network import probe_network
+from agent.probes.peripherals import probe_peripherals
 from agent.report.reasons import ParamValue, reason, warning
 from agent.report.schema import (
     Battery,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.policy import GradingPolicy, Policy
+from agent.policy import DEVICE_CHECKS, GradingPolicy, Policy
 from agent.report.reasons import ParamValue, fix_words, reason
 from agent.report.schema import (
     BatteryVerdict,
@@ -207,6 +207,8 @@ def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int 
     """Operator tests and the cosmetic answer; returns the cosmetic level (1-9) if given."""
     cosmetic: int | None = None
     for test in report.tests:
+        if test.name in DEVICE_CHECKS:
+            continue  # graded by _check_devices, as the policy says
         if test.name == "cosmetic":
             match = _COSMETIC.match(test.answers.get("code", ""))
             if match:
@@ -284,6 +286,20 @@ def _check_locks(report: Report, policy: Policy, f: _Findings, intake: bool) -> 
         act(rules.asset_tag, "lock.asset_tag", tag=locks.asset_tag)
     if locks.secure_boot is False:
         act(rules.secure_boot_off, "lock.secure_boot_off")
+
+
+def _check_devices(report: Report, policy: Policy, f: _Findings) -> None:
+    """Camera, audio, Wi-Fi, Bluetooth, charging, thermal: the policy says what a failure does."""
+    rules = policy.checks
+    cost = policy.grading.repair_cost.other_test
+    for test in report.tests:
+        if test.name not in DEVICE_CHECKS or test.name in rules.skip:
+            continue
+        if test.outcome is not TestOutcome.FAIL:
+            continue
+        detail = f": {test.details}" if test.details else ""
+        code = "grade.thermal_hot" if test.name == "thermal" else f"grade.test_{test.name}"
+        _act(f, rules.action(test.name), code, cost, test=test.name, detail=detail)
 
 
 def _erasure_of(disk: Disk, report: Report) -> ErasureRecord | None:
@@ -394,6 +410,7 @@ def grade_report(report: Report, policy: Policy) -> Grade:
     _check_battery(report, policy, f)
     cosmetic = _check_operator(report, g, f)
     _check_locks(report, policy, f, intake)
+    _check_devices(report, policy, f)
     erased = _check_erasure(report, f) if intake else False
     flashed = _check_image(report, g, f) if intake else False
 

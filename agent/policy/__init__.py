@@ -78,12 +78,34 @@ class LocksPolicy(_Section):
     secure_boot_off: Action = "ignore"
 
 
+#: The device checks, in the order the operator sees them.
+DEVICE_CHECKS = ("camera", "audio", "wifi", "bluetooth", "charging", "thermal")
+
+
+class ChecksPolicy(_Section):
+    camera: Action = "repair"
+    audio: Action = "repair"
+    wifi: Action = "repair"
+    bluetooth: Action = "note"
+    charging: Action = "repair"
+    thermal: Action = "repair"
+    skip: tuple[Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal"], ...] = ()
+    thermal_limit_c: float = Field(default=90, gt=0, le=150)
+
+    def action(self, check: str) -> str:
+        return str(getattr(self, check))
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(c for c in DEVICE_CHECKS if c not in self.skip)
+
+
 class Policy(_Section):
     version: str
     disk: DiskPolicy
     battery: BatteryPolicy
     grading: GradingPolicy
     locks: LocksPolicy = LocksPolicy()
+    checks: ChecksPolicy = ChecksPolicy()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -18,12 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
+from agent.checks.devices import device_checks
 from agent.config import StationConfig
 from agent.errors import DigibenchError
 from agent.helpdesk_summary import write_summary_pdf
 from agent.pipeline.events import EventSink, Finished, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
+from agent.policy import ChecksPolicy
 from agent.report.schema import Disk, Grade, Mode, Report, TestResult
 from agent.runner import Runner
 from agent.tui import i18n
@@ -38,6 +40,7 @@ from agent.tui.screens.checks import (
     TouchpadScreen,
 )
 from agent.tui.screens.confirm import ConfirmScreen
+from agent.tui.screens.devices import DevicesScreen
 from agent.tui.screens.progress import ProgressScreen
 from agent.tui.screens.result import ResultScreen
 from agent.tui.screens.start import StartScreen
@@ -100,8 +103,11 @@ class DigibenchApp(App[None]):
         screen_test_interval: float | None = 1.5,
         touchpad_test: bool | None = None,
         helpdesk_summary: Callable[[Report], Path | None] | None = None,
+        device_checks: ChecksPolicy | None = None,
     ) -> None:
         super().__init__()
+        #: the device checks step (issue #19), as the policy sets it; None: left out
+        self.device_checks = device_checks
         #: writes the resident's one-page PDF after a helpdesk check (None: not written)
         self.helpdesk_summary = helpdesk_summary
         self.theme = "ansi-dark"
@@ -215,6 +221,11 @@ class DigibenchApp(App[None]):
         ]
         if self.touchpad_test:
             checks.append(TouchpadScreen())
+        peripherals = self.report.components.peripherals if self.report else None
+        if self.device_checks is not None and peripherals is not None:
+            proposed = device_checks(peripherals, self.device_checks)
+            if proposed:
+                checks.append(DevicesScreen(proposed))
         checks.append(CosmeticScreen())
         self._next_check(checks)
 
@@ -225,8 +236,10 @@ class DigibenchApp(App[None]):
             return
         screen, rest = remaining[0], remaining[1:]
 
-        def answered(result: TestResult | None) -> None:
-            if result is not None:
+        def answered(result: TestResult | list[TestResult] | None) -> None:
+            if isinstance(result, list):
+                self.tests.extend(result)
+            elif result is not None:
                 self.tests.append(result)
             self._next_check(rest)
 
@@ -321,4 +334,6 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         path = config.station.data_dir / "helpdesk" / f"{name}.pdf"
         return write_summary_pdf(report, pipeline.policy, path, language=i18n.language())
 
-    DigibenchApp(pipeline, bridge, helpdesk_summary=summary).run()
+    DigibenchApp(
+        pipeline, bridge, helpdesk_summary=summary, device_checks=pipeline.policy.checks
+    ).run()

@@ -22,6 +22,12 @@ TEST_NAMES = {
     "screen": N_("screen"),
     "touchpad": N_("touchpad"),
     "cosmetic": N_("cosmetic"),
+    "camera": N_("camera"),
+    "audio": N_("sound"),
+    "wifi": N_("Wi-Fi"),
+    "bluetooth": N_("Bluetooth"),
+    "charging": N_("charging"),
+    "thermal": N_("temperature"),
 }
 
 
