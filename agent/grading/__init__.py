@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agent.checks.locks import lock_findings
 from agent.policy import DEVICE_CHECKS, GradingPolicy, Policy
 from agent.report.reasons import ParamValue, fix_words, reason
 from agent.report.schema import (
@@ -271,21 +272,8 @@ def _check_locks(report: Report, policy: Policy, f: _Findings, intake: bool) -> 
     def act(action: str, code: str, **params: ParamValue) -> None:
         _act(f, action if intake else "ignore", code, cost, **params)
 
-    for password in locks.passwords:
-        if password.enabled:
-            act(rules.firmware_password, "lock.firmware_password", name=password.name)
-    for agent in locks.theft_recovery:
-        if agent.active:
-            act(
-                rules.theft_recovery,
-                "lock.theft_recovery",
-                name=agent.name,
-                state=agent.value or "",
-            )
-    if locks.asset_tag:
-        act(rules.asset_tag, "lock.asset_tag", tag=locks.asset_tag)
-    if locks.secure_boot is False:
-        act(rules.secure_boot_off, "lock.secure_boot_off")
+    for key, code, facts in lock_findings(locks):
+        act(str(getattr(rules, key)), code, **facts)
 
 
 def _check_devices(report: Report, policy: Policy, f: _Findings) -> None:

@@ -19,14 +19,15 @@ from textual.message import Message
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from agent.checks.devices import device_checks
+from agent.checks.locks import lock_warnings
 from agent.config import StationConfig
 from agent.errors import DigibenchError
 from agent.helpdesk_summary import write_summary_pdf
 from agent.pipeline.events import EventSink, Finished, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
-from agent.policy import ChecksPolicy
-from agent.report.schema import Disk, Grade, Mode, Report, TestResult
+from agent.policy import ChecksPolicy, LocksPolicy
+from agent.report.schema import Disk, Grade, Mode, Reason, Report, TestResult
 from agent.runner import Runner
 from agent.tui import i18n
 from agent.tui.driver import EventBridge, PipelineEvent, StationPipeline
@@ -104,8 +105,11 @@ class DigibenchApp(App[None]):
         touchpad_test: bool | None = None,
         helpdesk_summary: Callable[[Report], Path | None] | None = None,
         device_checks: ChecksPolicy | None = None,
+        locks_policy: LocksPolicy | None = None,
     ) -> None:
         super().__init__()
+        #: which firmware locks the confirm screen names; None: none shown
+        self.locks_policy = locks_policy
         #: the device checks step (issue #19), as the policy sets it; None: left out
         self.device_checks = device_checks
         #: writes the resident's one-page PDF after a helpdesk check (None: not written)
@@ -252,8 +256,15 @@ class DigibenchApp(App[None]):
 
     def _ask_confirm(self) -> None:
         self.targets = self.pipeline.targets()
-        screen = ConfirmScreen(self.asset_tag, self.targets, self.pipeline.refusals())
+        screen = ConfirmScreen(
+            self.asset_tag, self.targets, self.pipeline.refusals(), self._lock_warnings()
+        )
         self.push_screen(screen, self._confirmed)
+
+    def _lock_warnings(self) -> list[Reason]:
+        if self.report is None or self.locks_policy is None:
+            return []
+        return lock_warnings(self.report.components.locks, self.locks_policy)
 
     def _confirmed(self, confirmed: bool | None) -> None:
         if not confirmed:
@@ -335,5 +346,9 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         return write_summary_pdf(report, pipeline.policy, path, language=i18n.language())
 
     DigibenchApp(
-        pipeline, bridge, helpdesk_summary=summary, device_checks=pipeline.policy.checks
+        pipeline,
+        bridge,
+        helpdesk_summary=summary,
+        device_checks=pipeline.policy.checks,
+        locks_policy=pipeline.policy.locks,
     ).run()
