@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent.checks.locks import lock_findings
-from agent.policy import DEVICE_CHECKS, GradingPolicy, Policy
+from agent.policy import GRADED_CHECKS, GradingPolicy, Policy
 from agent.report.reasons import ParamValue, fix_words, reason
 from agent.report.schema import (
     BatteryVerdict,
@@ -208,7 +208,7 @@ def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int 
     """Operator tests and the cosmetic answer; returns the cosmetic level (1-9) if given."""
     cosmetic: int | None = None
     for test in report.tests:
-        if test.name in DEVICE_CHECKS:
+        if test.name in GRADED_CHECKS:
             continue  # graded by _check_devices, as the policy says
         if test.name == "cosmetic":
             match = _COSMETIC.match(test.answers.get("code", ""))
@@ -276,17 +276,21 @@ def _check_locks(report: Report, policy: Policy, f: _Findings, intake: bool) -> 
         act(str(getattr(rules, key)), code, **facts)
 
 
+#: Checks whose failure has its own wording (and repair) instead of "the X test failed".
+_CHECK_CODES = {"thermal": "grade.thermal_hot", "memory_test": "grade.memory_errors"}
+
+
 def _check_devices(report: Report, policy: Policy, f: _Findings) -> None:
     """Camera, audio, Wi-Fi, Bluetooth, charging, thermal: the policy says what a failure does."""
     rules = policy.checks
     cost = policy.grading.repair_cost.other_test
     for test in report.tests:
-        if test.name not in DEVICE_CHECKS or test.name in rules.skip:
+        if test.name not in GRADED_CHECKS or test.name in rules.skip:
             continue
         if test.outcome is not TestOutcome.FAIL:
             continue
         detail = f": {test.details}" if test.details else ""
-        code = "grade.thermal_hot" if test.name == "thermal" else f"grade.test_{test.name}"
+        code = _CHECK_CODES.get(test.name, f"grade.test_{test.name}")
         _act(f, rules.action(test.name), code, cost, test=test.name, detail=detail)
 
 

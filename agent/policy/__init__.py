@@ -80,6 +80,8 @@ class LocksPolicy(_Section):
 
 #: The device checks, in the order the operator sees them.
 DEVICE_CHECKS = ("camera", "audio", "wifi", "bluetooth", "charging", "thermal")
+#: Every check the grading judges by ``[checks]``: the device checks and the memory test.
+GRADED_CHECKS = (*DEVICE_CHECKS, "memory_test")
 
 
 class ChecksPolicy(_Section):
@@ -91,6 +93,9 @@ class ChecksPolicy(_Section):
     thermal: Action = "repair"
     skip: tuple[Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal"], ...] = ()
     thermal_limit_c: float = Field(default=90, gt=0, le=150)
+    memory_test: Action = "block"
+    #: MiB the optional memory pattern test covers; 0 = not run
+    memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
 
     def action(self, check: str) -> str:
         return str(getattr(self, check))

@@ -117,6 +117,9 @@ CATALOG: dict[str, Wording] = {
     "grade.battery_good/no_health": _w("Battery {battery} is good (health unknown)."),
     "grade.test_": _w("The {test} test failed{detail}.", fix="repair the {test}"),
     "grade.untested_": _w("The {test} was not tested."),
+    "grade.memory_errors": _w(
+        "The memory test found errors{detail}.", fix="replace the faulty memory module"
+    ),
     "grade.thermal_hot": _w(
         "The laptop runs too hot{detail}.", fix="clean the fan and replace the thermal paste"
     ),
