@@ -25,9 +25,11 @@ from agent.probes.block import list_disks
 from agent.probes.cpu import probe_cpu
 from agent.probes.display import probe_displays
 from agent.probes.dmi import probe_dmi
+from agent.probes.firmware_locks import probe_locks
 from agent.probes.gpu import probe_gpus
 from agent.probes.memory import probe_memory
 from agent.probes.network import probe_network
+from agent.probes.peripherals import probe_peripherals
 from agent.report.reasons import ParamValue, reason, warning
 from agent.report.schema import (
     Battery,
@@ -173,6 +175,8 @@ def inspect_machine(
             "network.error", lambda: probe_network(root), list[NetworkInterface]()
         ),
         displays=warnings.guard("display.error", lambda: probe_displays(root), list[Display]()),
+        locks=warnings.guard("locks.error", lambda: probe_locks(root), None),
+        peripherals=warnings.guard("peripherals.error", lambda: probe_peripherals(root), None),
     )
     station = Station(
         name=station_name or socket.gethostname() or "station",

@@ -55,6 +55,10 @@ TOOL_PACKAGES: Mapping[str, str] = {
     "modprobe": "kmod",
     "udevadm": "udev",
     "systemctl": "systemd",
+    "iw": "iw",
+    "aplay": "alsa-utils",
+    "arecord": "alsa-utils",
+    "v4l2-ctl": "v4l-utils",
 }
 
 

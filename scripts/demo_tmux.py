@@ -39,6 +39,16 @@ def wait_for(text: str, timeout: float) -> str:
     raise TimeoutError(f"{text!r} did not appear within {timeout:.0f} s; screen:\n{screen()}")
 
 
+def wait_for_any(texts: tuple[str, ...], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown = screen()
+        if any(text in shown for text in texts):
+            return shown
+        time.sleep(0.3)
+    raise TimeoutError(f"none of {texts!r} appeared within {timeout:.0f} s; screen:\n{screen()}")
+
+
 def keys(*names: str, pause: float = 0.6) -> None:
     for name in names:
         tmux("send-keys", "-t", SESSION, name)
@@ -62,8 +72,11 @@ def drive(command: str, out: Path, asset_tag: str = "DEMO-0001") -> tuple[int, s
         wait_for("F9", 60)
         keys("Enter")  # hardware summary -> quick tests
         keys("F2", "F2")  # keyboard works, screen works
-        if "F4" in screen():
-            keys("F4")  # touchpad: skip
+        while True:  # optional steps: the touchpad test (not on a bare console), device checks
+            shown = wait_for_any(("Touchpadtest", "Apparaten", "Druk 1 tot 6"), 60)
+            if "Druk 1 tot 6" in shown:
+                break
+            keys("F4" if "Touchpadtest" in shown else "F2")  # skip touchpad / record devices
         keys("5")  # cosmetic condition C5
         shown = wait_for("Annuleren", 60)
         print("== confirm screen ==\n" + shown, flush=True)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.policy import GradingPolicy, Policy
+from agent.checks.locks import lock_findings
+from agent.policy import GRADED_CHECKS, GradingPolicy, Policy
 from agent.report.reasons import ParamValue, fix_words, reason
 from agent.report.schema import (
     BatteryVerdict,
@@ -207,6 +208,8 @@ def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int 
     """Operator tests and the cosmetic answer; returns the cosmetic level (1-9) if given."""
     cosmetic: int | None = None
     for test in report.tests:
+        if test.name in GRADED_CHECKS:
+            continue  # graded by _check_devices, as the policy says
         if test.name == "cosmetic":
             match = _COSMETIC.match(test.answers.get("code", ""))
             if match:
@@ -240,6 +243,55 @@ def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int 
     else:
         f.info("grade.cosmetic_good", f"C{cosmetic}", cosmetic=f"C{cosmetic}")
     return cosmetic
+
+
+def _act(f: _Findings, action: str, code: str, cost: int, **params: ParamValue) -> None:
+    """Apply a policy action (block, repair, note, ignore) to one finding."""
+    if action == "block":
+        f.block(code, **params)
+    elif action == "repair":
+        f.repair(code, cost, **params)
+    elif action == "note":
+        f.note(code, **params)
+    else:
+        f.info(code, **params)
+
+
+def _check_locks(report: Report, policy: Policy, f: _Findings, intake: bool) -> None:
+    """Firmware passwords, theft-recovery agents, asset tags, Secure Boot.
+
+    They tie a donated laptop to its former owner, so in intake mode the policy
+    decides; on a resident's own laptop (check mode) they are only reported.
+    """
+    locks = report.components.locks
+    if locks is None:
+        return
+    rules = policy.locks
+    cost = policy.grading.repair_cost.lock
+
+    def act(action: str, code: str, **params: ParamValue) -> None:
+        _act(f, action if intake else "ignore", code, cost, **params)
+
+    for key, code, facts in lock_findings(locks):
+        act(str(getattr(rules, key)), code, **facts)
+
+
+#: Checks whose failure has its own wording (and repair) instead of "the X test failed".
+_CHECK_CODES = {"thermal": "grade.thermal_hot", "memory_test": "grade.memory_errors"}
+
+
+def _check_devices(report: Report, policy: Policy, f: _Findings) -> None:
+    """Camera, audio, Wi-Fi, Bluetooth, charging, thermal: the policy says what a failure does."""
+    rules = policy.checks
+    cost = policy.grading.repair_cost.other_test
+    for test in report.tests:
+        if test.name not in GRADED_CHECKS or test.name in rules.skip:
+            continue
+        if test.outcome is not TestOutcome.FAIL:
+            continue
+        detail = f": {test.details}" if test.details else ""
+        code = _CHECK_CODES.get(test.name, f"grade.test_{test.name}")
+        _act(f, rules.action(test.name), code, cost, test=test.name, detail=detail)
 
 
 def _erasure_of(disk: Disk, report: Report) -> ErasureRecord | None:
@@ -349,6 +401,8 @@ def grade_report(report: Report, policy: Policy) -> Grade:
     _check_disks(report, g, f)
     _check_battery(report, policy, f)
     cosmetic = _check_operator(report, g, f)
+    _check_locks(report, policy, f, intake)
+    _check_devices(report, policy, f)
     erased = _check_erasure(report, f) if intake else False
     flashed = _check_image(report, g, f) if intake else False
 

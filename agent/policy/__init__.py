@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -49,6 +49,7 @@ class RepairCost(_Section):
     cosmetic: int = Field(ge=0)
     touchpad: int = Field(ge=0)
     other_test: int = Field(ge=0)
+    lock: int = Field(default=1, ge=0)
 
 
 class GradingPolicy(_Section):
@@ -66,11 +67,50 @@ class GradingPolicy(_Section):
     repair_cost: RepairCost
 
 
+#: What a finding does to the grade: never lend, repair list, note (B), or nothing.
+Action = Literal["block", "repair", "note", "ignore"]
+
+
+class LocksPolicy(_Section):
+    firmware_password: Action = "block"
+    theft_recovery: Action = "block"
+    asset_tag: Action = "note"
+    secure_boot_off: Action = "ignore"
+
+
+#: The device checks, in the order the operator sees them.
+DEVICE_CHECKS = ("camera", "audio", "wifi", "bluetooth", "charging", "thermal")
+#: Every check the grading judges by ``[checks]``: the device checks and the memory test.
+GRADED_CHECKS = (*DEVICE_CHECKS, "memory_test")
+
+
+class ChecksPolicy(_Section):
+    camera: Action = "repair"
+    audio: Action = "repair"
+    wifi: Action = "repair"
+    bluetooth: Action = "note"
+    charging: Action = "repair"
+    thermal: Action = "repair"
+    skip: tuple[Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal"], ...] = ()
+    thermal_limit_c: float = Field(default=90, gt=0, le=150)
+    memory_test: Action = "block"
+    #: MiB the optional memory pattern test covers; 0 = not run
+    memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
+
+    def action(self, check: str) -> str:
+        return str(getattr(self, check))
+
+    def enabled(self) -> tuple[str, ...]:
+        return tuple(c for c in DEVICE_CHECKS if c not in self.skip)
+
+
 class Policy(_Section):
     version: str
     disk: DiskPolicy
     battery: BatteryPolicy
     grading: GradingPolicy
+    locks: LocksPolicy = LocksPolicy()
+    checks: ChecksPolicy = ChecksPolicy()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -119,6 +119,12 @@ CATALOG: dict[str, Wording] = {
     "grade.battery_good/no_health": _w("Battery {battery} is good (health unknown)."),
     "grade.test_": _w("The {test} test failed{detail}.", fix="repair the {test}"),
     "grade.untested_": _w("The {test} was not tested."),
+    "grade.memory_errors": _w(
+        "The memory test found errors{detail}.", fix="replace the faulty memory module"
+    ),
+    "grade.thermal_hot": _w(
+        "The laptop runs too hot{detail}.", fix="clean the fan and replace the thermal paste"
+    ),
     "grade.cosmetic_unknown": _w("Cosmetic condition not recorded."),
     "grade.cosmetic_damaged": _w("Chassis damaged (C1): materials recovery only."),
     "grade.cosmetic_poor": _w(
@@ -151,6 +157,63 @@ CATALOG: dict[str, Wording] = {
     "grade.repairs_too_costly": _w(
         "Repairs add up to {cost} points (parts from {limit}): not worth repairing."
     ),
+    # ---------------------------------------------------------------- firmware locks
+    "lock.firmware_password": _w(
+        "A firmware password ({name}) is set: the borrower cannot change firmware settings.",
+        fix="remove the firmware {name} password (ask the donor for it)",
+    ),
+    "lock.theft_recovery": _w(
+        "Theft-recovery module {name} is {state}: Absolute/Computrace can reinstall the former "
+        "owner's tracking software.",
+        fix="have the donor release the laptop from Absolute, then switch {name} off",
+    ),
+    "lock.asset_tag": _w(
+        "The firmware still holds the former owner's asset tag '{tag}'.",
+        fix="clear asset tag '{tag}' in the firmware",
+    ),
+    "lock.secure_boot_off": _w("Secure Boot is off.", fix="switch Secure Boot on in the firmware"),
+    # ---------------------------------------------------------------- helpdesk summary (resident)
+    "diagnosis.title": _w("Your laptop's check-up"),
+    "diagnosis.laptop": _w("Laptop: {laptop}. Visit {tag}, {date}."),
+    "diagnosis.heading_battery": _w("Battery"),
+    "diagnosis.heading_disk": _w("Disk"),
+    "diagnosis.heading_ram": _w("Memory"),
+    "diagnosis.heading_os": _w("Operating system"),
+    "diagnosis.heading_advice": _w("Advice from the volunteer"),
+    "diagnosis.battery_good": _w("The battery is good: its capacity is still {health} %."),
+    "diagnosis.battery_worn": _w(
+        "The battery is worn: its capacity is {health} %, so it runs out sooner."
+    ),
+    "diagnosis.battery_bad": _w(
+        "The battery is bad: its capacity is only {health} %; a new battery is needed to "
+        "work without the charger."
+    ),
+    "diagnosis.battery_unknown": _w("The battery's condition could not be read."),
+    "diagnosis.battery_none": _w("No battery found: the laptop only works on the charger."),
+    "diagnosis.disk_healthy": _w("The disk ({gb} GB) is healthy."),
+    "diagnosis.disk_worn": _w(
+        "The disk ({gb} GB) is worn: it works, but make a backup of your files."
+    ),
+    "diagnosis.disk_failing": _w("The disk ({gb} GB) is failing: make a backup of your files now."),
+    "diagnosis.disk_unknown": _w("The health of the disk ({gb} GB) could not be read."),
+    "diagnosis.disk_none": _w("No disk found."),
+    "diagnosis.ram_ok": _w("{gib:.1f} GB of memory: enough for everyday use."),
+    "diagnosis.ram_low": _w("{gib:.1f} GB of memory: little; the laptop will be slow."),
+    "diagnosis.ram_unknown": _w("The amount of memory could not be read."),
+    "diagnosis.os_yes": _w("This laptop can run the programme's operating system."),
+    "diagnosis.os_no_cpu": _w(
+        "This laptop cannot run the programme's operating system: its processor is too old."
+    ),
+    "diagnosis.os_no_ram": _w(
+        "This laptop cannot run the programme's operating system as it is: it needs at least "
+        "{limit:g} GB of memory."
+    ),
+    "diagnosis.os_no_disk": _w(
+        "This laptop cannot run the programme's operating system as it is: it needs a disk of "
+        "at least {limit:g} GB."
+    ),
+    "diagnosis.os_unknown": _w("Whether the programme's operating system runs here is unknown."),
+    "diagnosis.advice_none": _w("Nothing needs repairing."),
     # ---------------------------------------------------------------- disk health (SMART)
     "smart.passed_but_failing": _w(
         "The drive's own self-assessment says PASSED, but the counts above show it is "
@@ -354,6 +417,8 @@ CATALOG: dict[str, Wording] = {
     "gpu.error": _w("GPU: {error}"),
     "network.error": _w("network: {error}"),
     "display.error": _w("displays: {error}"),
+    "locks.error": _w("firmware locks: {error}"),
+    "peripherals.error": _w("devices: {error}"),
     "dmi.missing": _w(
         "No DMI/SMBIOS data (/sys/class/dmi/id): vendor, model and serial are unknown "
         "(normal in a virtual machine)."

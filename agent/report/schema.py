@@ -309,6 +309,57 @@ class Display(Model):
     internal: bool | None = None
 
 
+class FirmwarePassword(Model):
+    """One firmware (BIOS/UEFI) password slot, from /sys/class/firmware-attributes."""
+
+    driver: ShortStr  # dell-wmi-sysman, thinklmi, hp-bioscfg
+    name: ShortStr  # Admin, System, Power-on, HDD...
+    role: ShortStr | None = None  # bios-admin, power-on, system-mgmt...
+    enabled: bool
+
+
+class TheftRecoverySetting(Model):
+    """A firmware setting of a theft-recovery agent (Absolute/Computrace) and its value."""
+
+    driver: ShortStr
+    name: ShortStr
+    value: ShortStr | None = None
+    active: bool | None = None  # None: the value does not say
+
+
+class FirmwareLocks(Model):
+    """What keeps a laptop tied to its former owner: passwords, agents, tags, Secure Boot."""
+
+    passwords: list[FirmwarePassword] = Field(default_factory=list, max_length=32)
+    #: None: the firmware does not say (legacy BIOS, or no efivars)
+    secure_boot: bool | None = None
+    setup_mode: bool | None = None
+    theft_recovery: list[TheftRecoverySetting] = Field(default_factory=list, max_length=16)
+    asset_tag: ShortStr | None = None  # DMI chassis asset tag, placeholders dropped
+    #: Intel ME/CSME firmware versions from /sys/class/mei; empty when no MEI device
+    mei_firmware: list[ShortStr] = Field(default_factory=list, max_length=8)
+
+
+class Peripherals(Model):
+    """The devices a resident uses every day, as the kernel sees them (issue #19 checks)."""
+
+    #: V4L2 video capture devices (webcams), by name
+    cameras: list[ShortStr] = Field(default_factory=list, max_length=16)
+    #: ALSA sound cards, by name
+    sound_cards: list[ShortStr] = Field(default_factory=list, max_length=16)
+    #: Wi-Fi interfaces (nl80211) and whether their driver is bound (firmware loaded)
+    wifi: list[ShortStr] = Field(default_factory=list, max_length=8)
+    wifi_driver_bound: bool | None = None
+    #: networks an ``iw dev <if> scan`` saw (a count only: names are nobody's business)
+    wifi_networks: NonNegInt | None = None
+    bluetooth: list[ShortStr] = Field(default_factory=list, max_length=8)
+    #: mains adapter present and online; None when the laptop reports no adapter
+    ac_online: bool | None = None
+    battery_status: ShortStr | None = None
+    #: hottest reading per hwmon chip (degrees C), at inspection
+    temperatures_c: dict[ShortStr, float] = Field(default_factory=dict, max_length=32)
+
+
 class Components(Model):
     cpu: Cpu | None = None
     memory: Memory | None = None
@@ -317,6 +368,8 @@ class Components(Model):
     gpus: list[Gpu] = Field(default_factory=list, max_length=16)
     network: list[NetworkInterface] = Field(default_factory=list, max_length=64)
     displays: list[Display] = Field(default_factory=list, max_length=16)
+    locks: FirmwareLocks | None = None
+    peripherals: Peripherals | None = None
 
 
 # --------------------------------------------------------------------------- bench work

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
@@ -18,12 +19,16 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
+from agent.checks.devices import device_checks
+from agent.checks.locks import lock_warnings
 from agent.config import StationConfig
 from agent.errors import DigibenchError
+from agent.helpdesk_summary import write_summary_pdf
 from agent.pipeline.events import DiskProgress, EventSink, Finished, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
-from agent.report.schema import Disk, Grade, Mode, Report, TestResult
+from agent.policy import ChecksPolicy, LocksPolicy
+from agent.report.schema import Disk, Grade, Mode, Reason, Report, TestResult
 from agent.runner import Runner
 from agent.tui import i18n
 from agent.tui.driver import EventBridge, PipelineEvent, StationPipeline
@@ -38,6 +43,7 @@ from agent.tui.screens.checks import (
     TouchpadScreen,
 )
 from agent.tui.screens.confirm import ConfirmScreen
+from agent.tui.screens.devices import DevicesScreen
 from agent.tui.screens.progress import ProgressScreen
 from agent.tui.screens.result import ResultScreen
 from agent.tui.screens.start import StartScreen
@@ -110,8 +116,17 @@ class DigibenchApp(App[None]):
         layouts: tuple[Layout, ...] = LAYOUTS,
         screen_test_interval: float | None = 1.5,
         touchpad_test: bool | None = None,
+        helpdesk_summary: Callable[[Report], Path | None] | None = None,
+        device_checks: ChecksPolicy | None = None,
+        locks_policy: LocksPolicy | None = None,
     ) -> None:
         super().__init__()
+        #: which firmware locks the confirm screen names; None: none shown
+        self.locks_policy = locks_policy
+        #: the device checks step (issue #19), as the policy sets it; None: left out
+        self.device_checks = device_checks
+        #: writes the resident's one-page PDF after a helpdesk check (None: not written)
+        self.helpdesk_summary = helpdesk_summary
         self.theme = "ansi-dark"
         self.pipeline = pipeline
         self.runner = runner  # for switching off; never a real one in tests
@@ -309,6 +324,11 @@ class DigibenchApp(App[None]):
         ]
         if self.touchpad_test:
             checks.append(TouchpadScreen())
+        peripherals = self.report.components.peripherals if self.report else None
+        if self.device_checks is not None and peripherals is not None:
+            proposed = device_checks(peripherals, self.device_checks)
+            if proposed:
+                checks.append(DevicesScreen(proposed))
         checks.append(CosmeticScreen())
         self._next_check(checks)
 
@@ -319,8 +339,10 @@ class DigibenchApp(App[None]):
             return
         screen, rest = remaining[0], remaining[1:]
 
-        def answered(result: TestResult | None) -> None:
-            if result is not None:
+        def answered(result: TestResult | list[TestResult] | None) -> None:
+            if isinstance(result, list):
+                self.tests.extend(result)
+            elif result is not None:
                 self.tests.append(result)
             self._next_check(rest)
 
@@ -333,8 +355,15 @@ class DigibenchApp(App[None]):
 
     def _ask_confirm(self) -> None:
         self.targets = self.pipeline.targets()
-        screen = ConfirmScreen(self.asset_tag, self.targets, self.pipeline.refusals())
+        screen = ConfirmScreen(
+            self.asset_tag, self.targets, self.pipeline.refusals(), self._lock_warnings()
+        )
         self.push_screen(screen, self._confirmed)
+
+    def _lock_warnings(self) -> list[Reason]:
+        if self.report is None or self.locks_policy is None:
+            return []
+        return lock_warnings(self.report.components.locks, self.locks_policy)
 
     def _confirmed(self, confirmed: bool | None) -> None:
         if not confirmed:
@@ -393,8 +422,18 @@ class DigibenchApp(App[None]):
                 outbox_pending=outbox_pending,
                 uploaded=uploaded,
                 swappable_disks=self.swappable_disks,
+                summary_pdf=self._summary_pdf(report),
             )
         )
+
+    def _summary_pdf(self, report: Report) -> Path | None:
+        if report.mode is not Mode.CHECK or self.helpdesk_summary is None:
+            return None
+        try:
+            return self.helpdesk_summary(report)
+        except Exception:  # the diagnosis on screen still stands; never crash the station
+            self.log.warning("helpdesk summary PDF failed")
+            return None
 
     def on_result_screen_next(self, _message: ResultScreen.Next) -> None:
         self.back_to_start()
@@ -406,6 +445,18 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
     ``observe`` also sees every pipeline event (the demo checks what was run)."""
     bridge = EventBridge()
     pipeline = Pipeline(config, runner=runner, emit=tee(bridge, observe))
+
+    def summary(report: Report) -> Path:
+        name = f"{report.asset_tag or report.report_id}".replace("/", "_")
+        path = config.station.data_dir / "helpdesk" / f"{name}.pdf"
+        return write_summary_pdf(report, pipeline.policy, path, language=i18n.language())
+
     DigibenchApp(
-        pipeline, bridge, runner=runner, swappable_disks=config.station.swappable_disks
+        pipeline,
+        bridge,
+        runner=runner,
+        swappable_disks=config.station.swappable_disks,
+        helpdesk_summary=summary,
+        device_checks=pipeline.policy.checks,
+        locks_policy=pipeline.policy.locks,
     ).run()

@@ -26,6 +26,12 @@ TEST_NAMES = {
     "screen": N_("screen"),
     "touchpad": N_("touchpad"),
     "cosmetic": N_("cosmetic"),
+    "camera": N_("camera"),
+    "audio": N_("sound"),
+    "wifi": N_("Wi-Fi"),
+    "bluetooth": N_("Bluetooth"),
+    "charging": N_("charging"),
+    "thermal": N_("temperature"),
 }
 
 
@@ -88,3 +94,26 @@ def fix_texts(grade: Grade) -> list[str]:
             return list(grade.to_fix)
         fixes.append(line)
     return fixes if len(fixes) == len(grade.to_fix) else list(grade.to_fix)
+
+
+def advice_texts(reasons: list[Reason]) -> list[str]:
+    """The repair wording of every problem found (errors, then warnings), in this language.
+
+    Helpdesk diagnoses have no ``to_fix`` (no grade decides what blocks
+    lending), yet the resident should hear what would help.
+    """
+    lines: list[str] = []
+    for severity in ("error", "warning"):
+        for item in reasons:
+            wording = _wording(item)
+            if item.severity != severity or wording is None or wording.fix is None:
+                continue
+            line = _fill(wording.fix, item.params) if language() != "en" else None
+            if line is None:
+                try:
+                    line = wording.fix.format(**item.params)
+                except (KeyError, IndexError, ValueError, TypeError):
+                    continue
+            if line not in lines:
+                lines.append(line)
+    return lines

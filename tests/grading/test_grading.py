@@ -248,3 +248,53 @@ def test_policy_file_changes_outcomes(tmp_path: Path) -> None:
     strict.write_text("[battery]\nworn_percent = 70\n")
     policy = load_policy(strict)
     assert grade_report(_laptop(battery=BAT_68, policy=policy), policy).grade == "C"
+
+
+SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
+
+
+def _with_locks(tree: str, mode: Mode = Mode.INTAKE) -> Report:
+    from agent.probes.firmware_locks import probe_locks
+
+    report = _laptop(mode=mode, wipe=None if mode is Mode.CHECK else ErasureResult.ERASED)
+    report.components.locks = probe_locks(SYSROOTS / tree)
+    return report
+
+
+def test_supervisor_password_and_active_computrace_block_lending() -> None:
+    grade = grade_report(_with_locks("locks-thinkpad-lmi"), load_policy())
+    assert grade.grade == "C" and grade.destination == "repair"
+    codes = {r.code for r in grade.reasons if r.severity == "error"}
+    assert {"lock.firmware_password", "lock.theft_recovery"} <= codes
+    assert "remove the firmware Admin password (ask the donor for it)" in grade.to_fix
+    assert any("ComputraceModuleActivation" in fix for fix in grade.to_fix)
+
+
+def test_leftover_asset_tag_is_a_note_and_secure_boot_off_is_ignored() -> None:
+    grade = grade_report(_with_locks("locks-latitude-sysman"), load_policy())
+    assert grade.grade == "B"
+    by_code = {r.code: r for r in grade.reasons}
+    assert by_code["lock.asset_tag"].severity == "warning"
+    assert by_code["lock.secure_boot_off"].severity == "info"
+    assert "lock.theft_recovery" not in by_code  # permanently disabled
+
+
+def test_policy_decides_what_a_lock_does(tmp_path: Path) -> None:
+    override = tmp_path / "policy.toml"
+    override.write_text('[locks]\nfirmware_password = "note"\ntheft_recovery = "repair"\n')
+    policy = load_policy(override)
+    grade = grade_report(_with_locks("locks-thinkpad-lmi"), policy)
+    severities = {r.code: r.severity for r in grade.reasons}
+    assert severities["lock.firmware_password"] == "warning"
+    assert severities["lock.theft_recovery"] == "error"
+    assert grade.grade == "C"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[locks]\nfirmware_password = "sometimes"\n')
+    with pytest.raises(Exception, match="firmware_password"):
+        load_policy(bad)
+
+
+def test_a_residents_own_password_is_only_reported_in_check_mode() -> None:
+    grade = grade_report(_with_locks("locks-thinkpad-lmi", Mode.CHECK), load_policy())
+    locks = [r for r in grade.reasons if r.code.startswith("lock.")]
+    assert locks and all(r.severity == "info" for r in locks)

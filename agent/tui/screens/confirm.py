@@ -30,8 +30,16 @@ class ConfirmScreen(StationScreen):
         Binding("tab", "app.focus_next", N_("Next button"), id="confirm-next-button"),
     ]
 
-    def __init__(self, asset_tag: str, targets: list[Disk], refused: list[tuple[Disk, Reason]]):
+    def __init__(
+        self,
+        asset_tag: str,
+        targets: list[Disk],
+        refused: list[tuple[Disk, Reason]],
+        locks: list[Reason] | None = None,
+    ):
         super().__init__()
+        #: firmware locks to clear while the donor can still be asked (issue #19)
+        self.locks = locks or []
         self.asset_tag = asset_tag
         self.targets = targets
         self.refused = refused
@@ -59,6 +67,13 @@ class ConfirmScreen(StationScreen):
                         markup=False,
                         classes="refused",
                     )
+            if self.locks:
+                yield Static(_("Firmware locks (clear them before lending):"), classes="heading")
+                yield Static(
+                    "\n".join(f"  {reason_text(why)}" for why in self.locks[:4]),
+                    markup=False,
+                    id="locks",
+                )
             with Horizontal(id="confirm-buttons"):
                 yield Button(_("Cancel"), id="cancel", compact=True)
                 if self.targets:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import quote
 
@@ -11,9 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
 
-from agent.report.schema import Destination, Grade, Report
+from agent.report.schema import Destination, Grade, Mode, Report
 from agent.tui.i18n import N_, _
-from agent.tui.reasons import fix_texts, reason_text
+from agent.tui.reasons import advice_texts, fix_texts, reason_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import BigText, QRCode
 
@@ -54,9 +55,11 @@ class ResultScreen(StationScreen):
         outbox_pending: int,
         uploaded: bool,
         swappable_disks: bool = False,
+        summary_pdf: Path | None = None,
     ) -> None:
         super().__init__()
         self.swappable_disks = swappable_disks
+        self.summary_pdf = summary_pdf
         self.report = report
         self.grade = grade
         self.url = device_url(server_url, report.asset_tag)
@@ -64,6 +67,9 @@ class ResultScreen(StationScreen):
         self.uploaded = uploaded
 
     def compose(self) -> ComposeResult:
+        if self.report.mode is Mode.CHECK:
+            yield from self._diagnosis()
+            return
         grade = self.grade
         with Horizontal(id="result-box"):
             with Vertical(id="result-left"):
@@ -101,6 +107,49 @@ class ResultScreen(StationScreen):
                 with Vertical(id="result-right"):
                     yield QRCode(self.url, id="qr")
                     yield Static(self.url, id="qr-url", markup=False)
+        yield Footer()
+
+    def _diagnosis(self) -> ComposeResult:
+        """Helpdesk: the resident's own laptop goes home; findings and advice, no grade."""
+        with Vertical(id="result-box"):
+            yield Static(
+                _("{tag}: diagnosis").format(tag=self.report.asset_tag or "?"),
+                classes="title",
+                markup=False,
+            )
+            yield Static(
+                _("A resident's own laptop: it goes back to its owner, it is not lent."),
+                id="destination",
+                markup=False,
+            )
+            findings = self.grade.reasons if self.grade else []
+            shown = sorted(
+                (r for r in findings if r.severity != "info"),
+                key=lambda r: r.severity != "error",
+            )
+            if shown:
+                yield Static(
+                    "\n".join(f"- {reason_text(r)}" for r in shown[:8]),
+                    markup=False,
+                    classes="result-reasons",
+                )
+            else:
+                yield Static(_("Nothing wrong found."), markup=False)
+            advice = advice_texts(findings)
+            if advice:
+                yield Static(_("Advice:"), classes="heading")
+                yield Static(
+                    "\n".join(f"- {line}" for line in advice[:5]),
+                    markup=False,
+                    classes="result-reasons",
+                )
+            if self.summary_pdf is not None:
+                yield Static(
+                    _("Summary for the resident: {path}").format(path=self.summary_pdf),
+                    id="summary-pdf",
+                    markup=False,
+                )
+            yield Static(self._outbox_text(), id="outbox", markup=False)
         yield Footer()
 
     def _outbox_text(self) -> str:

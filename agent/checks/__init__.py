@@ -1,0 +1,1 @@
+"""Device checks a technician does before a laptop goes to a resident (issue #19)."""

@@ -1,0 +1,132 @@
+"""The device checks step: pilot tests, the bench-time keystroke budget, a snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agent.policy import load_policy
+from agent.probes.peripherals import probe_peripherals
+from agent.report.schema import Report, TestOutcome
+from agent.tui.app import DigibenchApp
+from agent.tui.screens.checks import CosmeticScreen, KeyboardScreen, TouchpadScreen
+from agent.tui.screens.confirm import ConfirmScreen
+from agent.tui.screens.devices import DevicesScreen
+from agent.tui.screens.summary import SummaryScreen
+
+from .conftest import ScriptedPipeline, inspected_report, make_app, screen_text, wait_for
+
+SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
+DEVICE_CHECKS = ["camera", "audio", "wifi", "bluetooth", "charging", "thermal"]
+
+
+def _laptop(tree: str = "laptop-peripherals") -> Report:
+    report = inspected_report("DG-000051")
+    report.components.peripherals = probe_peripherals(SYSROOTS / tree)
+    return report
+
+
+def _app(report: Report, **kwargs: Any) -> tuple[DigibenchApp, ScriptedPipeline]:
+    app, pipeline = make_app(report=report, **kwargs)
+    app.device_checks = load_policy().checks
+    return app, pipeline
+
+
+async def test_happy_path_with_device_checks_stays_within_15_keystrokes() -> None:
+    """Bench time: asset tag to confirm, with every new check in its default policy."""
+    app, pipeline = _app(_laptop())
+    keys = 2  # the boot menu: pick the entry, Enter
+
+    async def press(*names: str) -> None:
+        nonlocal keys
+        keys += len(names)
+        await pilot.press(*names)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"DG-000051")  # the barcode scanner types the tag...
+        await press("enter")  # ...and the Enter is counted
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, KeyboardScreen))
+        await press("f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
+        await press("f2")  # screen test
+        await wait_for(pilot, lambda: isinstance(app.screen, TouchpadScreen))
+        await press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+        assert "Integrated Camera" in screen_text(app)
+        await press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))
+        await press("5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await press("tab", "enter")
+        await wait_for(pilot, lambda: "run" in pipeline.calls)
+    names = [t.name for t in pipeline.tests]
+    assert names == ["keyboard", "screen", "touchpad", *DEVICE_CHECKS, "cosmetic"]
+    assert all(t.outcome is TestOutcome.PASS for t in pipeline.tests if t.name in DEVICE_CHECKS)
+    assert keys <= 15, keys
+
+
+async def test_operator_marks_a_broken_camera_and_changes_their_mind_on_sound() -> None:
+    app, pipeline = _app(_laptop(), touchpad_test=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"DG-51", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await pilot.press("enter", "f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+        await pilot.press("1", "2", "2")
+        await pilot.pause()
+        assert "1 [x] camera: broken (operator)" in screen_text(app)
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    outcomes = {t.name: t.outcome for t in pipeline.tests}
+    assert outcomes["camera"] is TestOutcome.FAIL and outcomes["audio"] is TestOutcome.PASS
+    camera = next(t for t in pipeline.tests if t.name == "camera")
+    assert camera.details == "Integrated Camera: Integrated C; operator: broken"
+
+
+async def test_a_vm_proposes_failures_and_f4_skips_them_all() -> None:
+    app, pipeline = _app(_laptop("vm-virtio-loop"), touchpad_test=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"DG-52", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await pilot.press("enter", "f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+        assert "NOT OK" in screen_text(app) and "none found" in screen_text(app)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    skipped = [t.outcome for t in pipeline.tests if t.name in DEVICE_CHECKS]
+    assert skipped == [TestOutcome.SKIPPED] * 6
+
+
+async def test_without_the_policy_step_the_flow_is_unchanged() -> None:
+    app, _pipeline = make_app(report=_laptop(), touchpad_test=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"DG-53", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await pilot.press("enter", "f2")
+        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))
+
+
+def test_devices_screen_snapshot(snap_compare: Any) -> None:
+    from agent.checks.devices import device_checks
+
+    app, _ = make_app(language="nl")
+    checks = device_checks(_laptop().components.peripherals, load_policy().checks)  # type: ignore[arg-type]
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.app.push_screen(DevicesScreen(checks))
+        await pilot.press("3")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 25), run_before=run_before)
