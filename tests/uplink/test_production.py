@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import requests
 
+from agent.erase.record import sign_record
 from agent.report.samples import sample_report
 from agent.uplink.signed import report_json, sign_report
 from tests.uplink.server_process import ServerProcess, server_command
@@ -125,7 +126,9 @@ def test_backup_wipe_restore_gives_the_same_server(tmp_path: Path):
         station = first.add_station("bench-backup")
         first.manage("add-station", "bench-loose", "--allow-unsigned")
         for n in (11, 12, 13):
-            body = report_json(sign_report(sample_report(n, station=station.name), station.key))
+            report = sample_report(n, station=station.name)
+            report.erasures = [sign_record(r, station.key) for r in report.erasures]
+            body = report_json(sign_report(report, station.key))
             resp = requests.post(
                 f"{first.url}/api/v1/reports",
                 data=body,
