@@ -57,7 +57,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from agent.tui.app import run_station  # the TUI is only imported when it is used
 
     log_to_file(config.station.data_dir / "logs")
-    run_station(config, runner=runner, observe=labels)
+    from agent.uplink.heartbeat import for_station
+
+    sender = for_station(config, lambda: "")
+    try:
+        run_station(config, runner=runner, observe=tee(labels, sender))
+    finally:
+        if sender is not None:
+            sender.close()
     return 0
 
 

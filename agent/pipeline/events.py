@@ -35,6 +35,8 @@ class Stage(StrEnum):
 class StageChanged:
     stage: Stage
     message: str = ""
+    #: the laptop the run is about ("" before a tag is known): what a bench view shows
+    asset_tag: str = ""
 
 
 ProgressPhase = Literal["firmware", "wipe", "verify", "flash", "flash-verify", "provision"]

@@ -148,7 +148,12 @@ class Pipeline:
     def _move(self, stage: Stage, message: str = "", *, action: str | None = None) -> None:
         self._run.life.move(stage, action=action)
         self._persist()
-        self.emit(StageChanged(stage, message))
+        self.emit(self._stage_event(stage, message))
+
+    def _stage_event(self, stage: Stage, message: str = "") -> StageChanged:
+        """A stage change, naming the laptop (a bench view shows which one)."""
+        report = self._run.report
+        return StageChanged(stage, message, asset_tag=(report.asset_tag or "") if report else "")
 
     def _persist(self) -> None:
         run = self._run
@@ -219,7 +224,7 @@ class Pipeline:
         self._run = LaptopRun()
         self.mode = mode
         self._run.life.move(Stage.INSPECT)
-        self.emit(StageChanged(Stage.INSPECT))
+        self.emit(StageChanged(Stage.INSPECT, asset_tag=asset_tag))
         testing = self.config.testing
         try:
             for name in load_modules(self.runner, testing.modprobe, sys_root=self.root):
@@ -318,13 +323,13 @@ class Pipeline:
         run.life.move(Stage.CANCELLED)
         run.confirmed = []
         self.state.clear()
-        self.emit(StageChanged(Stage.CANCELLED))
+        self.emit(self._stage_event(Stage.CANCELLED))
 
     def _fail(self) -> None:
         """The run cannot go on: FAILED; its saved state stays, so a restart can resume."""
         if self._run.life.can(Stage.FAILED):
             self._run.life.move(Stage.FAILED)
-            self.emit(StageChanged(Stage.FAILED))
+            self.emit(self._stage_event(Stage.FAILED))
 
     # ------------------------------------------------------------------ destructive part
 
@@ -467,7 +472,7 @@ class Pipeline:
         if run.spooled:
             self.state.clear()
         run.life.move(Stage.DONE)
-        self.emit(StageChanged(Stage.DONE))
+        self.emit(self._stage_event(Stage.DONE))
         self.emit(Finished(final, final.grade, run.uploaded, pending))
         return final
 

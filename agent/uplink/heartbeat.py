@@ -82,7 +82,8 @@ def http_post(server_url: str, token: str, ca_file: str | None = None) -> Post:
 
 
 class HeartbeatSender:
-    """Turns pipeline events into heartbeats; ``asset_tag()`` names the laptop on the bench."""
+    """Turns pipeline events into heartbeats. The laptop's tag comes with the pipeline's
+    stage events; ``asset_tag()`` is asked only when they carry none."""
 
     def __init__(
         self,
@@ -123,7 +124,8 @@ class HeartbeatSender:
         if isinstance(event, StageChanged):
             if event.stage in (Stage.START, Stage.INSPECT) or current is None:
                 current = Beat(run_id=str(uuid.uuid4()), asset_tag="", stage=event.stage.value)
-            return replace(current, asset_tag=self._asset_tag(), stage=event.stage.value,
+            tag = event.asset_tag or current.asset_tag or self._asset_tag()
+            return replace(current, asset_tag=tag, stage=event.stage.value,
                            percent=None, eta_s=None, attention=ATTENTION.get(event.stage, ""),
                            message_code="")  # fmt: skip
         if current is None:

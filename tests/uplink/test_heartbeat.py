@@ -78,3 +78,12 @@ def test_heartbeats_reach_the_real_server(central: ServerProcess) -> None:
     sender.close()
     assert central.count("bench_heartbeat", "WHERE asset_tag = ? AND attention = ?", "DG-42",
                          "confirm") == 1  # fmt: skip
+
+
+def test_the_tag_comes_with_the_pipelines_stage_events() -> None:
+    sent = Recorder()
+    sender = HeartbeatSender(sent, lambda: "never-asked", every_s=0.0)
+    sender(StageChanged(Stage.INSPECT, asset_tag="DG-0501"))
+    sender(StageChanged(Stage.CONFIRM, asset_tag="DG-0501"))
+    sender.close()
+    assert {b["asset_tag"] for b in sent.bodies} == {"DG-0501"}
