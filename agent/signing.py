@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -37,6 +38,13 @@ def public_key_b64(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     pub = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
     raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode("ascii")
+
+
+def key_fingerprint(public_key: str) -> str:
+    """A short, readable fingerprint of a public key (base64, as station.pub holds it):
+    the station shows its own, the web UI the one it received; a person compares them."""
+    digest = hashlib.sha256(public_key.strip().encode("ascii")).hexdigest()[:16].upper()
+    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 def load_public_key(value: str) -> Ed25519PublicKey:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from server.ingest.tokens import STATION_NAME
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class CliError(Exception):
@@ -119,7 +118,7 @@ def _cmd_add_station(args: argparse.Namespace) -> int:
 
     from server.ingest import models, tokens
 
-    if not _NAME.match(args.name):
+    if not STATION_NAME.match(args.name):
         raise CliError(
             f"bad station name {args.name!r}",
             hint="use letters, digits, '.', '_' or '-' (at most 128)",

@@ -9,7 +9,6 @@ name the admin gave, into its station config (comments and other settings kept).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import socket
 import sys
 import time
@@ -22,7 +21,7 @@ import requests
 
 from agent.errors import DigibenchError
 from agent.fsutil import write_atomic
-from agent.signing import load_or_create_key, public_key_b64
+from agent.signing import key_fingerprint, load_or_create_key, public_key_b64
 from agent.tui.i18n import _, set_language
 
 EXIT_OK = 0
@@ -49,12 +48,6 @@ class Paired:
 
 class PairingRefused(DigibenchError):
     """The server said no: refused, expired, or already used."""
-
-
-def fingerprint(public_key: str) -> str:
-    """The key fingerprint the web UI shows next to the code (server/enrolment/service.py)."""
-    digest = hashlib.sha256(public_key.encode("ascii")).hexdigest()[:16].upper()
-    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 def _post(session: requests.Session, url: str, body: dict[str, str]) -> tuple[int, Any]:
@@ -157,6 +150,7 @@ def show(pairing: Pairing, out: TextIO) -> None:
     print(_("Pair this station with the server"), file=out)
     print(_("Open {uri} and type this code:").format(uri=pairing.verification_uri), file=out)
     print(f"\n        {pairing.user_code}\n", file=out)
+    # the station's own key, computed here: what the admin must find in the web UI
     print(_("Key fingerprint: {fp}").format(fp=pairing.key_fingerprint), file=out)
     qr = segno.make_qr(pairing.verification_uri_complete or pairing.verification_uri)
     qr.terminal(out=out, compact=True)
@@ -181,7 +175,13 @@ def enrol(
         )
     key = load_or_create_key(key_dir)
     session = session or requests.Session()
-    pairing = start(session, server, public_key_b64(key), name_hint or socket.gethostname())
+    public_key = public_key_b64(key)
+    pairing = start(session, server, public_key, name_hint or socket.gethostname())
+    if pairing.key_fingerprint != key_fingerprint(public_key):
+        raise DigibenchError(
+            _("The server received another key than this station's: not paired"),
+            hint=_("something between this station and the server changes what it sends"),
+        )
     show(pairing, out)
     paired = wait(session, server, pairing, sleep=sleep)
     write_config(config, server, paired)

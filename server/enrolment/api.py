@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from agent.signing import key_fingerprint
 from server.enrolment import service
 from server.enrolment.codes import show_user_code
 
@@ -67,7 +68,7 @@ def start(request: HttpRequest) -> JsonResponse:
             "verification_uri_complete": f"{uri}?code={code}",
             "expires_in": int(service.LIFETIME.total_seconds()),
             "interval": int(service.INTERVAL.total_seconds()),
-            "key_fingerprint": service.fingerprint(new.enrolment.public_key),
+            "key_fingerprint": key_fingerprint(new.enrolment.public_key),
         },
         status=201,
     )

@@ -11,8 +11,6 @@ down; one address may hold only a few open requests, the server only so many.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agent.errors import InputError
-from agent.signing import load_public_key
+from agent.signing import key_fingerprint, load_public_key
 from server.enrolment.codes import (
     hash_code,
     new_device_code,
@@ -40,7 +38,6 @@ MAX_OPEN = 200
 #: user codes one person may try in :data:`GUESS_WINDOW` before being told to wait
 MAX_GUESSES = 10
 GUESS_WINDOW = timedelta(minutes=10)
-STATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class EnrolmentError(Exception):
@@ -62,12 +59,6 @@ class NewEnrolment:
 class Collected:
     station: Station
     token: str  # the only time the full token exists
-
-
-def fingerprint(public_key: str) -> str:
-    """A short, readable fingerprint of a station key (to compare with the station screen)."""
-    digest = hashlib.sha256(public_key.encode("ascii")).hexdigest()[:16].upper()
-    return " ".join(digest[i : i + 4] for i in range(0, 16, 4))
 
 
 def _open(now: datetime) -> QuerySet[Enrolment]:
@@ -201,7 +192,7 @@ def decide(
         if current.state != EnrolmentState.PENDING or current.expires_at <= now:
             raise EnrolmentError("invalid_grant", "this pairing is no longer open")
         if approve:
-            if not STATION_NAME.match(name):
+            if not tokens.STATION_NAME.match(name):
                 raise EnrolmentError("invalid_request", "bad station name")
             if (
                 Station.objects.filter(name=name).exists()
@@ -220,7 +211,7 @@ def decide(
             object_id=(name or current.name_hint or current.user_code)[:64],
             details={
                 "user_code": current.user_code,
-                "key_fingerprint": fingerprint(current.public_key),
+                "key_fingerprint": key_fingerprint(current.public_key),
                 "remote_addr": current.remote_addr,
             },
         )

@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from agent.signing import key_fingerprint
 from server.enrolment import service
 from server.enrolment.codes import show_user_code
 from server.enrolment.models import Enrolment
+from server.ingest import tokens
 from server.ingest.models import Station
 from server.web import audit
 
@@ -54,7 +56,7 @@ def _why(exc: service.EnrolmentError) -> str:
 @_needs("ingest.view_station")
 def station_list(request: HttpRequest) -> HttpResponse:
     stations = [
-        {"station": s, "fingerprint": service.fingerprint(s.public_key) if s.public_key else ""}
+        {"station": s, "fingerprint": key_fingerprint(s.public_key) if s.public_key else ""}
         for s in Station.objects.order_by("name")
     ]
     return render(request, "enrolment/stations.html", {"stations": stations})
@@ -78,7 +80,7 @@ def station_rename(request: HttpRequest, pk: int) -> HttpResponse:
     station = get_object_or_404(Station, pk=pk)
     new = request.POST.get("name", "").strip()
     old = station.name
-    if not service.STATION_NAME.match(new):
+    if not tokens.STATION_NAME.match(new):
         messages.error(request, _WHY["invalid_request"]())
         return redirect("enrolment:stations")
     station.name = new
@@ -114,7 +116,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     context: dict[str, Any] = {
         "enrolment": enrolment,
         "user_code": show_user_code(enrolment.user_code),
-        "fingerprint": service.fingerprint(enrolment.public_key),
+        "fingerprint": key_fingerprint(enrolment.public_key),
         "name": request.POST.get("name", enrolment.name_hint)[:128],
     }
     if request.method == "POST":

@@ -126,3 +126,25 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="is niet bereikbaar"):
         enrol("http://127.0.0.1:9", tmp_path / "station.toml", tmp_path / "keys",
               out=io.StringIO())  # fmt: skip
+
+
+def test_a_pairing_whose_key_was_swapped_on_the_way_is_refused(tmp_path: Path) -> None:
+    """The station checks the fingerprint the server answers against its own key: someone
+    in between who sent the server another key cannot get that key paired unnoticed."""
+
+    class Answer:
+        status_code = 201
+
+        def json(self) -> dict[str, object]:
+            return {"device_code": "d", "user_code": "BCDF-GHJK", "expires_in": 900,
+                    "interval": 5, "verification_uri": "http://x/stations/koppelen/",
+                    "key_fingerprint": "0000 0000 0000 0000"}  # fmt: skip
+
+    class Session(requests.Session):
+        def post(self, *args: object, **kwargs: object) -> Answer:  # type: ignore[override]
+            return Answer()
+
+    with pytest.raises(Exception, match="andere sleutel"):
+        enrol("http://127.0.0.1:9", tmp_path / "station.toml", tmp_path / "keys",
+              out=io.StringIO(), session=Session())  # fmt: skip
+    assert not (tmp_path / "station.toml").exists()
