@@ -17,6 +17,7 @@ EXIT_OK = 0
 def _cmd_label(args: argparse.Namespace) -> int:
     from agent.labels.finished import finished_label, save_and_print
     from agent.tui import i18n
+    from agent.tui.i18n import _
 
     i18n.set_language(args.language)
     try:
@@ -25,10 +26,11 @@ def _cmd_label(args: argparse.Namespace) -> int:
         raise DigibenchError(f"{args.report} is not a readable Digibench report: {exc}") from None
     label = finished_label(report, server_url=args.server, organisation=args.organisation, _=i18n._)
     outcome = save_and_print(label, args.out)
+    printer = outcome.printed_on
     where = (
-        f"printed on {outcome.printed_on.product or outcome.printed_on.device}"
-        if (outcome.printed_on)
-        else "no Brother QL printer on USB"
+        _("printed on {printer}").format(printer=printer.product or printer.device)
+        if printer
+        else _("no Brother QL printer on USB")
     )
     print(f"{outcome.png} ({where})")
     return EXIT_OK
