@@ -12,11 +12,16 @@ writes to allocated blocks. Then, interleaved ``--repeats`` times:
   ``--nwipe-current PATH`` (e.g. built from source);
 * ``dd ... conv=fsync``: the same with the final cache flush our passes also do;
 * our zero and random passes (``agent.erase.overwrite``: O_DIRECT, 8 MiB
-  buffers, PRNG in a producer thread), and full wipes with full read-back
+  buffers, several chunks in flight), and full wipes with full read-back
   verification (``agent.erase.engine.wipe_one``: safety re-check, pass,
-  verify, signed record).
+  verify, signed record);
+* ``dd if=LOOP of=/dev/null bs=4M iflag=direct`` (the read baseline) next to
+  our read-back of the zero and the random pattern, full and sampled (10 %);
+* two disks at once: a second loop device on its own backing file, both wiped
+  and verified by ``wipe_all`` (as a laptop with two disks is), against one.
 
-Prints the median MB/s of each and its ratio to dd (>1 is faster than dd).
+Prints the median MB/s of each and its ratio to its baseline (dd write for
+writes, dd read for reads; >1 is faster than dd), then the two-disk speed-up.
 """
 
 from __future__ import annotations
@@ -32,17 +37,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.erase.device import BlockDevice
-from agent.erase.engine import WipeOptions, wipe_one
+from agent.erase.engine import WipeOptions, wipe_all, wipe_one
 from agent.erase.overwrite import Pattern, overwrite
 from agent.erase.prng import KeyStream, new_seed
 from agent.erase.progress import Meter, ignore_progress
 from agent.erase.safety import resolve
+from agent.erase.verify import sample_regions, verify
 from agent.report.schema import ErasureResult
 from agent.runner import SystemRunner
 from agent.signing import load_or_create_key
 
 MiB = 1 << 20
 MAX_SIZE = 4096 * MiB
+TWO = "digibench two disks at once, zero + full verify"
 runner = SystemRunner()
 
 
@@ -82,12 +89,48 @@ def _nwipe(exe: str) -> Callable[[str], None]:
     return run
 
 
+def _dd_read(dev: str) -> None:
+    size = int(runner.run(["blockdev", "--getsize64", dev], check=True).text)
+    argv = [
+        "dd",
+        f"if={dev}",
+        "of=/dev/null",
+        "bs=4M",
+        "iflag=direct",
+        f"count={size // (4 * MiB)}",
+    ]
+    runner.run(argv, check=True)
+
+
+#: the keystream of the last random pass, so its read-back can be timed on its own
+_last_stream: dict[str, KeyStream | None] = {}
+#: bytes a sampled read-back really read (its MB/s counts those, not the disk size)
+_read_bytes: dict[str, int] = {}
+
+
 def _pass(pattern: Pattern) -> Callable[[str], None]:
     def run(dev: str) -> None:
         stream = KeyStream(new_seed()) if pattern is Pattern.RANDOM else None
         with BlockDevice(dev) as bd:
             out = overwrite(bd, stream, meter=Meter(ignore_progress, dev, "wipe", bd.size))
         assert out.completed and not out.errors
+        _last_stream[dev] = stream
+
+    return run
+
+
+def _read_back(percent: float) -> Callable[[str], None]:
+    """Verify what the pass just before left (zeros or its keystream)."""
+
+    def run(dev: str) -> None:
+        stream = _last_stream[dev]
+        with BlockDevice(dev) as bd:
+            regions = sample_regions(bd.size, percent, sector=bd.sector)
+            meter = Meter(ignore_progress, dev, "verify", sum(n for _, n in regions))
+            method = "full" if percent >= 100 else "sampled"
+            out = verify(bd, stream, regions, meter=meter, method=method)
+        assert out.completed and not out.problems
+        _read_bytes[f"{percent}"] = out.checked_bytes
 
     return run
 
@@ -111,6 +154,26 @@ def _full(pattern: Pattern, work: Path) -> Callable[[str], None]:
     return run
 
 
+def _two_disks(other: list[str], work: Path) -> Callable[[str], None]:
+    """Both disks wiped (zero) and fully verified at once, as the station does."""
+    key = load_or_create_key(work / "keys")
+
+    def run(dev: str) -> None:
+        targets = [resolve(dev), resolve(other[0])]
+        opts = WipeOptions(
+            pattern=Pattern.ZERO,
+            verify_percent=100,
+            key=key,
+            record_dir=work / "records",
+            state_dir=work / "state",
+            confirmed=frozenset(t.identity for t in targets),
+        )
+        for outcome in wipe_all(targets, opts):
+            assert outcome.record.result is ErasureResult.ERASED, outcome.record.notes
+
+    return run
+
+
 def _version(exe: str) -> str:
     out = runner.run([exe, "--version"]).text.strip()
     return out.splitlines()[0] if out else "?"
@@ -129,6 +192,7 @@ def main() -> int:
         default=1,
         help="nwipe runs (Debian 12's nwipe needs minutes per GiB; default 1, 0 skips it)",
     )
+    ap.add_argument("--one-disk", action="store_true", help="skip the two-disk line")
     args = ap.parse_args()
     size = args.size_mib * MiB
     if os.geteuid() != 0:
@@ -138,13 +202,16 @@ def main() -> int:
         print(f"bench/wipe.py: size must be 1..{MAX_SIZE // MiB} MiB", file=sys.stderr)
         return 2
     free = shutil.disk_usage(args.dir).free
-    if free < size + 1024 * MiB:
-        print(f"bench/wipe.py: {args.dir} has {free // MiB} MiB free, need {size // MiB} + 1024")
+    need = size * (1 if args.one_disk else 2)
+    if free < need + 1024 * MiB:
+        print(f"bench/wipe.py: {args.dir} has {free // MiB} MiB free, need {need // MiB} + 1024")
         return 2
 
+    DD, READ = "dd bs=4M oflag=direct", "dd read bs=4M iflag=direct"
     methods: list[tuple[str, Callable[[str], None]]] = [
-        ("dd bs=4M oflag=direct", _dd),
+        (DD, _dd),
         ("dd bs=4M oflag=direct conv=fsync", _dd_fsync),
+        (READ, _dd_read),
     ]
     if args.nwipe_repeats and runner.which("nwipe"):
         methods.append((f"nwipe zero ({_version('nwipe')})", _nwipe("nwipe")))
@@ -156,21 +223,35 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="digibench-bench-") as tmp:
         work = Path(tmp)
+        second: list[str] = []
         methods += [
             ("digibench zero pass", _pass(Pattern.ZERO)),
+            ("digibench read-back zero, full", _read_back(100)),
+            ("digibench read-back zero, 10 % sampled", _read_back(10)),
             ("digibench random pass", _pass(Pattern.RANDOM)),
+            ("digibench read-back random, full", _read_back(100)),
+            ("digibench read-back random, 10 % sampled", _read_back(10)),
             ("digibench zero + full verify", _full(Pattern.ZERO, work)),
             ("digibench random + full verify", _full(Pattern.RANDOM, work)),
         ]
+        if not args.one_disk:
+            methods.append((TWO, _two_disks(second, work)))
         image = work / "disk.img"
         with image.open("wb") as fh:
             fh.truncate(size)
         dio = "off" if args.buffered_loop else "on"
         argv = ["losetup", f"--direct-io={dio}", "--find", "--show", str(image)]
         dev = runner.run(argv, check=True).text.strip()
+        if not args.one_disk:
+            image2 = work / "disk2.img"
+            with image2.open("wb") as fh:
+                fh.truncate(size)
+            argv[-1] = str(image2)
+            second.append(runner.run(argv, check=True).text.strip())
         try:
             print(f"{dev}: {size // MiB} MiB on {args.dir} (loop direct-io {dio})")
-            _dd(dev)  # allocate the sparse file's blocks once, untimed
+            for d in [dev, *second]:
+                _dd(d)  # allocate the sparse files' blocks once, untimed
             times: dict[str, list[float]] = {name: [] for name, _ in methods}
             for rep in range(args.repeats):
                 for name, fn in methods:
@@ -182,19 +263,34 @@ def main() -> int:
                     _settle(dev)
                     print(f"  run {rep + 1}: {name}: {times[name][-1]:.2f} s", flush=True)
         finally:
-            runner.run(["losetup", "-d", dev])
+            for d in [dev, *second]:
+                runner.run(["losetup", "-d", d])
 
-    base = statistics.median(times[methods[0][0]])
-    best_base = min(times[methods[0][0]])
-    print(f"\n{'method':40s} {'runs':>4s} {'MB/s':>7s} {'x dd':>6s} {'best MB/s':>9s} {'x dd':>6s}")
+    def baseline(name: str) -> str:
+        return READ if "read" in name else DD
+
+    print(f"\n{'method':42s} {'runs':>4s} {'MB/s':>7s} {'ratio':>6s} {'best':>6s}  baseline")
     for name, _ in methods:
+        if name == TWO:
+            continue
+        base = baseline(name)
+        n = _read_bytes["10"] if "sampled" in name else size  # same windows each run
         t, best = statistics.median(times[name]), min(times[name])
+        ratio = statistics.median(times[base]) / size / (t / n)
+        best_ratio = min(times[base]) / size / (best / n)
         print(
-            f"{name:40s} {len(times[name]):4d} {size / t / 1e6:7.0f} {base / t:6.2f}"
-            f" {size / best / 1e6:9.0f} {best_base / best:6.2f}"
+            f"{name:42s} {len(times[name]):4d} {n / t / 1e6:7.0f} {ratio:6.2f}"
+            f" {best_ratio:6.2f}  x {base}"
         )
-    print("(median and best of the runs; ratio > 1 means faster than dd)")
+    print("(median of the runs, and best against best; ratio > 1 means faster than dd)")
     print("(with full verify, MB/s counts the disk size once: write + read-back time)")
+    if TWO in times:
+        one = statistics.median(times["digibench zero + full verify"])
+        two = statistics.median(times[TWO])
+        print(
+            f"\ntwo disks wiped + verified at once: {2 * size / two / 1e6:.0f} MB/s together,"
+            f" {2 * one / two:.2f}x one disk's {size / one / 1e6:.0f} MB/s"
+        )
     return 0
 
 

@@ -1,10 +1,12 @@
 """One overwrite pass over a whole disk, at the disk's own speed.
 
-The writer (this thread) only ever calls ``pwrite``; a producer thread fills
-the next buffers with keystream meanwhile. A zero pass needs no producer
-work: fresh anonymous mmap buffers are already zero. A chunk that fails is
-retried, then narrowed down to the sectors that really refuse the write;
-those are recorded as error ranges and the pass goes on.
+Several chunks are in flight at once (:mod:`agent.erase.inflight`): each
+worker fills its buffer with keystream and writes it, so the disk always has
+requests queued and the PRNG runs on several cores; this thread takes the
+results in disk order for progress, checkpoints and error ranges. A zero pass
+needs no filling: fresh anonymous mmap buffers are already zero. A chunk
+that fails is retried, then narrowed down to the sectors that really refuse
+the write; those are recorded as error ranges and the pass goes on.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from agent.erase.device import GONE_ERRNOS, AlignedBuffer, BlockDevice, DiskVanishedError
-from agent.erase.pipeline import Pipeline
+from agent.erase.inflight import WORKERS, InFlight
 from agent.erase.prng import KeyStream
 from agent.erase.progress import Meter
 from agent.errors import DigibenchError
@@ -134,6 +136,7 @@ def overwrite(
     checkpoint: Checkpoint | None = None,
     checkpoint_every_s: float = 2.0,
     errors: list[ErrorRange] | None = None,
+    workers: int = WORKERS,
 ) -> PassOutcome:
     """Write zeros (``stream`` None) or keystream over ``[start, dev.size)``.
 
@@ -151,38 +154,38 @@ def overwrite(
     t0 = time.monotonic()
     last_checkpoint = t0
 
-    def produce(piece: tuple[int, int], buf: AlignedBuffer) -> None:
+    def job(piece: tuple[int, int], buf: AlignedBuffer) -> list[ErrorRange]:
+        offset, n = piece
         if stream is not None:
-            stream.fill(piece[0], buf.view, piece[1])
+            stream.fill(offset, buf.view, n)
+        return write_with_recovery(dev, buf.view[:n], offset)
 
-    with Pipeline(chunks(start, dev.size, chunk), produce, buffer_size=chunk) as pipe:
-        for filled in pipe:
-            offset, n = filled.item
-            try:
-                bad = write_with_recovery(dev, filled.buffer.view[:n], offset)
-            except DiskVanishedError as exc:
-                outcome.failure = exc.message
-                break
-            finally:
-                pipe.release(filled)
-            outcome.written += n
-            outcome.end_offset = offset + n
-            meter.update(outcome.end_offset)
-            if bad:
-                outcome.errors = merge_ranges(outcome.errors + bad)
-                if len(outcome.errors) > MAX_ERROR_RANGES:
-                    outcome.failure = (
-                        f"{dev.name}: more than {MAX_ERROR_RANGES} ranges refuse writes;"
-                        " the disk is failing"
-                    )
+    pieces = chunks(start, dev.size, chunk)
+    with InFlight(pieces, job, make_slot=lambda: AlignedBuffer(chunk), workers=workers) as run:
+        try:
+            for (offset, n), bad in run:
+                outcome.written += n
+                outcome.end_offset = offset + n
+                meter.update(outcome.end_offset)
+                if bad:
+                    outcome.errors = merge_ranges(outcome.errors + bad)
+                    if len(outcome.errors) > MAX_ERROR_RANGES:
+                        outcome.failure = (
+                            f"{dev.name}: more than {MAX_ERROR_RANGES} ranges refuse writes;"
+                            " the disk is failing"
+                        )
+                        break
+                now = time.monotonic()
+                if checkpoint is not None and now - last_checkpoint >= checkpoint_every_s:
+                    # every chunk up to end_offset has been written (results come in
+                    # order), so after the flush the checkpoint is on the medium
+                    dev.flush()
+                    checkpoint(outcome.end_offset, outcome.errors)
+                    last_checkpoint = now
+                if stop is not None and stop.is_set():
                     break
-            now = time.monotonic()
-            if checkpoint is not None and now - last_checkpoint >= checkpoint_every_s:
-                dev.flush()
-                checkpoint(outcome.end_offset, outcome.errors)
-                last_checkpoint = now
-            if stop is not None and stop.is_set():
-                break
+        except DiskVanishedError as exc:
+            outcome.failure = exc.message
     if outcome.failure is None:
         try:
             dev.flush()

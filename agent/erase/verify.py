@@ -18,10 +18,11 @@ import time
 from dataclasses import dataclass, field
 
 from agent.erase.device import AlignedBuffer, BlockDevice
+from agent.erase.inflight import WORKERS, InFlight
 from agent.erase.overwrite import DEFAULT_CHUNK, chunks, merge_ranges, raise_if_gone
-from agent.erase.pipeline import Pipeline
 from agent.erase.prng import KeyStream, zeros
 from agent.erase.progress import Meter
+from agent.erase.zerocheck import is_zero
 from agent.report.schema import ErrorRange
 
 MiB = 1 << 20
@@ -81,13 +82,13 @@ def _mismatch(
 ) -> tuple[int, int] | None:
     """The (start, end) byte range of this piece that differs from the pattern, if any."""
     if stream is None:
-        data = buf.bytes(n)
+        checked = buf
     else:
         stream.xor_into(offset, buf.view[:n], scratch.view)
-        data = scratch.bytes(n)
-    if data == zeros(n):
+        checked = scratch
+    if is_zero(checked.view[:n]):
         return None
-    return _first_last_nonzero(data)
+    return _first_last_nonzero(checked.bytes(n))
 
 
 def verify(
@@ -99,36 +100,40 @@ def verify(
     method: str,
     chunk: int = DEFAULT_CHUNK,
     stop: threading.Event | None = None,
+    workers: int = WORKERS,
 ) -> VerifyOutcome:
     """Check ``regions`` hold zeros (``stream`` None) or the keystream."""
     out = VerifyOutcome(method=method)
     total = sum(n for _, n in regions)
     t0 = time.monotonic()
     pieces = [p for off, n in regions for p in chunks(off, off + n, chunk)]
-    scratch = AlignedBuffer(chunk)
+    Slot = tuple[AlignedBuffer, AlignedBuffer]
 
-    def produce(piece: tuple[int, int], buf: AlignedBuffer) -> OSError | None:
+    def job(piece: tuple[int, int], slot: Slot) -> OSError | tuple[int, int] | None:
+        """The read error, or the differing (start, end) within the piece, or None."""
+        offset, n = piece
+        buf, scratch = slot
         try:
-            dev.pread(buf.view[: piece[1]], piece[0])
+            dev.pread(buf.view[:n], offset)
         except OSError as exc:
             return exc
-        return None
+        return _mismatch(buf, scratch, stream, offset, n)
 
-    with Pipeline(pieces, produce, buffer_size=chunk) as pipe:
-        for filled in pipe:
-            offset, n = filled.item
-            if filled.outcome is not None:
-                raise_if_gone(dev, filled.outcome)
-                _narrow_read(dev, filled.buffer, scratch, stream, offset, n, out)
-            else:
-                bad = _mismatch(filled.buffer, scratch, stream, offset, n)
-                if bad is not None:
-                    lo = bad[0] // dev.sector * dev.sector
-                    hi = -(-bad[1] // dev.sector) * dev.sector
-                    out.mismatches.append(
-                        ErrorRange(start_byte=offset + lo, length_bytes=hi - lo, message=MISMATCH)
-                    )
-            pipe.release(filled)
+    def make_slot() -> Slot:
+        return AlignedBuffer(chunk), AlignedBuffer(chunk)
+
+    spare = make_slot()  # for narrowing a failed read down, in this thread
+    with InFlight(pieces, job, make_slot=make_slot, workers=workers) as run:
+        for (offset, n), found in run:
+            if isinstance(found, OSError):
+                raise_if_gone(dev, found)
+                _narrow_read(dev, spare[0], spare[1], stream, offset, n, out)
+            elif found is not None:
+                lo = found[0] // dev.sector * dev.sector
+                hi = -(-found[1] // dev.sector) * dev.sector
+                out.mismatches.append(
+                    ErrorRange(start_byte=offset + lo, length_bytes=hi - lo, message=MISMATCH)
+                )
             out.checked_bytes += n
             meter.update(out.checked_bytes)
             if stop is not None and stop.is_set():

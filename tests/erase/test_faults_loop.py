@@ -90,7 +90,11 @@ def test_interrupted_wipe_resumes_from_journal(
     assert saved["identity"] == target.identity
     assert "loop" not in journal_path.name  # named by identity hash, not /dev name
     half = loop.read_image()
-    assert half.count(MARKER) == (64 * MiB - saved["offset"]) // MiB
+    # Everything before the journal's offset is wiped. Chunks that were in flight
+    # when the stop came may have been written beyond it: the resume rewrites them.
+    assert MARKER not in half[: saved["offset"]]
+    left = half.count(MARKER)
+    assert 0 < left <= (64 * MiB - saved["offset"]) // MiB
 
     events: list[WipeProgress] = []
     second = wipe_one(target, opts, events.append).record

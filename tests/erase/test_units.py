@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.erase.device import AlignedBuffer
+from agent.erase.inflight import InFlight
 from agent.erase.journal import Journal, JournalEntry
-from agent.erase.pipeline import Pipeline
 from agent.erase.prng import KeyStream
 from agent.erase.verify import SAMPLE, sample_regions
 
@@ -96,22 +97,56 @@ def test_journal_dir_that_cannot_exist_is_a_clear_error(tmp_path: Path) -> None:
         Journal(blocker / "state")
 
 
-def test_pipeline_hands_over_in_order_and_reraises() -> None:
-    def produce(i: int, buf: AlignedBuffer) -> int:
-        if i == 5:
-            raise RuntimeError("disk on fire")
-        buf.view[0] = i
+def test_in_flight_results_come_in_order_though_jobs_finish_out_of_order() -> None:
+    """Item 0 is held until item 3 has finished: the caller still sees 0, 1, 2, 3, ..."""
+    third_done = threading.Event()
+
+    def job(i: int, slot: list[int]) -> int:
+        if i == 0:
+            assert third_done.wait(10), "jobs did not run concurrently"
+        if i == 3:
+            third_done.set()
         return i * 2
+
+    with InFlight(range(8), job, make_slot=list, workers=4) as run:
+        assert list(run) == [(i, 2 * i) for i in range(8)]
+
+
+def test_in_flight_reraises_in_order_and_waits_for_running_jobs() -> None:
+    running: set[int] = set()
+    peak = 0
+    slots_in_use: set[int] = set()
+    lock = threading.Lock()
+    finished: list[int] = []
+
+    def job(i: int, slot: list[int]) -> int:
+        nonlocal peak
+        with lock:
+            assert id(slot) not in slots_in_use, "two jobs shared a buffer"
+            slots_in_use.add(id(slot))
+            running.add(i)
+            peak = max(peak, len(running))
+        try:
+            if i == 5:
+                raise RuntimeError("disk on fire")
+            return i
+        finally:
+            with lock:
+                running.discard(i)
+                slots_in_use.discard(id(slot))
+                finished.append(i)
 
     seen = []
     with (
         pytest.raises(RuntimeError, match="disk on fire"),
-        Pipeline(range(10), produce, buffer_size=4096, depth=2) as pipe,
+        InFlight(range(100), job, make_slot=list, workers=3) as run,
     ):
-        for filled in pipe:
-            seen.append((filled.item, filled.outcome, filled.buffer.view[0]))
-            pipe.release(filled)
-    assert seen == [(i, 2 * i, i) for i in range(5)]
+        for i, result in run:
+            seen.append((i, result))
+    assert seen == [(i, i) for i in range(5)]
+    assert not running, "a job was still running after the block was left"
+    assert peak <= 3
+    assert max(finished) < 5 + 3 + 1, "jobs were started far beyond the failure"
 
 
 def test_meter_events_carry_rate_eta_and_phase() -> None:
