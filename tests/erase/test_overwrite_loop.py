@@ -91,14 +91,29 @@ def test_two_disks_wiped_in_parallel(
     targets = [loop.target() for loop in loops]
     threads: set[str] = set()
     lock = threading.Lock()
+    events: list[WipeProgress] = []
 
     def progress(ev: WipeProgress) -> None:
         with lock:
             threads.add(threading.current_thread().name)
+            events.append(ev)
 
     outs = wipe_all(targets, options(*targets, pattern=Pattern.RANDOM), progress)
     assert all_erased(outs), [o.record.notes for o in outs]
     assert len({t for t in threads if t.startswith("wipe")}) == 2  # one worker per disk
+    # Records and progress stay with their own disk (the two sizes differ, so a
+    # mix-up shows): each record names its target, each disk's progress never goes
+    # backwards within a phase, never exceeds that disk's size, and ends at it.
+    for target, out, loop in zip(targets, outs, loops, strict=True):
+        assert out.record.disk_identity == target.identity
+        assert out.record.disk_size_bytes == loop.size
+        mine = [e for e in events if e.disk == target.identity]
+        for phase in ("wipe", "verify"):
+            done = [e.done_bytes for e in mine if e.phase == phase]
+            assert done and done == sorted(done), phase
+            assert done[-1] == loop.size, phase
+            assert all(e.total_bytes == loop.size for e in mine if e.phase == phase)
+    assert {e.disk for e in events} == {t.identity for t in targets}
     seeds = [_seed(o.record.pattern) for o in outs]
     assert seeds[0] != seeds[1]
     for loop, seed in zip(loops, seeds, strict=True):
