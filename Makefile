@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
+.PHONY: help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-startup bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -87,6 +87,9 @@ bench: venv
 # Wipe speed on a 2 GiB loop device: dd vs nwipe vs ours (root; apt-get install nwipe to compare).
 bench-wipe: venv
 	$(BIN)/python bench/wipe.py
+
+bench-startup: venv
+	$(BIN)/python bench/startup.py
 
 # Web UI latency with 100,000 laptops on SQLite: device list and device page, p50/p95.
 bench-webui: venv

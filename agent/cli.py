@@ -17,6 +17,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from agent import __version__
 from agent.errors import DigibenchError
@@ -34,23 +35,54 @@ def die(message: str, *, hint: str | None = None, code: int = EXIT_FAILURE) -> i
     return code
 
 
-#: command -> the module whose ``register(sub)`` adds it (in --help order)
-COMMANDS: dict[str, str] = {
-    "inspect": "agent.inspect_cli",
-    "disk-health": "agent.inspect_cli",
-    "battery-health": "agent.inspect_cli",
-    "run": "agent.pipeline.cli",
-    "flash": "agent.flash.cli",
-    "image-compress": "agent.flash.cli",
-    "wipe": "agent.erase.cli",
-    "verify-record": "agent.erase.cli",
-    "keygen": "agent.erase.cli",
-    "outbox": "agent.uplink.cli",
-    "upload": "agent.uplink.cli",
-    "enrol": "agent.uplink.enrol",
-    "demo": "agent.demo.cli",
-    "label": "agent.labels.cli",
+class Command(NamedTuple):
+    module: str  #: its ``register(sub)`` adds the command's parser
+    summary: str  #: the line ``digibench --help`` shows
+
+
+#: every command, in --help order; the top-level help reads this table and
+#: imports no command module, so ``digibench --help`` starts in a blink
+COMMANDS: dict[str, Command] = {
+    "inspect": Command(
+        "agent.inspect_cli", "inventory this machine and judge its disks and battery"
+    ),
+    "disk-health": Command("agent.inspect_cli", "judge saved smartctl outputs (JSON or text)"),
+    "battery-health": Command(
+        "agent.inspect_cli", "judge saved batteries (power_supply dir, uevent, upower -i, ...)"
+    ),
+    "run": Command(
+        "agent.pipeline.cli", "run the station: the TUI, or --headless for unattended runs"
+    ),
+    "flash": Command(
+        "agent.flash.cli",
+        "write the standard OS image to a disk, read it back, fit and provision it",
+    ),
+    "image-compress": Command(
+        "agent.flash.cli",
+        "compress a raw image the way our image builds do (zstd frames + seek table)",
+    ),
+    "wipe": Command(
+        "agent.erase.cli", "erase whole disks, verify, and write signed erasure records"
+    ),
+    "verify-record": Command("agent.erase.cli", "check the signature of erasure records"),
+    "keygen": Command("agent.erase.cli", "make this station's signing key pair if it has none"),
+    "outbox": Command("agent.uplink.cli", "show or send the reports waiting for the server"),
+    "upload": Command("agent.uplink.cli", "queue saved reports and send the outbox"),
+    "enrol": Command(
+        "agent.uplink.enrol", "pair this station with a server (approved in its web UI)"
+    ),
+    "demo": Command(
+        "agent.demo.cli", "the station on loop-device disks with a local server (root; cleans up)"
+    ),
+    "label": Command(
+        "agent.labels.cli", "a finished laptop's label (PNG; printed on a Brother QL)"
+    ),
 }
+
+
+def summary(command: str) -> str:
+    """The one-line help of ``command`` (its module's parser uses it too)."""
+    return COMMANDS[command].summary
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -80,9 +112,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the report JSON Schema (v1)")
     p.set_defaults(func=_cmd_schema)
     chosen = _command_of(argv) if argv is not None else None
-    wanted = [COMMANDS[chosen]] if chosen in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
-    for module in wanted:
-        importlib.import_module(module).register(sub)
+    if chosen in COMMANDS:
+        importlib.import_module(COMMANDS[chosen].module).register(sub)
+        return parser
+    for name, command in COMMANDS.items():  # only the list: no command module is imported
+        sub.add_parser(name, help=command.summary, add_help=False)
     return parser
 
 

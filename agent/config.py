@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.paths import DEFAULT_CONFIG
 from agent.report.schema import Mode
 from agent.tomlfile import invalid, read_toml
 
@@ -127,10 +128,6 @@ def _relative_to(base: Path, value: Path | None) -> Path | None:
     if value is None or value.is_absolute():
         return value
     return base / value
-
-
-#: where a station keeps its config unless told otherwise
-DEFAULT_CONFIG = Path("/etc/digibench/station.toml")
 
 
 def config_path(explicit: Path | None) -> tuple[Path, bool]:

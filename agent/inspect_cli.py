@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agent.cli import summary
 from agent.errors import InputError
 from agent.health.battery import judge_battery
 from agent.health.battery_parse import load_battery_file
@@ -200,7 +201,7 @@ def cmd_battery_health(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("inspect", help="inventory this machine and judge its disks and battery")
+    p = sub.add_parser("inspect", help=summary("inspect"))
     p.add_argument("--json", action="store_true", help="print the full report (mode 'check')")
     p.add_argument("--asset-tag", help="the laptop's asset tag, if known")
     p.add_argument("--station", help="station name for the report (default: hostname)")
@@ -208,15 +209,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("disk-health", help="judge saved smartctl outputs (JSON or text)")
+    p = sub.add_parser("disk-health", help=summary("disk-health"))
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--policy", type=Path, help="policy TOML merged over the default")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.set_defaults(func=cmd_disk_health)
 
-    p = sub.add_parser(
-        "battery-health", help="judge saved batteries (power_supply dir, uevent, upower -i, ...)"
-    )
+    p = sub.add_parser("battery-health", help=summary("battery-health"))
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.add_argument("--policy", type=Path, help="policy TOML merged over the default")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")

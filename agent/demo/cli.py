@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from agent.demo.run import ASSET_TAG, run_demo
+from agent.cli import summary
+from agent.demo import ASSET_TAG
 from agent.report.schema import Mode
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo.run import run_demo
+
     return run_demo(
         headless=True if args.headless else None,
         keep=args.keep,
@@ -18,9 +21,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "demo", help="the station on loop-device disks with a local server (root; cleans up)"
-    )
+    p = sub.add_parser("demo", help=summary("demo"))
     p.add_argument("--headless", action="store_true", help="no TUI, even on a terminal")
     p.add_argument("--keep", action="store_true", help="keep the loop devices and files")
     p.add_argument(

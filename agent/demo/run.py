@@ -40,6 +40,7 @@ from agent.config import (
     TestingSection,
     WipeSection,
 )
+from agent.demo import ASSET_TAG
 from agent.demo.image import build_image
 from agent.demo.profile import build_profile
 from agent.errors import DigibenchError
@@ -50,7 +51,6 @@ from agent.signing import PUBLIC_KEY_NAME, load_or_create_key
 
 MiB = 1 << 20
 MARKER = b"DIGIBENCH-DEMO-DONOR-DATA"
-ASSET_TAG = "DEMO-0001"
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
 #: the recorded laptop the demo plays, and the real SMART outputs of its two disks

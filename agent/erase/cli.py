@@ -13,22 +13,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.erase.engine import WipeOptions, all_erased, wipe_all
-from agent.erase.overwrite import Pattern
-from agent.erase.plan import DiskPlan, ErasePolicy, plan_disk
-from agent.erase.progress import WipeProgress
-from agent.erase.record import check_record
-from agent.erase.safety import RefusedError, Target, resolve
+from agent.cli import summary
 from agent.errors import InputError
-from agent.runner import SystemRunner
-from agent.signing import (
-    PRIVATE_KEY_NAME,
-    PUBLIC_KEY_NAME,
-    load_or_create_key,
-    load_private_key,
-    public_key_b64,
-)
+
+if TYPE_CHECKING:  # the engine loads when a command runs, not for --help
+    from agent.erase.progress import WipeProgress
+    from agent.erase.safety import Target
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -56,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the wipe subcommands to the ``digibench`` parser."""
     p = sub.add_parser(
         "wipe",
-        help="erase whole disks, verify, and write signed erasure records",
+        help=summary("wipe"),
         description="Erase disks and prove it. Refuses the boot medium, the disk holding /,"
         " anything mounted or in use. Exit status 0 only if every disk ended 'erased'.",
     )
@@ -91,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser(
         "verify-record",
-        help="check the signature of erasure records",
+        help=summary("verify-record"),
         description="Exit status 0 only if every record carries an intact signature by the key.",
     )
     p.add_argument("records", nargs="+", type=Path, metavar="RECORD")
@@ -99,12 +91,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--public-key",
         type=Path,
         default=None,
-        help=f"file with the station's public key (default: {PUBLIC_KEY_NAME} in --key-dir)",
+        help="file with the station's public key (default: the one in --key-dir)",
     )
     p.add_argument("--key-dir", type=Path, default=None)
     p.set_defaults(func=cmd_verify_record)
 
-    p = sub.add_parser("keygen", help="make this station's signing key pair if it has none")
+    p = sub.add_parser("keygen", help=summary("keygen"))
     p.add_argument("--key-dir", type=Path, default=None)
     p.set_defaults(func=cmd_keygen)
 
@@ -114,6 +106,8 @@ def _key_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
+    from agent.signing import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME, load_or_create_key, public_key_b64
+
     key_dir = _key_dir(args)
     existed = (key_dir / PRIVATE_KEY_NAME).exists()
     try:
@@ -134,6 +128,9 @@ def _read_public_key(path: Path) -> str:
 
 
 def cmd_verify_record(args: argparse.Namespace) -> int:
+    from agent.erase.record import check_record
+    from agent.signing import PUBLIC_KEY_NAME
+
     key_file = args.public_key or _key_dir(args) / PUBLIC_KEY_NAME
     public_key = _read_public_key(key_file)
     bad = 0
@@ -182,6 +179,13 @@ def _confirm(targets: list[Target]) -> bool:
 
 
 def cmd_wipe(args: argparse.Namespace) -> int:
+    from agent.erase.engine import WipeOptions, all_erased, wipe_all
+    from agent.erase.overwrite import Pattern
+    from agent.erase.plan import DiskPlan, ErasePolicy, plan_disk
+    from agent.erase.safety import RefusedError, resolve
+    from agent.runner import SystemRunner
+    from agent.signing import PRIVATE_KEY_NAME, load_private_key
+
     key_dir = _key_dir(args)
     key_path = key_dir / PRIVATE_KEY_NAME
     if not key_path.exists():

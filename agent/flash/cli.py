@@ -6,19 +6,15 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from agent.cli import summary
 from agent.errors import DigibenchError
-from agent.flash import seekable, stamps
-from agent.flash.engine import (
-    FlashFailedError,
-    FlashOptions,
-    RefusedError,
-    Target,
-    check_target,
-    flash,
-)
-from agent.flash.writer import Progress
-from agent.runner import SystemRunner
+from agent.flash import seekable
+
+if TYPE_CHECKING:  # the engine loads when a command runs, not for --help
+    from agent.flash.engine import Target
+    from agent.flash.writer import Progress
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -77,6 +73,10 @@ def _confirm(target: Target, image: str) -> bool:
 
 
 def _cmd_flash(args: argparse.Namespace) -> int:
+    from agent.flash import stamps
+    from agent.flash.engine import FlashFailedError, FlashOptions, RefusedError, check_target, flash
+    from agent.runner import SystemRunner
+
     try:
         # the same gate the engine applies, before anyone is asked to confirm
         target = check_target(args.device, 0, Path("/"))
@@ -138,7 +138,7 @@ def _emit(text: str, path: Path | None) -> None:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "flash",
-        help="write the standard OS image to a disk, read it back, fit and provision it",
+        help=summary("flash"),
         description=(
             "Flash IMAGE (a manifest .json, an image file or an http(s) URL; raw, .zst, .xz "
             "or .gz) to the whole disk DEVICE. Only the bmap's mapped ranges are written; "
@@ -173,7 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     c = sub.add_parser(
         "image-compress",
-        help="compress a raw image the way our image builds do (zstd frames + seek table)",
+        help=summary("image-compress"),
         description=(
             "Compress RAW into independent zstd frames with a seek table (the zstd "
             "seekable format): any zstd tool reads it, and digibench flash decompresses "

@@ -6,16 +6,17 @@ import argparse
 import json
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from agent.cli import summary
 from agent.errors import DigibenchError
-from agent.report.schema import Report
 
 EXIT_OK = 0
 
 
 def _cmd_label(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from agent.labels.finished import finished_label, save_and_print
+    from agent.report.schema import Report
     from agent.tui import i18n
     from agent.tui.i18n import _
 
@@ -37,7 +38,7 @@ def _cmd_label(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("label", help="a finished laptop's label (PNG; printed on a Brother QL)")
+    p = sub.add_parser("label", help=summary("label"))
     p.add_argument("report", type=Path, metavar="REPORT", help="the laptop's report (JSON)")
     p.add_argument("--out", type=Path, default=Path(), help="folder for the PNG")
     p.add_argument("--server", default="", help="server address for the QR code")

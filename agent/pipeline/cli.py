@@ -8,12 +8,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from agent.config import DEFAULT_CONFIG, load_station_config
+from agent.cli import summary
 from agent.errors import DigibenchError
-from agent.labels.finished import LabelOnFinish
-from agent.pipeline.events import tee
-from agent.pipeline.headless import run_headless
-from agent.runner import SystemRunner
+from agent.paths import DEFAULT_CONFIG
 
 
 def log_to_file(folder: Path) -> Path:
@@ -35,6 +32,12 @@ def log_to_file(folder: Path) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from agent.config import load_station_config
+    from agent.labels.finished import LabelOnFinish
+    from agent.pipeline.events import tee
+    from agent.pipeline.headless import run_headless
+    from agent.runner import SystemRunner
+
     config = load_station_config(args.config)
     if args.asset_tag:
         config.headless.asset_tag = args.asset_tag
@@ -69,7 +72,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("run", help="run the station: the TUI, or --headless for unattended runs")
+    p = sub.add_parser("run", help=summary("run"))
     p.add_argument(
         "--config",
         type=Path,

@@ -6,14 +6,15 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.config import StationConfig, load_station_config
+from agent.cli import summary
 from agent.errors import InputError
-from agent.signing import load_or_create_key
-from agent.uplink.client import Answer, FlushResult, UplinkConfig, Uploader, describe, flush
-from agent.uplink.config import outbox_dir, uplink_config
-from agent.uplink.outbox import Outbox, OutboxEntry, parse_report
-from agent.uplink.signed import report_json, sign_report
+
+if TYPE_CHECKING:  # the uplink loads when a command runs, not for --help
+    from agent.config import StationConfig
+    from agent.uplink.client import Answer, FlushResult, UplinkConfig
+    from agent.uplink.outbox import Outbox, OutboxEntry
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -28,12 +29,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("outbox", help="show or send the reports waiting for the server")
+    p = sub.add_parser("outbox", help=summary("outbox"))
     p.add_argument("action", nargs="?", choices=["list", "flush"], default="list")
     _add_common(p)
     p.set_defaults(func=_cmd_outbox)
 
-    p = sub.add_parser("upload", help="queue saved reports and send the outbox")
+    p = sub.add_parser("upload", help=summary("upload"))
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument(
         "--sign-with",
@@ -55,6 +56,8 @@ def _age(when: datetime) -> str:
 
 
 def _print_sent(entry: OutboxEntry, answer: Answer) -> None:
+    from agent.uplink.client import describe
+
     if answer.status in (200, 201):
         print(f"sent     {entry.report_id}")
     elif answer.status is None:
@@ -64,10 +67,14 @@ def _print_sent(entry: OutboxEntry, answer: Answer) -> None:
 
 
 def _settings(args: argparse.Namespace, config: StationConfig) -> UplinkConfig:
+    from agent.uplink.config import uplink_config
+
     return uplink_config(config, server=args.server, token=args.token, ca_file=args.ca_file)
 
 
 def _flush(outbox: Outbox, settings: UplinkConfig) -> FlushResult:
+    from agent.uplink.client import Uploader, flush
+
     uploader = Uploader(settings)
     try:
         result = flush(outbox, uploader, on_sent=_print_sent)
@@ -91,6 +98,10 @@ def _flush(outbox: Outbox, settings: UplinkConfig) -> FlushResult:
 
 
 def _cmd_outbox(args: argparse.Namespace) -> int:
+    from agent.config import load_station_config
+    from agent.uplink.config import outbox_dir
+    from agent.uplink.outbox import Outbox
+
     config = load_station_config(args.config)
     outbox = Outbox(outbox_dir(args.outbox, config))
     if args.action == "flush":
@@ -107,6 +118,12 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_upload(args: argparse.Namespace) -> int:
+    from agent.config import load_station_config
+    from agent.signing import load_or_create_key
+    from agent.uplink.config import outbox_dir
+    from agent.uplink.outbox import Outbox, parse_report
+    from agent.uplink.signed import report_json, sign_report
+
     config = load_station_config(args.config)
     outbox = Outbox(outbox_dir(args.outbox, config))
     settings = _settings(args, config)  # complain about settings before queueing anything

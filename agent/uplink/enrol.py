@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import requests
 
+from agent.cli import summary
 from agent.errors import DigibenchError
 from agent.fsutil import write_atomic
 from agent.signing import key_fingerprint, load_or_create_key, public_key_b64
@@ -209,7 +210,7 @@ def _cmd_enrol(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("enrol", help="pair this station with a server (approved in its web UI)")
+    p = sub.add_parser("enrol", help=summary("enrol"))
     p.add_argument(
         "server", nargs="?", help="the server's address (default: [server] url of the config)"
     )
