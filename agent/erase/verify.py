@@ -22,8 +22,8 @@ from agent.erase.inflight import WORKERS, InFlight
 from agent.erase.overwrite import DEFAULT_CHUNK, chunks, merge_ranges, raise_if_gone
 from agent.erase.prng import KeyStream, zeros
 from agent.erase.progress import Meter
-from agent.erase.zerocheck import is_zero
 from agent.report.schema import ErrorRange
+from agent.zerocheck import is_zero
 
 MiB = 1 << 20
 SAMPLE = MiB

@@ -44,7 +44,7 @@ class _Display:
         elapsed = max(now - self.t0, 1e-6)
         text = (
             f"{_pct(p.read, p.image_size)} of the image: "
-            f"{p.written / 1e6:.0f}/{p.to_write / 1e6:.0f} MB written, "
+            f"{p.handled / 1e6:.0f}/{p.to_write / 1e6:.0f} MB written, "
             f"{p.verified / 1e6:.0f} MB read back, {p.read / elapsed / 1e6:.0f} MB/s"
         )
         self._line(text)

@@ -73,7 +73,7 @@ from agent.flash.writer import (
     write_image,
 )
 from agent.probes.block import device_in_use, list_disks
-from agent.report.schema import ImageRecord
+from agent.report.schema import ErasureRecord, ErasureResult, ImageRecord
 from agent.runner import Runner
 
 if TYPE_CHECKING:  # requests is imported only when a URL is fetched (start-up time)
@@ -114,6 +114,10 @@ class FlashOptions:
     full_check: bool = False
     templates: Path = TEMPLATES
     sys_root: Path = Path("/")
+    #: the erasure record of this same disk from just before (the caller matched the
+    #: disk's identity): when it proves the whole disk holds zeros, zero runs of the
+    #: image are not written again. The read-back checks them all the same.
+    zeroed_by: ErasureRecord | None = None
 
 
 @dataclass
@@ -292,6 +296,21 @@ def bmap_vouches(manifest: Manifest, block_map: BlockMap | None) -> bool:
     )
 
 
+def proves_zeros(record: ErasureRecord, target: Target) -> bool:
+    """Whether ``record`` proves every byte of ``target`` reads as zero: a zero overwrite,
+    erased without exceptions, read back in full, of a disk of this size and serial."""
+    return (
+        record.result is ErasureResult.ERASED
+        and record.method.split("+")[-1] == "overwrite-zero"
+        and record.verification_passed is True
+        and record.verification_method == "full"
+        and (record.verification_coverage_percent or 0.0) >= 100.0
+        and not record.errors
+        and record.disk_size_bytes == target.size
+        and record.disk_serial == target.serial
+    )
+
+
 def sha256_file(path: Path) -> str:
     try:
         return file_sha256(path)
@@ -452,6 +471,7 @@ def _flash(
     elif stamp is not None and source_sha256 is not None:
         _check_stamp(opts, manifest, stamp, image_ref, source_sha256)
 
+    skip_zero = opts.zeroed_by is not None and proves_zeros(opts.zeroed_by, target)
     phase("write")
     record.started_at = _now()
     t0 = time.monotonic()
@@ -481,6 +501,7 @@ def _flash(
                 progress=counted,
                 full_hash=full_hash,
                 before_write=check_source,
+                skip_zero=skip_zero,
             )
             record.bytes_written = result.bytes_written
             if check_source is not None:
@@ -511,6 +532,8 @@ def _flash(
                 image_check = "image sha256 vouched by an earlier full check of the same file"
             if checked_before:
                 image_check += "; compressed file sha256 matches the manifest"
+            if result.bytes_skipped:
+                image_check += "; zero runs left as the verified wipe made them"
             mismatches = result.mismatches
         finally:
             os.close(fd)

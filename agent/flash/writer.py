@@ -40,6 +40,7 @@ from typing import Protocol, TypeVar
 
 from agent.errors import DigibenchError, InputError
 from agent.flash.seekable import Frame, FramedImage
+from agent.zerocheck import is_zero
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -81,6 +82,8 @@ class WriteResult:
     image_sha256: str | None
     image_bytes: int
     bytes_written: int
+    #: zero bytes left alone because the disk already held zeros there (see ``skip_zero``)
+    bytes_skipped: int
     #: every written extent with the digest of the bytes written, for the read-back
     digests: list[tuple[Extent, str]]
     algorithm: str
@@ -98,8 +101,15 @@ class Progress:
     to_write: int
     read: int = 0
     written: int = 0
+    #: zero bytes not written because the disk is proven to hold zeros there already
+    skipped: int = 0
     verified: int = 0
     phase: str = "write"
+
+    @property
+    def handled(self) -> int:
+        """Bytes the write stage is done with: written, or already on the disk."""
+        return self.written + self.skipped
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -166,6 +176,7 @@ class _Pipeline:
         self.stream = stream
         self.full_hash = full_hash
         self.verify = verify
+        self.skip_zero = False
         self.fd = fd
         self.image_size = image_size
         self.extents = extents
@@ -420,11 +431,14 @@ class _Pipeline:
                 if self.stop.is_set():
                     return
                 piece = chunk.view[off : off + length]
-                if disk % self.align or length % self.align:
+                if self.skip_zero and is_zero(piece):
+                    self.progress.skipped += length  # the read-back still checks it
+                elif disk % self.align or length % self.align:
                     patch_write(self.fd, disk, piece, self.align)
+                    self.progress.written += length
                 else:
                     pwrite_all(self.fd, piece, disk)
-                self.progress.written += length
+                    self.progress.written += length
                 if self.verify:
                     self.to_verify.put((i, disk, length))
             self.busy["write"] += time.perf_counter() - t
@@ -588,6 +602,7 @@ def write_image(
     verify: bool = True,
     workers: int | None = None,
     before_write: Callable[[], None] | None = None,
+    skip_zero: bool = False,
 ) -> WriteResult:
     """Stream ``image_size`` bytes from ``stream``, write ``extents`` to ``fd``, then flush.
 
@@ -602,6 +617,10 @@ def write_image(
     hold no extent unless ``full_hash``. ``before_write`` (e.g. the compressed file's
     sha256 check) runs in its own thread while the first buffers are decompressed and
     hashed; nothing is written before it returns, and its exception ends the flash.
+    With ``skip_zero`` (only when the whole disk is proven to hold zeros, e.g. by a
+    fully verified zero wipe just before) pieces that are all zeros are not written:
+    the disk holds them already. The read-back still reads and hashes them, so a
+    wrong claim ends in a mismatch, never in a bad disk passing.
     Raises on the first problem; what was written by then is not a usable system.
     """
     if isinstance(stream, FramedImage):
@@ -615,6 +634,7 @@ def write_image(
         stream, fd, image_size, extents, algorithm, chunk_size, pool, full_hash, verify,
         workers or decompress_workers(), before_write,
     )  # fmt: skip
+    pipe.skip_zero = skip_zero
     stages = [pipe.read_stage, pipe.hash_stage, pipe.write_stage]
     if before_write is not None:
         stages.append(pipe.gate_stage)
@@ -631,7 +651,7 @@ def write_image(
             t.start()
         while any(t.is_alive() for t in threads):
             threads[0].join(interval_s)
-            if verify and pipe.progress.written >= pipe.progress.to_write:
+            if verify and pipe.progress.handled >= pipe.progress.to_write:
                 pipe.progress.phase = "verify"  # only the read-back is left
             if progress:
                 progress(pipe.progress)
@@ -665,6 +685,7 @@ def write_image(
         image_sha256=pipe.full.hexdigest() if full_hash else None,
         image_bytes=pipe.progress.read,
         bytes_written=pipe.progress.written,
+        bytes_skipped=pipe.progress.skipped,
         digests=pipe.digests,
         algorithm=algorithm,
         duration_s=time.monotonic() - start,

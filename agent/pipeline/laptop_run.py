@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from agent.erase.safety import Target
 from agent.pipeline.lifecycle import Lifecycle, WrongStageError
-from agent.report.schema import Disk, ErasureResult, Interruption, Report
+from agent.report.schema import Disk, ErasureRecord, ErasureResult, Interruption, Report
 
 
 def disk_label(disk: Disk) -> str:
@@ -43,12 +43,18 @@ class LaptopRun:
     def identities(self) -> list[str]:
         return [t.identity for t in self.confirmed] or list(self.confirmed_ids)
 
-    def verified_erased(self, identity: str) -> bool:
-        """Whether this disk's latest erasure record says erased and verified."""
+    def latest_erasure(self, identity: str) -> ErasureRecord | None:
+        """This disk's latest erasure record in this run, if any."""
         report = self.report
         if report is None:
-            return False
-        for record in reversed(report.erasures):
-            if record.disk_identity == identity:
-                return record.result is ErasureResult.ERASED and record.verification_passed is True
-        return False
+            return None
+        return next((r for r in reversed(report.erasures) if r.disk_identity == identity), None)
+
+    def verified_erased(self, identity: str) -> bool:
+        """Whether this disk's latest erasure record says erased and verified."""
+        record = self.latest_erasure(identity)
+        return (
+            record is not None
+            and record.result is ErasureResult.ERASED
+            and record.verification_passed is True
+        )

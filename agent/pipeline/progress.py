@@ -69,7 +69,7 @@ def flash_relay(emit: EventSink, label: str) -> Callable[[FlashProgress], None]:
         key = "verify" if verifying else "write"
         now = time.monotonic()
         t0 = started.setdefault(key, now)
-        done = p.verified if verifying else p.written
+        done = p.verified if verifying else p.handled
         if now - last[0] < 0.5 and done < p.to_write:
             return
         last[0] = now

@@ -437,6 +437,10 @@ class Pipeline:
             provision=self.config.image.provision,
             cache_dir=self.config.cache_dir,
             sys_root=self.root,
+            # what this run's wipe proved about this very disk lets the flash leave the
+            # image's zero runs alone; not after an interruption (a half-done flash or
+            # provisioning may have written there since)
+            zeroed_by=run.latest_erasure(target.identity) if run.interruption is None else None,
         )
         try:
             outcome = flash(

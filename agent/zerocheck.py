@@ -1,6 +1,6 @@
 """Is this buffer all zeros? Exactly, fast, and without holding the GIL.
 
-Verification compares every byte read back with the pattern. Python's own
+Verification (of a wipe, of a flash) compares every byte read back with the pattern. Python's own
 ways (``bytes(view) == zeros``) copy the buffer and compare while holding the
 GIL, which serialises several checking threads. libc's ``memcmp`` through
 ctypes compares in place and releases the GIL for the call; an untouched
