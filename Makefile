@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-startup bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
+.PHONY: help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-startup bench-laptop bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -90,6 +90,11 @@ bench-wipe: venv
 
 bench-startup: venv
 	$(BIN)/python bench/startup.py
+
+# One whole headless laptop run against the disks' physical limit (root; build the
+# minimal OS image first with `make os-image` to bench the real image).
+bench-laptop: venv
+	$(BIN)/python bench/laptop.py
 
 # Web UI latency with 100,000 laptops on SQLite: device list and device page, p50/p95.
 bench-webui: venv
