@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import mmap
-from functools import cache
+import threading
 
 _LIBC = ctypes.util.find_library("c")
 _memcmp = ctypes.CDLL(_LIBC).memcmp if _LIBC else None
@@ -31,9 +31,19 @@ class _ZeroMap:
         self.address = ctypes.addressof(self._anchor)
 
 
-@cache  # never evicted: a thread may still be comparing against an older entry
+_maps: dict[int, _ZeroMap] = {}
+_lock = threading.Lock()
+
+
 def _zeros(n: int) -> _ZeroMap:
-    return _ZeroMap(n)
+    """One mapping per size, made once (under a lock: two threads asking at once must
+    not each get their own, one of which could be unmapped while still compared), and
+    never dropped."""
+    with _lock:
+        zero = _maps.get(n)
+        if zero is None:
+            zero = _maps[n] = _ZeroMap(n)
+        return zero
 
 
 def is_zero(view: memoryview) -> bool:
@@ -43,5 +53,6 @@ def is_zero(view: memoryview) -> bool:
         return True
     if _memcmp is None or view.readonly or not view.c_contiguous:
         return bytes(view) == bytes(n)
-    start = ctypes.addressof(ctypes.c_char.from_buffer(view))
-    return int(_memcmp(start, _zeros(n).address, n)) == 0
+    zero = _zeros(n)
+    anchor = ctypes.c_char.from_buffer(view)  # holds the buffer while memcmp reads it
+    return int(_memcmp(ctypes.addressof(anchor), zero.address, n)) == 0
