@@ -94,6 +94,8 @@ class Delivery:
             return set(), self.pending()
         finally:
             uploader.close()
-        if result.error:
+        if result.refused:  # revoked or suspended: the volunteer must see why, not a code
+            self.emit(notice("error", f"notice.{result.refused}"))
+        elif result.error:
             self.emit(notice("warning", "notice.kept_in_outbox", detail=result.error))
         return set(result.acknowledged), result.remaining

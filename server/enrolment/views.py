@@ -1,4 +1,4 @@
-"""Stations in the web UI: the list, rename and revoke, and "Koppelen" (pairing by code)."""
+"""Stations in the web UI: the list, rename, suspend, revoke, and "Koppelen" (pairing)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,26 @@ def station_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         station.save(update_fields=["revoked_at"])
         audit.record(audit.staff(request), "station.revoked", "station", station.name)
         messages.success(request, _("Station %(name)s is revoked.") % {"name": station.name})
+    return redirect("enrolment:stations")
+
+
+@require_POST
+@_needs(MANAGE)
+def station_suspend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Suspend a station (its uploads and heartbeats are refused) or take it back into use."""
+    station = get_object_or_404(Station, pk=pk)
+    suspend = request.POST.get("suspend") == "1"
+    if station.revoked_at is not None or (station.suspended_at is not None) == suspend:
+        return redirect("enrolment:stations")  # nothing to change (a second click)
+    station.suspended_at = timezone.now() if suspend else None
+    station.save(update_fields=["suspended_at"])
+    action = "station.suspended" if suspend else "station.resumed"
+    audit.record(audit.staff(request), action, "station", station.name)
+    if suspend:
+        text = _("Station %(name)s is suspended: its reports are refused until you resume it.")
+    else:
+        text = _("Station %(name)s is in use again.")
+    messages.success(request, text % {"name": station.name})
     return redirect("enrolment:stations")
 
 
