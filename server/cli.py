@@ -113,6 +113,27 @@ def _read_public_key(path: Path) -> str:
         ) from exc
 
 
+def _cmd_announce(args: argparse.Namespace) -> int:
+    """Announce until stopped (SIGTERM from systemd, Ctrl+C by hand)."""
+    import signal
+    import threading
+
+    from server.discovery import announced
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with announced(args.url, name=args.name):
+            print(f"announcing {args.url} as {args.name!r} (_digibench._tcp)", flush=True)
+            stop.wait()
+    except ValueError as exc:
+        print(f"digibench-server: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _cmd_add_station(args: argparse.Namespace) -> int:
     from django.db import IntegrityError, transaction
 
@@ -285,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certfile", type=Path, metavar="FILE", help="TLS certificate (PEM)")
     p.add_argument("--keyfile", type=Path, metavar="FILE", help="TLS private key (PEM)")
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser(
+        "announce", help="announce the server on the local network (mDNS _digibench._tcp)"
+    )
+    p.add_argument("--url", required=True, help="the address stations pair with (https://...)")
+    p.add_argument("--name", default="Digibench", help="the name stations show (default Digibench)")
+    p.set_defaults(func=_cmd_announce)
 
     p = sub.add_parser("add-station", help="register a station; prints its token once")
     p.add_argument("name")

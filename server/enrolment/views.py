@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -105,7 +105,8 @@ def station_rename(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("enrolment:stations")
     station.name = new
     try:
-        station.save(update_fields=["name"])
+        with transaction.atomic():  # a savepoint: a taken name must not break the request's
+            station.save(update_fields=["name"])
     except IntegrityError:
         messages.error(request, _WHY["invalid_request"]())
         return redirect("enrolment:stations")
