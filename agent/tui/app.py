@@ -71,6 +71,15 @@ STATION_REFUSED = frozenset(
 _KEY_NAMES = {"enter": N_("Enter"), "escape": N_("Esc"), "tab": N_("Tab"), "space": N_("Space")}
 
 
+def key_display(binding: Binding, default: Callable[[Binding], str]) -> str:
+    """A key's name in the footer, in words (the console font has no arrow glyphs)."""
+    if binding.key_display:
+        return binding.key_display
+    if binding.key in _KEY_NAMES:
+        return _(_KEY_NAMES[binding.key])
+    return default(binding).upper()
+
+
 class Inspected(Message):
     def __init__(self, report: Report) -> None:
         super().__init__()
@@ -173,11 +182,7 @@ class DigibenchApp(App[None]):
         self.bridge.detach()
 
     def get_key_display(self, binding: Binding) -> str:
-        if binding.key_display:
-            return binding.key_display
-        if binding.key in _KEY_NAMES:
-            return _(_KEY_NAMES[binding.key])
-        return super().get_key_display(binding).upper()
+        return key_display(binding, super().get_key_display)
 
     def _outbox(self) -> int:
         try:

@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 
 from agent.errors import DigibenchError
 from agent.tui import i18n
+from agent.tui.app import key_display
 from agent.tui.i18n import N_, _
 from agent.tui.screens.base import StationModal, StationScreen
 from agent.tui.screens.enrol import AddressScreen, OutcomeScreen, PairingScreen
@@ -36,6 +37,8 @@ class EnrolApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f9", "switch_language", N_("Language"), id="language"),
         Binding("f10", "quit_unpaired", N_("Quit"), id="quit"),
+        Binding("ctrl+q", "quit_unpaired", N_("Quit"), show=False, priority=True, id="quit-ctrl-q"),
+        Binding("ctrl+c", "quit_unpaired", N_("Quit"), show=False, priority=True, id="quit-ctrl-c"),
     ]
 
     def __init__(
@@ -60,6 +63,9 @@ class EnrolApp(App[int]):
         self.stop = threading.Event()
         self.paired: core.Paired | None = None
         self.theme = "ansi-dark"
+
+    def get_key_display(self, binding: Binding) -> str:
+        return key_display(binding, super().get_key_display)
 
     def on_mount(self) -> None:
         i18n.set_language(self.language)

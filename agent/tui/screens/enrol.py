@@ -173,7 +173,7 @@ class PairingScreen(StationScreen):
 
     def show_pairing(self, pairing: Pairing) -> None:
         self.pairing = pairing
-        self.refresh(recompose=True)
+        self.call_later(self.relabel)  # recompose, then the footer's keys again
 
     def show_status(self, text: str) -> None:
         """A passing problem (no answer from the server); the screen keeps waiting."""
