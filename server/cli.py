@@ -212,6 +212,32 @@ def _cmd_revoke_station(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_suspend_station(args: argparse.Namespace) -> int:
+    """As "Schorsen"/"Hervatten" in the web UI: refused (or accepted again) until changed."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from server.ingest import models
+
+    with transaction.atomic():
+        station = models.Station.objects.filter(name=args.name).first()
+        if station is None:
+            raise CliError(f"no station named {args.name!r}", code=EXIT_BAD_INPUT)
+        if station.revoked_at is not None:
+            raise CliError(f"station {args.name} is revoked; pair it again", code=EXIT_BAD_INPUT)
+        if (station.suspended_at is None) == args.resume:
+            print(f"station {args.name} is already {'in use' if args.resume else 'suspended'}")
+            return EXIT_OK
+        station.suspended_at = None if args.resume else timezone.now()
+        station.save(update_fields=["suspended_at"])
+        action = "station.resumed" if args.resume else "station.suspended"
+        models.AuditEvent.objects.create(
+            actor="cli", action=action, object_type="station", object_id=args.name
+        )
+    print(f"station {args.name} {'is in use again' if args.resume else 'suspended'}")
+    return EXIT_OK
+
+
 def _cmd_list_stations(args: argparse.Namespace) -> int:
     from server.ingest import models
 
@@ -327,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("revoke-station", help="refuse a station's token from now on")
     p.add_argument("name")
     p.set_defaults(func=_cmd_revoke_station)
+
+    p = sub.add_parser("suspend-station", help="refuse a station's reports until resumed")
+    p.add_argument("name")
+    p.add_argument("--resume", action="store_true", help="take the station back into use")
+    p.set_defaults(func=_cmd_suspend_station)
 
     p = sub.add_parser("list-stations", help="list stations (never their tokens)")
     p.set_defaults(func=_cmd_list_stations)
