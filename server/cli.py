@@ -242,7 +242,7 @@ def _cmd_list_stations(args: argparse.Namespace) -> int:
     from server.ingest import models
 
     for st in models.Station.objects.order_by("name"):
-        state = "revoked" if st.revoked_at else "active"
+        state = "revoked" if st.revoked_at else "suspended" if st.suspended_at else "active"
         key = "key" if st.public_key else "no-key"
         if st.allow_unsigned:
             key += ",unsigned-allowed"
