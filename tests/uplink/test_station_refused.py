@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agent.config import ServerSection, StationConfig, StationSection
 from agent.pipeline.delivery import Delivery
 from agent.pipeline.events import Event, Notice
@@ -44,13 +46,16 @@ def test_suspended_then_resumed(central: ServerProcess, tmp_path: Path) -> None:
     assert len(acknowledged) == 1 and remaining == 0
 
 
-def test_revoked_says_revoked(central: ServerProcess, tmp_path: Path) -> None:
+def test_revoked_says_revoked(
+    central: ServerProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     st = central.add_station("bench-gone")
     delivery, events = _delivery(central, st, tmp_path)
     Outbox(delivery.config.outbox_dir).put(signed(st, 6002))
     central.manage("revoke-station", st.name)
     assert delivery.flush() == (set(), 1)
     assert _codes(events) == ["notice.station_revoked"]
+    assert "token has been revoked" in caplog.text  # the server's words stay in the log
 
 
 def test_an_unknown_token_says_pair_again(central: ServerProcess, tmp_path: Path) -> None:
