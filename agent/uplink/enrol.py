@@ -4,6 +4,10 @@ The station asks the server for a pairing (RFC 8628), shows the short code and a
 to the admin, and waits; the admin types the code in "Stations → Koppelen" and approves.
 The station then collects its token once and writes it, with the server's address and the
 name the admin gave, into its station config (comments and other settings kept).
+
+The steps (:func:`begin`, :func:`wait`, :func:`write_config`) are the one code path: the
+text command here (headless sticks, boot.cfg) and the enrolment screens
+(:mod:`agent.tui.enrol_app`, what a new stick boots into) both take them.
 """
 
 from __future__ import annotations
