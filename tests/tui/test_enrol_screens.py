@@ -15,16 +15,21 @@ import pytest
 from textual.pilot import Pilot
 
 from agent.config import load_config
+from agent.grading import grade_report
+from agent.pipeline.events import notice
+from agent.policy import load_policy
+from agent.report.samples import sample_report
 from agent.signing import key_fingerprint, load_or_create_key, public_key_b64
 from agent.tui.enrol_app import EnrolApp
 from agent.tui.screens.enrol import AddressScreen, OutcomeScreen, PairingScreen
+from agent.tui.screens.result import ResultScreen
 from agent.uplink.discover import Found, discover
 from agent.uplink.enrol import Pairing
 from server.discovery import announced
 from tests.uplink.server_process import ServerProcess
 from tests.uplink.test_enrol import _admin_session, _decide
 
-from .conftest import console_safe, screen_text
+from .conftest import SERVER, console_safe, make_app, screen_text
 
 LOOPBACK = ["127.0.0.1"]
 
@@ -233,5 +238,24 @@ def test_outcome_screen_refused(snap_compare: Any, tmp_path: Path) -> None:
         )
         await pilot.pause()
         assert console_safe(screen_text(app)) == set()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_result_screen_of_a_suspended_station(snap_compare: Any) -> None:
+    """The refusal in words under the verdict, where the volunteer looks."""
+    app, _pipeline = make_app(language="nl")
+    report = sample_report(3, asset_tag="DG-000042")
+    report.grade = grade_report(report, load_policy(None))
+    refused = notice("error", "notice.station_suspended")
+
+    async def run_before(pilot: Any) -> None:
+        screen = ResultScreen(report, report.grade, server_url=SERVER, outbox_pending=1,
+                              uploaded=False, station_refused=refused)  # fmt: skip
+        await pilot.app.switch_screen(screen)
+        await pilot.pause()
+        text = " ".join(screen_text(pilot.app).split())
+        assert "Dit station is geschorst op de server" in text
+        assert console_safe(screen_text(pilot.app)) == set()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

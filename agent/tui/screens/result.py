@@ -81,6 +81,7 @@ class ResultScreen(StationScreen):
                     classes="title",
                     markup=False,
                 )
+                yield from self._refused()  # first: nothing this station does gets through
                 if grade is None:
                     yield Static(_("No grade"), classes="warning")
                 else:
@@ -106,7 +107,6 @@ class ResultScreen(StationScreen):
                             classes="result-reasons",
                         )
                 yield Static(self._outbox_text(), id="outbox", markup=False)
-                yield from self._refused()
             if self.url:
                 with Vertical(id="result-right"):
                     yield QRCode(self.url, id="qr")
