@@ -113,6 +113,27 @@ def _read_public_key(path: Path) -> str:
         ) from exc
 
 
+def _cmd_announce(args: argparse.Namespace) -> int:
+    """Announce until stopped (SIGTERM from systemd, Ctrl+C by hand)."""
+    import signal
+    import threading
+
+    from server.discovery import announced
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with announced(args.url, name=args.name):
+            print(f"announcing {args.url} as {args.name!r} (_digibench._tcp)", flush=True)
+            stop.wait()
+    except ValueError as exc:
+        print(f"digibench-server: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _cmd_add_station(args: argparse.Namespace) -> int:
     from django.db import IntegrityError, transaction
 
@@ -191,11 +212,37 @@ def _cmd_revoke_station(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_suspend_station(args: argparse.Namespace) -> int:
+    """As "Schorsen"/"Hervatten" in the web UI: refused (or accepted again) until changed."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from server.ingest import models
+
+    with transaction.atomic():
+        station = models.Station.objects.filter(name=args.name).first()
+        if station is None:
+            raise CliError(f"no station named {args.name!r}", code=EXIT_BAD_INPUT)
+        if station.revoked_at is not None:
+            raise CliError(f"station {args.name} is revoked; pair it again", code=EXIT_BAD_INPUT)
+        if (station.suspended_at is None) == args.resume:
+            print(f"station {args.name} is already {'in use' if args.resume else 'suspended'}")
+            return EXIT_OK
+        station.suspended_at = None if args.resume else timezone.now()
+        station.save(update_fields=["suspended_at"])
+        action = "station.resumed" if args.resume else "station.suspended"
+        models.AuditEvent.objects.create(
+            actor="cli", action=action, object_type="station", object_id=args.name
+        )
+    print(f"station {args.name} {'is in use again' if args.resume else 'suspended'}")
+    return EXIT_OK
+
+
 def _cmd_list_stations(args: argparse.Namespace) -> int:
     from server.ingest import models
 
     for st in models.Station.objects.order_by("name"):
-        state = "revoked" if st.revoked_at else "active"
+        state = "revoked" if st.revoked_at else "suspended" if st.suspended_at else "active"
         key = "key" if st.public_key else "no-key"
         if st.allow_unsigned:
             key += ",unsigned-allowed"
@@ -286,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyfile", type=Path, metavar="FILE", help="TLS private key (PEM)")
     p.set_defaults(func=_cmd_serve)
 
+    p = sub.add_parser(
+        "announce", help="announce the server on the local network (mDNS _digibench._tcp)"
+    )
+    p.add_argument("--url", required=True, help="the address stations pair with (https://...)")
+    p.add_argument("--name", default="Digibench", help="the name stations show (default Digibench)")
+    p.set_defaults(func=_cmd_announce)
+
     p = sub.add_parser("add-station", help="register a station; prints its token once")
     p.add_argument("name")
     p.add_argument("--public-key", type=Path, metavar="FILE", help="the station's station.pub")
@@ -299,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("revoke-station", help="refuse a station's token from now on")
     p.add_argument("name")
     p.set_defaults(func=_cmd_revoke_station)
+
+    p = sub.add_parser("suspend-station", help="refuse a station's reports until resumed")
+    p.add_argument("name")
+    p.add_argument("--resume", action="store_true", help="take the station back into use")
+    p.set_defaults(func=_cmd_suspend_station)
 
     p = sub.add_parser("list-stations", help="list stations (never their tokens)")
     p.set_defaults(func=_cmd_list_stations)

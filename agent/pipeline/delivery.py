@@ -8,6 +8,7 @@ it in memory and writes it as soon as it can, or to the spare location.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from agent.config import StationConfig
@@ -16,6 +17,8 @@ from agent.pipeline.events import EventSink, notice
 from agent.pipeline.storage import Keeper
 from agent.uplink.client import UplinkConfig, Uploader, flush
 from agent.uplink.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 
 class Delivery:
@@ -94,6 +97,9 @@ class Delivery:
             return set(), self.pending()
         finally:
             uploader.close()
-        if result.error:
+        if result.refused:  # revoked or suspended: the volunteer must see why, not a code
+            log.warning("%s", result.error)  # the server's own words, for the log
+            self.emit(notice("error", f"notice.{result.refused}"))
+        elif result.error:
             self.emit(notice("warning", "notice.kept_in_outbox", detail=result.error))
         return set(result.acknowledged), result.remaining

@@ -464,6 +464,18 @@ CATALOG: dict[str, Wording] = {
     "notice.no_server": _w("No server configured: the report stays in the outbox."),
     "notice.upload_impossible": _w("Cannot upload: {detail}"),
     "notice.kept_in_outbox": _w("Report(s) kept in the outbox: {detail}"),
+    "notice.station_revoked": _w(
+        "This station is revoked on the server: it may no longer send reports. Reports wait"
+        " on the stick; pair the stick again (an admin approves it in Stations)."
+    ),
+    "notice.station_suspended": _w(
+        "This station is suspended on the server: reports wait on the stick until an admin"
+        " resumes it in Stations."
+    ),
+    "notice.station_unknown": _w(
+        "The server does not know this station's token: reports wait on the stick. Pair the"
+        " stick again (an admin approves it in Stations)."
+    ),
     "notice.not_touching": _w("Not touching {disk}: {why}"),
     "notice.cancelled": _w("The run was stopped; nothing more is done to this laptop."),
     "notice.storage_failed": _w(

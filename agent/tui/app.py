@@ -24,7 +24,7 @@ from agent.checks.locks import lock_warnings
 from agent.config import StationConfig
 from agent.errors import DigibenchError
 from agent.helpdesk_summary import write_summary_pdf
-from agent.pipeline.events import DiskProgress, EventSink, Finished, tee
+from agent.pipeline.events import DiskProgress, EventSink, Finished, Notice, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
 from agent.policy import ChecksPolicy, LocksPolicy
@@ -63,7 +63,21 @@ class ConsoleScrollBarRender(ScrollBarRender):
 
 ScrollBar.renderer = ConsoleScrollBarRender
 
+#: notices that say the server refuses this station itself (agent.pipeline.delivery)
+STATION_REFUSED = frozenset(
+    {"notice.station_revoked", "notice.station_suspended", "notice.station_unknown"}
+)
+
 _KEY_NAMES = {"enter": N_("Enter"), "escape": N_("Esc"), "tab": N_("Tab"), "space": N_("Space")}
+
+
+def key_display(binding: Binding, default: Callable[[Binding], str]) -> str:
+    """A key's name in the footer, in words (the console font has no arrow glyphs)."""
+    if binding.key_display:
+        return binding.key_display
+    if binding.key in _KEY_NAMES:
+        return _(_KEY_NAMES[binding.key])
+    return default(binding).upper()
 
 
 class Inspected(Message):
@@ -149,6 +163,8 @@ class DigibenchApp(App[None]):
         self.stopping = False  # cancel() was called; waiting for the step to return
         self.quit_after_stop = False
         self.progress_seen: dict[str, DiskProgress] = {}
+        #: the server refused this station (revoked, suspended): said on the result screen
+        self.station_refused: Notice | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -166,11 +182,7 @@ class DigibenchApp(App[None]):
         self.bridge.detach()
 
     def get_key_display(self, binding: Binding) -> str:
-        if binding.key_display:
-            return binding.key_display
-        if binding.key in _KEY_NAMES:
-            return _(_KEY_NAMES[binding.key])
-        return super().get_key_display(binding).upper()
+        return key_display(binding, super().get_key_display)
 
     def _outbox(self) -> int:
         try:
@@ -183,6 +195,8 @@ class DigibenchApp(App[None]):
         event = message.event
         if isinstance(event, DiskProgress):
             self.progress_seen[event.disk] = event
+        if isinstance(event, Notice) and event.code in STATION_REFUSED:
+            self.station_refused = event
         if self.stopping:
             if isinstance(self.screen, StationScreen):
                 self.screen.pipeline_event(event)
@@ -423,6 +437,7 @@ class DigibenchApp(App[None]):
                 uploaded=uploaded,
                 swappable_disks=self.swappable_disks,
                 summary_pdf=self._summary_pdf(report),
+                station_refused=self.station_refused,
             )
         )
 

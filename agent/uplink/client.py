@@ -76,6 +76,21 @@ def describe(answer: Answer) -> str:
     return text
 
 
+#: why the server refuses a station, as its 403 answer names it
+STATION_REFUSALS = ("station_revoked", "station_suspended")
+
+
+def refusal(answer: Answer) -> str:
+    """Which refusal a 401/403 answer is: revoked, suspended, or an unknown token."""
+    code = answer.body.get("code") if isinstance(answer.body, dict) else None
+    if code in STATION_REFUSALS:
+        return str(code)
+    detail = answer.body.get("detail", "") if isinstance(answer.body, dict) else ""
+    if answer.status == 403 and "revoked" in str(detail):  # a server from before the codes
+        return "station_revoked"
+    return "station_unknown"
+
+
 class Uploader:
     def __init__(self, config: UplinkConfig) -> None:
         self.config = config
@@ -128,6 +143,9 @@ class FlushResult:
     rejected: list[str] = field(default_factory=list)
     remaining: int = 0
     error: str | None = None
+    #: the server refused this station itself: station_revoked, station_suspended or
+    #: station_unknown (a token it does not know); nothing gets through until a person acts
+    refused: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -164,6 +182,7 @@ def flush(
             result.rejected.append(entry.report_id)
         elif answer.status in AUTH_FAILED:
             result.error = f"the server refused this station: {describe(answer)}"
+            result.refused = refusal(answer)
             break
         else:
             result.error = answer.error or f"server answered {answer.status}: {answer.body}"

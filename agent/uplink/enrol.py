@@ -4,6 +4,10 @@ The station asks the server for a pairing (RFC 8628), shows the short code and a
 to the admin, and waits; the admin types the code in "Stations → Koppelen" and approves.
 The station then collects its token once and writes it, with the server's address and the
 name the admin gave, into its station config (comments and other settings kept).
+
+The steps (:func:`begin`, :func:`wait`, :func:`write_config`) are the one code path: the
+text command here (headless sticks, boot.cfg) and the enrolment screens
+(:mod:`agent.tui.enrol_app`, what a new stick boots into) both take them.
 """
 
 from __future__ import annotations
@@ -48,14 +52,26 @@ class Paired:
 
 
 class PairingRefused(DigibenchError):
-    """The server said no: refused, expired, or already used."""
+    """The server said no: ``code`` is denied, expired, used or ended."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Unreachable(DigibenchError):
+    """No answer from the server (network, DNS, TLS): worth trying again later."""
+
+
+class Cancelled(DigibenchError):
+    """The volunteer stopped waiting (the screen's cancel key)."""
 
 
 def _post(session: requests.Session, url: str, body: dict[str, str]) -> tuple[int, Any]:
     try:
         answer = session.post(url, json=body, timeout=30)
     except requests.RequestException as exc:
-        raise DigibenchError(
+        raise Unreachable(
             _("The server at {url} cannot be reached: {error}").format(url=url, error=exc),
             hint=_("check the address and the network cable, then try again"),
         ) from None
@@ -94,39 +110,74 @@ def start(session: requests.Session, server: str, public_key: str, name_hint: st
         raise DigibenchError(_("The server's answer to a pairing request is incomplete")) from None
 
 
+#: the longest pause between two polls while the server cannot be reached
+MAX_BACKOFF = 60
+
+
+def poll(session: requests.Session, server: str, pairing: Pairing) -> Paired | str:
+    """One poll: the token, or the RFC's ``authorization_pending`` / ``slow_down``.
+
+    A refusal (denied, expired, already used) raises :class:`PairingRefused`."""
+    status, data = _post(session, server.rstrip("/") + TOKEN, {"device_code": pairing.device_code})
+    error = data.get("error") if isinstance(data, dict) else None
+    if status == 200 and isinstance(data, dict) and data.get("token"):
+        return Paired(station=str(data.get("station", "")), token=str(data["token"]))
+    if error in ("authorization_pending", "slow_down"):
+        return str(error)
+    if error == "access_denied":
+        raise PairingRefused(_("The pairing was refused in the web UI."), code="denied")
+    if error == "expired_token":
+        raise PairingRefused(
+            _("The pairing code expired. Start the pairing again."), code="expired"
+        )
+    if error == "invalid_grant":
+        raise PairingRefused(
+            _("This pairing code was already used or is unknown. Start the pairing again."),
+            code="used",
+        )
+    raise PairingRefused(
+        _("The server ended the pairing ({error}). Start the pairing again.").format(
+            error=error or status
+        ),
+        code="ended",
+    )
+
+
 def wait(
     session: requests.Session,
     server: str,
     pairing: Pairing,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] = time.sleep,
+    cancelled: Callable[[], bool] = lambda: False,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Paired:
-    """Poll until the admin decides (RFC 8628 section 3.5: wait the interval, slow down)."""
+    """Poll until the admin decides (RFC 8628 section 3.5: wait the interval, slow down).
+
+    A server that does not answer for a while is polled again with a growing pause (up to
+    :data:`MAX_BACKOFF`), each failure reported to ``on_retry``; ``cancelled`` is asked
+    after every pause, so a screen can stop the wait at once (its ``sleep`` wakes up)."""
     interval = pairing.interval
-    polls = pairing.expires_in // interval + 2
-    for _poll in range(polls):
-        sleep(interval)
-        status, data = _post(
-            session, server.rstrip("/") + TOKEN, {"device_code": pairing.device_code}
-        )
-        error = data.get("error") if isinstance(data, dict) else None
-        if status == 200 and isinstance(data, dict) and data.get("token"):
-            return Paired(station=str(data.get("station", "")), token=str(data["token"]))
-        if error == "authorization_pending":
+    delay = interval
+    waited = 0.0
+    while waited <= pairing.expires_in + interval:
+        sleep(delay)
+        waited += delay
+        if cancelled():
+            raise Cancelled(_("Pairing stopped."))
+        try:
+            answer = poll(session, server, pairing)
+        except Unreachable as exc:
+            if on_retry is not None:
+                on_retry(str(exc))
+            delay = min(max(delay * 2, interval), MAX_BACKOFF)
             continue
-        if error == "slow_down":
+        if isinstance(answer, Paired):
+            return answer
+        if answer == "slow_down":
             interval += 5
-            continue
-        if error == "access_denied":
-            raise PairingRefused(_("The pairing was refused in the web UI."))
-        if error == "expired_token":
-            raise PairingRefused(_("The pairing code expired. Start the pairing again."))
-        raise PairingRefused(
-            _("The server ended the pairing ({error}). Start the pairing again.").format(
-                error=error or status
-            )
-        )
-    raise PairingRefused(_("The pairing code expired. Start the pairing again."))
+        delay = interval
+    raise PairingRefused(_("The pairing code expired. Start the pairing again."), code="expired")
 
 
 def write_config(path: Path, server: str, paired: Paired) -> None:
@@ -159,6 +210,27 @@ def show(pairing: Pairing, out: TextIO) -> None:
         minutes=pairing.expires_in // 60), file=out, flush=True)  # fmt: skip
 
 
+def begin(session: requests.Session, server: str, key_dir: Path, *, name_hint: str = "") -> Pairing:
+    """Make (or load) the station's key and ask ``server`` for a pairing for it.
+
+    Refuses a pairing whose fingerprint (computed by the server) is not this key's: the
+    admin compares the fingerprint the station shows with the one in the web UI."""
+    if not server.startswith(("https://", "http://")):
+        raise DigibenchError(
+            _("{server} is not a server address").format(server=server),
+            hint="https://digibench.example.org",
+        )
+    key = load_or_create_key(key_dir)
+    public_key = public_key_b64(key)
+    pairing = start(session, server, public_key, name_hint or socket.gethostname())
+    if pairing.key_fingerprint != key_fingerprint(public_key):
+        raise DigibenchError(
+            _("The server received another key than this station's: not paired"),
+            hint=_("something between this station and the server changes what it sends"),
+        )
+    return pairing
+
+
 def enrol(
     server: str,
     config: Path,
@@ -169,22 +241,16 @@ def enrol(
     session: requests.Session | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Paired:
-    if not server.startswith(("https://", "http://")):
-        raise DigibenchError(
-            _("{server} is not a server address").format(server=server),
-            hint="https://digibench.example.org",
-        )
-    key = load_or_create_key(key_dir)
+    """The text command's whole pairing: the same steps the enrolment screen takes."""
     session = session or requests.Session()
-    public_key = public_key_b64(key)
-    pairing = start(session, server, public_key, name_hint or socket.gethostname())
-    if pairing.key_fingerprint != key_fingerprint(public_key):
-        raise DigibenchError(
-            _("The server received another key than this station's: not paired"),
-            hint=_("something between this station and the server changes what it sends"),
-        )
+    pairing = begin(session, server, key_dir, name_hint=name_hint)
     show(pairing, out)
-    paired = wait(session, server, pairing, sleep=sleep)
+
+    def retrying(error: str) -> None:
+        print(_("No answer from the server ({error}); trying again.").format(error=error),
+              file=out, flush=True)  # fmt: skip
+
+    paired = wait(session, server, pairing, sleep=sleep, on_retry=retrying)
     write_config(config, server, paired)
     print(_("Paired as station {name}. The settings are in {path}.").format(
         name=paired.station, path=config), file=out)  # fmt: skip
@@ -198,13 +264,17 @@ def _cmd_enrol(args: argparse.Namespace) -> int:
     path, _named = config_path(args.config)
     current = load_config(path) if path.exists() else None
     server = args.server or (current.server.url if current else None) or ""
+    # the key the station will sign its reports with (the config's data folder)
+    key_dir = args.key_dir or (current.key_dir if current else path.parent / "keys")
+    if args.screen:  # the enrolment screens: the address may be found or typed there
+        from agent.tui.enrol_app import run_screen
+
+        return run_screen(path, key_dir, server, name_hint=args.name_hint, language=args.language)
     if not server:
         raise DigibenchError(
             _("No server address to pair with"),
             hint=_("give it: digibench enrol https://digibench.example.org"),
         )
-    # the key the station will sign its reports with (the config's data folder)
-    key_dir = args.key_dir or (current.key_dir if current else path.parent / "keys")
     enrol(server, path, key_dir, name_hint=args.name_hint)
     return EXIT_OK
 
@@ -220,4 +290,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--name-hint", default="", help="a name to suggest (default: the host name)")
     p.add_argument("--language", default="nl", choices=["nl", "en"])
+    p.add_argument(
+        "--screen",
+        action="store_true",
+        help="pair on the enrolment screens (finds the server on the network); exit 1 if not",
+    )
     p.set_defaults(func=_cmd_enrol)

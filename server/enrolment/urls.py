@@ -12,4 +12,5 @@ urlpatterns = [
     path("koppelen/<int:pk>/", views.decide, name="decide"),
     path("<int:pk>/revoke", views.station_revoke, name="revoke"),
     path("<int:pk>/rename", views.station_rename, name="rename"),
+    path("<int:pk>/suspend", views.station_suspend, name="suspend"),
 ]

@@ -1,4 +1,4 @@
-"""Stations in the web UI: the list, rename and revoke, and "Koppelen" (pairing by code)."""
+"""Stations in the web UI: the list, rename, suspend, revoke, and "Koppelen" (pairing)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -76,6 +76,26 @@ def station_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @_needs(MANAGE)
+def station_suspend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Suspend a station (its uploads and heartbeats are refused) or take it back into use."""
+    station = get_object_or_404(Station, pk=pk)
+    suspend = request.POST.get("suspend") == "1"
+    if station.revoked_at is not None or (station.suspended_at is not None) == suspend:
+        return redirect("enrolment:stations")  # nothing to change (a second click)
+    station.suspended_at = timezone.now() if suspend else None
+    station.save(update_fields=["suspended_at"])
+    action = "station.suspended" if suspend else "station.resumed"
+    audit.record(audit.staff(request), action, "station", station.name)
+    if suspend:
+        text = _("Station %(name)s is suspended: its reports are refused until you resume it.")
+    else:
+        text = _("Station %(name)s is in use again.")
+    messages.success(request, text % {"name": station.name})
+    return redirect("enrolment:stations")
+
+
+@require_POST
+@_needs(MANAGE)
 def station_rename(request: HttpRequest, pk: int) -> HttpResponse:
     station = get_object_or_404(Station, pk=pk)
     new = request.POST.get("name", "").strip()
@@ -85,7 +105,8 @@ def station_rename(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("enrolment:stations")
     station.name = new
     try:
-        station.save(update_fields=["name"])
+        with transaction.atomic():  # a savepoint: a taken name must not break the request's
+            station.save(update_fields=["name"])
     except IntegrityError:
         messages.error(request, _WHY["invalid_request"]())
         return redirect("enrolment:stations")

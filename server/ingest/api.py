@@ -15,7 +15,7 @@ from ninja import NinjaAPI, Query, Schema, Status, Swagger
 from ninja.openapi.schema import OpenAPISchema
 
 from server.ingest import models
-from server.ingest.auth import StaffSession, StationAuth
+from server.ingest.auth import StaffSession, StationAuth, StationRefused
 from server.ingest.schemas import (
     Conflict,
     DeviceList,
@@ -63,6 +63,14 @@ api = DigibenchAPI(
     docs=LoggedInSwagger(),
 )
 station_auth = StationAuth()
+
+
+@api.exception_handler(StationRefused)
+def _station_refused(request: HttpRequest, exc: StationRefused) -> HttpResponse:
+    """Revoked or suspended: a code the station words for the volunteer, and why."""
+    return api.create_response(request, {"code": exc.code, "detail": exc.message}, status=403)
+
+
 readers = [station_auth, StaffSession()]
 
 _REPORT_BODY = {

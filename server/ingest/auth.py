@@ -11,8 +11,17 @@ from ninja.security import HttpBearer, SessionAuth
 from server.ingest import models, tokens
 
 
+class StationRefused(AuthorizationError):
+    """403 with a ``code`` the station words in its own language: revoked or suspended."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message=message)
+        self.code = code
+
+
 class StationAuth(HttpBearer):
-    """``Authorization: Bearer dgb_...``: 401 for an unknown token, 403 for a revoked one."""
+    """``Authorization: Bearer dgb_...``: 401 for an unknown token, 403 for a revoked or
+    suspended station (``code`` station_revoked / station_suspended)."""
 
     def authenticate(self, request: HttpRequest, token: str) -> models.Station | None:
         prefix = tokens.split_prefix(token.strip())
@@ -22,7 +31,11 @@ class StationAuth(HttpBearer):
         if station is None or not tokens.matches(token.strip(), station.token_hash):
             return None
         if not station.is_active:
-            raise AuthorizationError(message="this station's token has been revoked")
+            raise StationRefused("station_revoked", "this station's token has been revoked")
+        if station.suspended_at is not None:
+            raise StationRefused(
+                "station_suspended", "this station is suspended in the web UI; ask the admin"
+            )
         return station
 
 

@@ -23,6 +23,8 @@ class Station(models.Model):
     token_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: set from the web UI: uploads and heartbeats are refused until it is cleared
+    suspended_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     #: set by an admin: this station has no key and may post unsigned reports, which are
     #: then flagged wherever they appear. A station with a key must always sign.

@@ -63,6 +63,24 @@ def test_revoke_station(capsys: pytest.CaptureFixture[str]):
 
 
 @pytest.mark.django_db
+def test_suspend_station(capsys: pytest.CaptureFixture[str]):
+    assert cli.main(["add-station", "bench-1"]) == 0
+    assert cli.main(["suspend-station", "bench-1"]) == 0
+    assert models.Station.objects.get().suspended_at is not None
+    assert cli.main(["suspend-station", "bench-1"]) == 0  # idempotent, audited once
+    assert models.AuditEvent.objects.filter(action="station.suspended").count() == 1
+    capsys.readouterr()
+    assert cli.main(["list-stations"]) == 0
+    assert "bench-1\tsuspended" in capsys.readouterr().out
+    assert cli.main(["suspend-station", "bench-1", "--resume"]) == 0
+    assert models.Station.objects.get().suspended_at is None
+    assert models.AuditEvent.objects.filter(action="station.resumed").count() == 1
+    assert cli.main(["suspend-station", "nobody"]) == 2
+    assert cli.main(["revoke-station", "bench-1"]) == 0
+    assert cli.main(["suspend-station", "bench-1", "--resume"]) == 2  # revoked stays revoked
+
+
+@pytest.mark.django_db
 def test_createsuperuser_passes_django_options_through(monkeypatch: pytest.MonkeyPatch):
     from django.contrib.auth.models import User
 

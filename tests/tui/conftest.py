@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 
 from agent.grading import grade_report
@@ -219,7 +220,7 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: fl
     await pilot.pause()  # let the new screen compose and render
 
 
-def screen_text(app: DigibenchApp) -> str:
+def screen_text(app: App[Any]) -> str:
     """The screen as plain text, the way the terminal would receive it."""
     import io
 

@@ -17,8 +17,9 @@ import requests
 from agent.config import load_config
 from agent.report.samples import sample_report
 from agent.signing import load_or_create_key
+from agent.tui.i18n import set_language
 from agent.uplink.client import UplinkConfig, Uploader
-from agent.uplink.enrol import Paired, PairingRefused, enrol
+from agent.uplink.enrol import Cancelled, Paired, Pairing, PairingRefused, enrol, wait
 from agent.uplink.signed import report_json, sign_report
 from tests.uplink.server_process import ServerProcess
 
@@ -148,3 +149,66 @@ def test_a_pairing_whose_key_was_swapped_on_the_way_is_refused(tmp_path: Path) -
         enrol("http://127.0.0.1:9", tmp_path / "station.toml", tmp_path / "keys",
               out=io.StringIO(), session=Session())  # fmt: skip
     assert not (tmp_path / "station.toml").exists()
+
+
+class _Answer:
+    def __init__(self, status: int, body: dict[str, object]) -> None:
+        self.status_code = status
+        self.body = body
+
+    def json(self) -> dict[str, object]:
+        return self.body
+
+
+class _Flaky(requests.Session):
+    """The network drops out twice while the station waits, then the admin has approved."""
+
+    def __init__(self, answers: list[object]) -> None:
+        super().__init__()
+        self.answers = answers
+
+    def post(self, *args: object, **kwargs: object) -> _Answer:  # type: ignore[override]
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        assert isinstance(answer, _Answer)
+        return answer
+
+
+def _no_pause(_seconds: float) -> None:
+    """The polls' pauses, skipped: what is tested is what is asked, not when."""
+
+
+_PAIRING = Pairing("d", "BCDF-GHJK", "http://x/stations/koppelen/", "", 900, 5, "")
+
+
+def test_waiting_outlasts_a_network_outage_with_growing_pauses() -> None:
+    set_language("nl")
+    pending = _Answer(400, {"error": "authorization_pending"})
+    outage = requests.ConnectionError("cable out")
+    session = _Flaky([pending, outage, outage, outage, pending,
+                      _Answer(200, {"station": "werkbank-noord", "token": "dgb_x"})])  # fmt: skip
+    pauses: list[float] = []
+    retries: list[str] = []
+    paired = wait(session, "http://x", _PAIRING, sleep=pauses.append, on_retry=retries.append)
+    assert paired == Paired("werkbank-noord", "dgb_x")
+    assert pauses == [5, 5, 10, 20, 40, 5]  # back to the interval once it answers
+    assert len(retries) == 3 and "niet bereikbaar" in retries[0]
+
+
+def test_waiting_stops_when_cancelled_and_refusals_are_named() -> None:
+    session = _Flaky([_Answer(400, {"error": "authorization_pending"})])
+    stop = [False, True]
+    with pytest.raises(Cancelled):
+        wait(session, "http://x", _PAIRING, sleep=_no_pause, cancelled=lambda: stop.pop(0))
+    for error, code in [("access_denied", "denied"), ("expired_token", "expired"),
+                        ("invalid_grant", "used"), ("server_error", "ended")]:  # fmt: skip
+        with pytest.raises(PairingRefused) as refused:
+            wait(
+                _Flaky([_Answer(400, {"error": error})]), "http://x", _PAIRING, sleep=lambda s: None
+            )
+        assert refused.value.code == code
+    slow = _Flaky([_Answer(429, {"error": "slow_down"}), _Answer(200, {"token": "t"})])
+    pauses: list[float] = []
+    wait(slow, "http://x", _PAIRING, sleep=pauses.append)
+    assert pauses == [5, 10]  # RFC 8628: five seconds more after slow_down

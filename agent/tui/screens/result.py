@@ -12,9 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Footer, Static
 
+from agent.pipeline.events import Notice
 from agent.report.schema import Destination, Grade, Mode, Report
 from agent.tui.i18n import N_, _
-from agent.tui.reasons import advice_texts, fix_texts, reason_text
+from agent.tui.reasons import advice_texts, fix_texts, notice_text, reason_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import BigText, QRCode
 
@@ -56,8 +57,10 @@ class ResultScreen(StationScreen):
         uploaded: bool,
         swappable_disks: bool = False,
         summary_pdf: Path | None = None,
+        station_refused: Notice | None = None,
     ) -> None:
         super().__init__()
+        self.station_refused = station_refused
         self.swappable_disks = swappable_disks
         self.summary_pdf = summary_pdf
         self.report = report
@@ -78,6 +81,7 @@ class ResultScreen(StationScreen):
                     classes="title",
                     markup=False,
                 )
+                yield from self._refused()  # first: nothing this station does gets through
                 if grade is None:
                     yield Static(_("No grade"), classes="warning")
                 else:
@@ -150,7 +154,16 @@ class ResultScreen(StationScreen):
                     markup=False,
                 )
             yield Static(self._outbox_text(), id="outbox", markup=False)
+            yield from self._refused()
         yield Footer()
+
+    def _refused(self) -> ComposeResult:
+        """Revoked or suspended on the server: in words, on screen, not only in a log."""
+        if self.station_refused is not None:
+            yield Static(
+                notice_text(self.station_refused), id="station-refused", classes="error",
+                markup=False,
+            )  # fmt: skip
 
     def _outbox_text(self) -> str:
         sent = _("Report sent.") if self.uploaded else _("Report saved; it will be sent later.")
