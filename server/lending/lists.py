@@ -67,8 +67,8 @@ def numbers() -> list[dict[str, Any]]:
                 "lent": agg["loans"],
                 "active": agg["active"],
                 "returned": agg["returned"],
-                "in_repair": devices.filter(destination="repair").count(),
-                "recycled": devices.filter(Q(destination="recycle") | Q(grade="recycle")).count(),
+                "in_repair": devices.filter(decision="repair").count(),
+                "recycled": devices.filter(Q(decision="recycle") | Q(grade="recycle")).count(),
                 "borrowers": agg["borrowers"],
             }
         )

@@ -183,7 +183,7 @@ def blockers(batch: Batch) -> list[Blocker]:
         tag = status.asset_tag or str(status.serial)
         if not status.report_finished:
             found.append(Blocker(tag, _("the report is not finished")))
-        if not status.destination_final:
+        if not status.decision:
             found.append(Blocker(tag, _("no final destination decided")))
         if status.lending == Lending.NEEDS_REWIPE:
             found.append(Blocker(tag, _("needs a re-wipe")))
