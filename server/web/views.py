@@ -76,6 +76,10 @@ def _counts(
     return sorted((label(str(row[field] or "")), row["n"]) for row in rows)
 
 
+def _kind(kind: str) -> Callable[[str], str]:
+    return lambda value: vocabulary.label(kind, value)
+
+
 @viewer
 def dashboard(request: HttpRequest) -> HttpResponse:
     period, where, batch = _period(request)
@@ -118,7 +122,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         b90=Count("pk", filter=Q(battery_health__gte=90)),
     )
     battery = [(f"{lo}-{lo + 10}%", tenths[f"b{lo}"]) for lo in range(0, 100, 10)]
-    verdicts = _counts(Disk.objects.filter(run__in=scope.values("last_run")), "verdict")
+    verdicts = _counts(
+        Disk.objects.filter(run__in=scope.values("last_run")), "verdict", _kind("disk_verdict")
+    )
     stations = []
     for st in Station.objects.order_by("name"):
         # The newest laptop row of the station (small rows), not a sort over the big runs.
@@ -143,8 +149,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "total": scope.count(),
         "by_grade": _bars(_counts(scope, "grade", vocabulary.grade_label)),
         "by_destination": _bars(_counts(scope, "decision", vocabulary.decision_or_undecided)),
-        "by_erasure": _bars(_counts(scope, "erasure")),
-        "by_lending": _bars(_counts(scope, "lending")),
+        "by_erasure": _bars(_counts(scope, "erasure", _kind("erasure_state"))),
+        "by_lending": _bars(_counts(scope, "lending", _kind("lending"))),
         "weeks": _bars(weeks),
         "battery": _bars(battery),
         "verdicts": _bars(verdicts),
@@ -443,5 +449,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/audit.html",
-        {"events": rows, "next": rows[-1].pk if len(rows) == 100 else None, "params": request.GET},
+        {
+            "events": rows,
+            "next": rows[-1].pk if len(rows) == 100 else None,
+            "params": request.GET,
+            "actions": [(k, str(v)) for k, v in vocabulary.LABELS["audit"].items()],
+        },
     )

@@ -123,6 +123,20 @@ LABELS: dict[str, dict[str, Promise | str]] = {
         "bad": _("bad"),
         "unknown": _("unknown"),
     },
+    "verification": {"passed": _("passed"), "failed": _("failed"), "none": _("not verified")},
+    "lending": {
+        "in_stock": _("in stock"),
+        "lent": _("lent"),
+        "returned": _("returned"),
+        "needs_rewipe": _("needs re-wipe"),
+    },
+    "erasure_state": {
+        "none": _("no erasure"),
+        "verified": _("verified"),
+        "unverified": _("not verified"),
+        "exceptions": _("erased with exceptions"),
+        "failed": _("failed"),
+    },
     "test_outcome": {"pass": _("passed"), "fail": _("failed"), "skipped": _("skipped")},
     "erasure_result": {
         "erased": _("erased"),
@@ -146,6 +160,141 @@ LABELS: dict[str, dict[str, Promise | str]] = {
         "unknown": _("unknown"),
     },
 }
+
+
+LABELS["test"] = {
+    "keyboard": _("keyboard"),
+    "screen": _("screen"),
+    "touchpad": _("touchpad"),
+    "cosmetic": _("cosmetic condition"),
+    "camera": _("camera"),
+    "audio": _("sound"),
+    "wifi": "Wi-Fi",
+    "bluetooth": "Bluetooth",
+    "charging": _("charging"),
+    "thermal": _("temperature"),
+}
+#: what each audited action is called on the audit pages
+LABELS["audit"] = {
+    "report.stored": _("report stored"),
+    "grade.overridden": _("grade overridden"),
+    "destination.decided": _("destination decided"),
+    "batch.membership": _("batch membership changed"),
+    "note.added": _("note added"),
+    "disk.destroyed": _("disk destroyed"),
+    "batch.created": _("batch created"),
+    "batch.tags_added": _("asset tags added to a batch"),
+    "batch.closed": _("batch closed"),
+    "spotcheck.recorded": _("four-eyes check recorded"),
+    "certificate.issued": _("certificate issued"),
+    "certificate.revoked": _("certificate withdrawn"),
+    "device.retagged": _("laptop retagged"),
+    "data.exported": _("data exported"),
+    "loan.created": _("loan made"),
+    "loan.returned": _("loan returned"),
+    "lending.changed": _("lending status changed"),
+    "borrower.created": _("borrower added"),
+    "borrower.erased": _("borrower's data erased"),
+    "borrower.pseudonymised": _("borrower pseudonymised"),
+    "session.created": _("session planned"),
+    "session.attendance": _("attendance recorded"),
+    "station.added": _("station added"),
+    "station.changed": _("station changed"),
+    "station.enrolled": _("station enrolled"),
+    "station.renamed": _("station renamed"),
+    "station.revoked": _("station revoked"),
+    "station.pairing_approved": _("station pairing approved"),
+    "station.pairing_denied": _("station pairing denied"),
+    "user.added": _("user added"),
+    "user.changed": _("user changed"),
+}
+
+
+LABELS["object"] = {
+    "device": _("laptop"),
+    "run": _("report"),
+    "batch": _("batch"),
+    "erasure": _("erasure record"),
+    "export": _("export"),
+    "certificate": _("certificate"),
+    "station": _("station"),
+    "borrower": _("borrower"),
+    "loan": _("loan"),
+    "session": _("session"),
+    "user": _("user"),
+    "enrolment": _("pairing"),
+}
+#: the facts an audit event records, by name
+LABELS["audit_field"] = {
+    "asset_tag": _("asset tag"),
+    "old": _("before"),
+    "new": _("after"),
+    "reason": _("reason"),
+    "note": _("note"),
+    "proposal": _("station's proposal"),
+    "proposal_old": _("proposal before"),
+    "proposal_new": _("proposal after"),
+    "decision_withdrawn": _("decision withdrawn"),
+    "signature": _("signature"),
+    "sha256": "SHA-256",
+    "bytes": _("bytes"),
+    "loan": _("loan"),
+    "borrower": _("borrower"),
+    "programme": _("programme"),
+    "wave": _("wave"),
+    "condition": _("condition"),
+    "certificate": _("certificate"),
+    "disk_serial": _("disk serial"),
+    "method": _("method"),
+    "donor": _("donor"),
+    "expected": _("expected laptops"),
+    "tags": _("asset tags"),
+    "batch": _("batch"),
+    "passed": _("passed"),
+    "remark": _("remark"),
+    "filter": _("filter"),
+    "rows": _("rows"),
+    "superseded_by": _("replaced by"),
+    "changed": _("changed"),
+}
+#: which kind of value a fact of an audited action holds
+_AUDIT_VALUES: dict[tuple[str, str], str] = {
+    ("grade.overridden", "old"): "grade",
+    ("grade.overridden", "new"): "grade",
+    ("destination.decided", "old"): "decision",
+    ("destination.decided", "new"): "decision",
+    ("lending.changed", "old"): "lending",
+    ("lending.changed", "new"): "lending",
+}
+_VALUE_KINDS = {
+    "proposal": "proposal",
+    "proposal_old": "proposal",
+    "proposal_new": "proposal",
+    "decision_withdrawn": "decision",
+    "programme": "decision",
+    "signature": "signature",
+}
+
+
+def audit_facts(action: str, details: object) -> list[tuple[str, str]]:
+    """An audit event's facts as (label, value) in the page's language."""
+    if not isinstance(details, dict):
+        return []
+    facts = []
+    for key, value in details.items():
+        kind = _AUDIT_VALUES.get((action, key)) or _VALUE_KINDS.get(key)
+        if isinstance(value, bool):
+            shown = str(_("yes") if value else _("no"))
+        elif kind and isinstance(value, str):
+            shown = label(kind, value) if value else "–"
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value)
+        elif value is None or value == "":
+            shown = "–"
+        else:
+            shown = str(value)
+        facts.append((label("audit_field", key), shown))
+    return facts
 
 
 def label(kind: str, value: object) -> str:
