@@ -238,3 +238,35 @@ def test_certificate_pdf_in_dutch_and_english_with_the_organisation(
     assert "Totaal: 1 laptops, 2 schijven" in text and "Totals: 1 laptops, 2 disks" in text
     assert "gewist / erased" in text and "geslaagd /" in text, text
     assert "Uitgereikt op" in text and "door Digipunt Gent vzw" in text
+
+
+def test_errors_and_messages_speak_dutch(
+    coordinator: User, store: Callable[..., DeviceStatus], settings: Any
+) -> None:
+    from django.contrib.messages import get_messages
+
+    settings.LANGUAGE_CODE = "nl"
+    client = Client(HTTP_ACCEPT_LANGUAGE="nl")
+    client.force_login(coordinator)
+    failed = store(2, _failed)
+    client.post(
+        "/batches/",
+        {"donor": "Gemeente Gent", "received_on": "2026-11-02", "expected_count": 5,
+         "sample_percent": 5},
+    )  # fmt: skip
+    batch = Batch.objects.get()
+    said = []
+    for url, data in (
+        (f"/batches/{batch.pk}/tags", {"tags": "DG-000010..XX-9"}),
+        (f"/batches/{batch.pk}/close", {}),
+        (f"/laptop/{failed.pk}/destination", {"destination": "digibank"}),
+        (f"/laptop/{failed.pk}/grade", {"grade": "B", "reason": "x"}),
+        (f"/laptop/{failed.pk}/note", {"text": " "}),
+    ):
+        response = client.post(url, data)
+        said += [str(m) for m in get_messages(response.wsgi_request)]
+    said = list(dict.fromkeys(said))
+    assert len(said) == 5, said
+    found = problems("".join(f"<p>{m}</p>" for m in said), set())
+    assert not found, found
+    assert any("Geen reeks inventarisnummers" in m for m in said), said
