@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -222,7 +223,7 @@ def test_the_detector_finds_english_and_raw_codes() -> None:
 
 
 def test_certificate_pdf_in_dutch_and_english_with_the_organisation(
-    coord_client: Client, store: Callable[..., DeviceStatus], settings: Any
+    coord_client: Client, store: Callable[..., DeviceStatus], settings: Any, tmp_path: Path
 ) -> None:
     import subprocess
 
@@ -238,6 +239,23 @@ def test_certificate_pdf_in_dutch_and_english_with_the_organisation(
     assert "Totaal: 1 laptops, 2 schijven" in text and "Totals: 1 laptops, 2 disks" in text
     assert "gewist / erased" in text and "geslaagd /" in text, text
     assert "Uitgereikt op" in text and "door Digipunt Gent vzw" in text
+
+    def images(pdf: bytes) -> int:
+        path = tmp_path / "c.pdf"
+        path.write_bytes(pdf)
+        listed = subprocess.run(
+            ["pdfimages", "-list", str(path)], capture_output=True, check=True
+        ).stdout.decode()
+        return len(listed.splitlines()) - 2  # two heading lines
+
+    from PIL import Image
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (120, 40), (0, 90, 140)).save(logo)
+    settings.DIGIBENCH_ORGANISATION_LOGO = str(logo)
+    cert = coord_client.post("/devices/DG-000009/certificate")
+    with_logo = coord_client.get(cert["Location"]).content
+    assert images(with_logo) == images(pdf) + 1
 
 
 def test_errors_and_messages_speak_dutch(
