@@ -61,7 +61,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         plan = bulk.plan(_selected(request.POST), req)
     except bulk.BulkError as exc:
         return _error(request, str(exc), back)
-    label = dict(bulk.ACTIONS)[req.action]
+    label = bulk.ACTIONS[req.action]
     return render(request, "web/bulk_preview.html", {"plan": plan, "label": label, "back": back})
 
 
@@ -83,7 +83,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
         outcome = bulk.apply(statuses, req, audit.staff(request))
     except bulk.BulkError as exc:
         return _error(request, str(exc), back)
-    label = dict(bulk.ACTIONS)[req.action]
+    label = bulk.ACTIONS[req.action]
     return render(request, "web/bulk_done.html", {"outcome": outcome, "label": label, "back": back})
 
 
