@@ -134,8 +134,7 @@ def seed(n: int) -> None:
                         report_finished=True,
                         report_grade=grade,
                         grade=grade,
-                        report_destination=dests[grade],
-                        destination=dests[grade],
+                        proposal=dests[grade],
                         erasure="failed" if failed else "verified",
                         battery_health=60 + i % 40,
                         search=f"{d.asset_tag} {d.serial} lenovo thinkpad t480 s4eunx0m{i:07d} "

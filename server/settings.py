@@ -129,6 +129,8 @@ DIGIBENCH_PUBLIC_URL = os.environ.get("DIGIBENCH_PUBLIC_URL", "").rstrip("/")
 TIME_ZONE = os.environ.get("DIGIBENCH_TIME_ZONE", "Europe/Brussels")
 #: who issues the certificates: printed on them and on the public /verify/ page
 DIGIBENCH_ORGANISATION = os.environ.get("DIGIBENCH_ORGANISATION", "").strip() or "Digibench"
+#: optional logo (PNG or JPEG path) at the head of every certificate
+DIGIBENCH_ORGANISATION_LOGO = os.environ.get("DIGIBENCH_ORGANISATION_LOGO", "").strip()
 #: months after a borrower's last loan ends before their personal data are pseudonymised
 DIGIBENCH_LENDING_RETENTION_MONTHS = float(
     os.environ.get("DIGIBENCH_LENDING_RETENTION_MONTHS", "12")

@@ -26,7 +26,6 @@ from agent.policy import GRADED_CHECKS, GradingPolicy, Policy
 from agent.report.reasons import ParamValue, fix_words, reason
 from agent.report.schema import (
     BatteryVerdict,
-    Destination,
     Disk,
     DiskVerdict,
     ErasureRecord,
@@ -39,17 +38,14 @@ from agent.report.schema import (
     Report,
     TestOutcome,
 )
+from agent.report.vocabulary import MATERIAL_GRADES, PROPOSAL, Destination
+from agent.report.vocabulary import Grade as GradeLetter
 
 GIB = 1024**3
 GB = 1000**3
 
-DESTINATIONS = {
-    "A": Destination.LEND,
-    "B": Destination.LEND,
-    "C": Destination.REPAIR,
-    "parts": Destination.PARTS,
-    "recycle": Destination.RECYCLE,
-}
+#: kept for callers that map a grade to the station's proposal
+DESTINATIONS: dict[GradeLetter, Destination] = PROPOSAL
 
 
 @dataclass
@@ -378,10 +374,10 @@ def _harvest(report: Report) -> list[HarvestItem]:
 
 
 def _function_code(
-    report: Report, f: _Findings, grade: str, erased: bool, flashed: bool
+    report: Report, f: _Findings, grade: GradeLetter, erased: bool, flashed: bool
 ) -> str | None:
     """R2v3 REC functional code: F5 tested + OS loaded, F4 hardware tested, F3 key functions."""
-    if grade in ("parts", "recycle"):
+    if grade in MATERIAL_GRADES:
         return None
     codes = {r.code.split("_")[0] for r in f.reasons}
     if "grade.test" in codes:
@@ -407,9 +403,9 @@ def grade_report(report: Report, policy: Policy) -> Grade:
     flashed = _check_image(report, g, f) if intake else False
 
     if f.recycle:
-        grade = "recycle"
+        grade = GradeLetter.RECYCLE
     elif f.parts or f.repair_cost >= g.parts_threshold:
-        grade = "parts"
+        grade = GradeLetter.PARTS
         if not f.parts:
             f.refuse(
                 "grade.repairs_too_costly",
@@ -418,18 +414,18 @@ def grade_report(report: Report, policy: Policy) -> Grade:
                 limit=g.parts_threshold,
             )
     elif f.repair_cost or f.blocks_lending:
-        grade = "C"
+        grade = GradeLetter.C
     elif f.notes:
-        grade = "B"
+        grade = GradeLetter.B
     else:
-        grade = "A"
+        grade = GradeLetter.A
     return Grade(
         grade=grade,
         destination=DESTINATIONS[grade],
         reasons=f.reasons[:64],
-        to_fix=f.to_fix[:32] if grade == "C" else [],
+        to_fix=f.to_fix[:32] if grade is GradeLetter.C else [],
         r2_function=_function_code(report, f, grade, erased, flashed),
         r2_cosmetic=f"C{cosmetic}" if cosmetic is not None else None,
-        harvest=_harvest(report)[:32] if grade in ("parts", "recycle") else [],
+        harvest=_harvest(report)[:32] if grade in MATERIAL_GRADES else [],
         policy_version=policy.version,
     )

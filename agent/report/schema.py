@@ -19,6 +19,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.report import vocabulary
+from agent.report.vocabulary import Destination as Destination
+
 SCHEMA_VERSION = "1.0"
 
 ShortStr = Annotated[str, Field(max_length=256)]
@@ -88,13 +91,6 @@ class ErasureResult(StrEnum):
     ERASED = "erased"
     ERASED_WITH_EXCEPTIONS = "erased_with_exceptions"
     FAILED = "failed"
-
-
-class Destination(StrEnum):
-    LEND = "lend"
-    REPAIR = "repair"
-    PARTS = "parts"
-    RECYCLE = "recycle"
 
 
 # --------------------------------------------------------------------------- findings
@@ -464,7 +460,7 @@ class HarvestItem(Model):
 
 
 class Grade(Model):
-    grade: Annotated[str, Field(max_length=16)]  # A, B, C, parts, recycle
+    grade: vocabulary.Grade
     destination: Destination
     reasons: list[Reason] = Field(default_factory=list, max_length=64)
     to_fix: list[LongStr] = Field(default_factory=list, max_length=32)

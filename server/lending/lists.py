@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from server.lending.models import Loan, Programme, Session
 from server.lending.service import attended
 from server.web.models import DeviceStatus
+from server.web.vocabulary import Decision, Grade
 
 VIEWS = {
     "active": gettext_lazy("Active loans"),
@@ -67,8 +68,10 @@ def numbers() -> list[dict[str, Any]]:
                 "lent": agg["loans"],
                 "active": agg["active"],
                 "returned": agg["returned"],
-                "in_repair": devices.filter(destination="repair").count(),
-                "recycled": devices.filter(Q(destination="recycle") | Q(grade="recycle")).count(),
+                "in_repair": devices.filter(decision=Decision.REPAIR).count(),
+                "recycled": devices.filter(
+                    Q(decision=Decision.RECYCLE) | Q(grade=Grade.RECYCLE)
+                ).count(),
                 "borrowers": agg["borrowers"],
             }
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_POST
 from server.lending import agreement, lists, service
 from server.lending.forms import BorrowerForm, CheckInForm, LoanForm, SessionForm
 from server.lending.models import Attendance, Borrower, Loan, Programme, Session
-from server.web import audit
+from server.web import audit, exports
 from server.web.views import AmbiguousTag, find_status
 
 
@@ -31,15 +29,9 @@ def needs(perm: str) -> Callable[[Any], Any]:
 
 
 def _csv(name: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
-    """Belgian Excel opens ``;``-separated UTF-8 only with a byte order mark."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(rows)
-    response = HttpResponse(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    """Belgian Excel opens ``;``-separated UTF-8 only with a byte order mark: the one
+    CSV writer of the server (server/web/exports.py), formulas neutralised."""
+    return exports.csv_response(name, header, rows)
 
 
 # --------------------------------------------------------------------------- loans

@@ -33,30 +33,31 @@ def expand_tags(text: str) -> list[str]:
         if not line:
             continue
         if ".." in line:
-            first, _, last = line.partition("..")
+            first, _sep, last = line.partition("..")
             try:
                 tags += expand_range(first, last, limit=MAX_RANGE)
             except TagRangeError as exc:
                 raise BatchError(
-                    f"not a range of asset tags: {line!r} (use DG-000010..DG-000020): {exc}"
-                ) from None
+                    _("Not a range of asset tags: %(line)s (use DG-000010..DG-000020).")
+                    % {"line": line}
+                ) from exc
         else:
             if len(line) > 256:
-                raise BatchError("an asset tag has at most 256 characters")
+                raise BatchError(_("An asset tag has at most 256 characters."))
             tags.append(line)
     return list(dict.fromkeys(tags))
 
 
 def add_tags(batch: Batch, text: str, user: User) -> int:
     if batch.closed_at is not None:
-        raise BatchError("the batch is closed")
+        raise BatchError(_("The batch is closed."))
     tags = expand_tags(text)
     if not tags:
-        raise BatchError("no asset tags given")
+        raise BatchError(_("No asset tags given."))
     taken = list(BatchItem.objects.filter(asset_tag__in=tags).exclude(batch=batch)[:10])
     if taken:
         listed = ", ".join(f"{i.asset_tag} (#{i.batch_id})" for i in taken)
-        raise BatchError(f"already in another batch: {listed}")
+        raise BatchError(_("Already in another batch: %(tags)s.") % {"tags": listed})
     have = set(BatchItem.objects.filter(batch=batch).values_list("asset_tag", flat=True))
     new = [t for t in tags if t not in have]
     try:
@@ -67,7 +68,7 @@ def add_tags(batch: Batch, text: str, user: User) -> int:
             DeviceStatus.objects.filter(asset_tag__in=new).update(batch=batch)
             audit.record(user, "batch.tags_added", "batch", str(batch.pk), tags=new[:200])
     except IntegrityError as exc:
-        raise BatchError("another user added some of these tags at the same time") from exc
+        raise BatchError(_("Another user added some of these tags at the same time.")) from exc
     return len(new)
 
 
@@ -133,11 +134,11 @@ def record_check(check: SpotCheck, user: User, passed: bool, remark: str) -> Non
     """Record a four-eyes check; never by the operator who did the wipe."""
     wiped = {w.strip().lower() for w in check.wiped_by.split("|") if w.strip()}
     if wiped & _identities(user):
-        raise BatchError("a wipe must be checked by someone other than the operator who did it")
+        raise BatchError(_("A wipe must be checked by someone other than the operator who did it."))
     if check.batch.closed_at is not None:
-        raise BatchError("the batch is closed")
+        raise BatchError(_("The batch is closed."))
     if check.checked_at is not None:
-        raise BatchError("this erasure was already checked")
+        raise BatchError(_("This erasure was already checked."))
     check.checked_by = user
     check.checked_at = timezone.now()
     check.passed = passed
@@ -183,7 +184,7 @@ def blockers(batch: Batch) -> list[Blocker]:
         tag = status.asset_tag or str(status.serial)
         if not status.report_finished:
             found.append(Blocker(tag, _("the report is not finished")))
-        if not status.destination_final:
+        if not status.decision:
             found.append(Blocker(tag, _("no final destination decided")))
         if status.lending == Lending.NEEDS_REWIPE:
             found.append(Blocker(tag, _("needs a re-wipe")))
@@ -203,7 +204,7 @@ def close(batch: Batch, user: User) -> None:
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
         if locked.closed_at is not None:
-            raise BatchError("the batch is already closed")
+            raise BatchError(_("The batch is already closed."))
         open_items = blockers(locked)
         if open_items:
             raise BatchError(

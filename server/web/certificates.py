@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from fpdf import FPDF, FontFace
 
 from agent.signing import load_or_create_key, load_private_key, public_key_b64, sign, verify
 from server.ingest.models import Device, ErasureRecord, Run
 from server.paths import data_dir
-from server.web import audit, evidence
+from server.web import audit, evidence, vocabulary
 from server.web.models import Batch, Certificate, DeviceStatus, DiskDestruction, SpotCheck
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
@@ -268,7 +270,76 @@ def _size(n: int) -> str:
     return f"{n / 1e9:.0f} GB"
 
 
+#: The PDF's sentences, marked for the catalogue (``_both`` translates them twice).
+_PDF_WORDS = (
+    gettext_noop("Certificate of data erasure - donation"),
+    gettext_noop("Certificate %(id)s"),
+    gettext_noop("Issued %(at)s by %(organisation)s"),
+    gettext_noop(
+        "Every internal disk of every laptop listed was erased with verification "
+        "or physically destroyed."
+    ),
+    gettext_noop("Donor: %(donor)s (batch #%(batch)s, received on %(received)s)"),
+    gettext_noop("Standard: %(standard)s"),
+    gettext_noop("Laptop"),
+    gettext_noop("Disk model"),
+    gettext_noop("Disk serial"),
+    gettext_noop("Size"),
+    gettext_noop("Method"),
+    gettext_noop("Level"),
+    gettext_noop("Verification"),
+    gettext_noop("Result"),
+    gettext_noop("Destroy"),
+    gettext_noop("destroyed"),
+    gettext_noop(
+        "Totals: %(laptops)s laptops, %(disks)s disks (%(purge)s Purge, %(clear)s "
+        "Clear): %(erased)s erased, %(verified)s verified, %(failed)s failed, "
+        "%(destroyed)s destroyed"
+    ),
+    gettext_noop("Four-eyes spot checks: %(passed)s of %(sampled)s sampled disks passed"),
+    gettext_noop("Verify"),
+    gettext_noop("Signed with Ed25519 over the canonical JSON of this certificate."),
+    gettext_noop("Server public key"),
+    gettext_noop("Signature"),
+    gettext_noop("Certificate of data erasure"),
+)
+
+
+def _lines(message: str, **params: object) -> list[str]:
+    """A sentence in Dutch, then in English: a donor may read either (one catalogue)."""
+    texts: list[str] = []
+    for language in ("nl", "en"):
+        with translation.override(language):
+            text = translation.gettext(message)
+            texts.append(text % params if params else text)
+    return list(dict.fromkeys(texts))
+
+
+def _both(message: str, **params: object) -> str:
+    """A short word or heading in both languages on one line."""
+    return " / ".join(_lines(message, **params))
+
+
+def _word(kind: str, value: str) -> str:
+    """An enum value of the certificate (level, verification, result) in both languages."""
+    texts = []
+    for language in ("nl", "en"):
+        with translation.override(language):
+            texts.append(vocabulary.label(kind, value))
+    return texts[0] if texts[0] == texts[1] else f"{texts[0]} / {texts[1]}"
+
+
+def _local(iso: str) -> str:
+    """The issue time as the organisation's clock shows it (Europe/Brussels)."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def render_pdf(cert: Certificate, verify_url: str) -> bytes:
+    """The certificate in Dutch and English, headed by the organisation's name (and logo)."""
     p = cert.payload
     pdf = _Pdf(orientation="L", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
@@ -276,43 +347,70 @@ def render_pdf(cert: Certificate, verify_url: str) -> bytes:
     pdf.setup_font()
     t = pdf.text_
     family = pdf.font_family
+    organisation = p.get("organisation") or _organisation()
+    logo = str(getattr(settings, "DIGIBENCH_ORGANISATION_LOGO", "") or "")
+    if logo and Path(logo).is_file():
+        pdf.image(logo, x=pdf.l_margin, y=8, h=14)
+        pdf.set_y(24)
+    pdf.set_font(family, "B", 12)
+    pdf.cell(0, 7, t(organisation), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "B", 15)
-    title = "Certificate of data erasure"
-    if p["kind"] == "donor":
-        title += " - donation"
-    pdf.cell(0, 9, t(title), new_x="LMARGIN", new_y="NEXT")
+    title = _lines(
+        "Certificate of data erasure - donation"
+        if p["kind"] == "donor"
+        else "Certificate of data erasure"
+    )
+    pdf.cell(0, 8, t(title[0]), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 11)
+    for text in title[1:]:
+        pdf.cell(0, 6, t(text), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 9)
-    lines = [
-        f"Certificate {p['id']}",
-        f"Issued {p['issued_at']} by {p.get('organisation') or 'Digibench'}",
+    lines: list[list[str]] = [
+        _lines("Certificate %(id)s", id=p["id"]),
+        _lines(
+            "Issued %(at)s by %(organisation)s",
+            at=_local(str(p["issued_at"])),
+            organisation=organisation,
+        ),
     ]
     if p.get("result") == "all-disks-erased-or-destroyed":
         lines.append(
-            "Result: every internal disk of every laptop listed was erased with "
-            "verification or physically destroyed."
+            _lines(
+                "Every internal disk of every laptop listed was erased with verification "
+                "or physically destroyed."
+            )
         )
     if p["kind"] == "donor":
-        lines.insert(0, f"Donor: {p['donor']}  (batch #{p['batch']}, received {p['received_on']})")
-    lines.append(f"Standard: {p['standard']}")
+        lines.insert(
+            0,
+            _lines(
+                "Donor: %(donor)s (batch #%(batch)s, received on %(received)s)",
+                donor=p["donor"] or "-",
+                batch=p["batch"],
+                received=p["received_on"],
+            ),
+        )
+    lines.append(_lines("Standard: %(standard)s", standard=p["standard"]))
     for line in lines:
-        pdf.cell(0, 5, t(line), new_x="LMARGIN", new_y="NEXT")
+        for text in line:
+            pdf.multi_cell(0, 5, t(text), new_x="LMARGIN", new_y="NEXT")
     qr = io.BytesIO()
     segno.make(verify_url, error="m").save(qr, kind="png", scale=3, border=2)
     qr.seek(0)
     pdf.image(qr, x=pdf.w - pdf.r_margin - 32, y=10, w=32)
     pdf.ln(4)
     headings = [
-        "Laptop",
-        "Disk model",
-        "Disk serial",
-        "Size",
-        "Method",
-        "Level",
-        "Verification",
-        "Result",
+        _both("Laptop"),
+        _both("Disk model"),
+        _both("Disk serial"),
+        _both("Size"),
+        _both("Method"),
+        _both("Level"),
+        _both("Verification"),
+        _both("Result"),
     ]
     with pdf.table(
-        col_widths=(30, 52, 42, 16, 40, 16, 24, 32),
+        col_widths=(30, 46, 40, 16, 40, 22, 28, 36),
         text_align="LEFT",
         line_height=5,
         headings_style=FontFace(emphasis="BOLD", fill_color=(230, 236, 238)),
@@ -330,45 +428,54 @@ def render_pdf(cert: Certificate, verify_url: str) -> bytes:
                     d["serial"],
                     _size(d["size_bytes"]),
                     d["method"],
-                    d["level"].capitalize(),
-                    d["verification"],
-                    d["result"],
+                    _word("level", d["level"]),
+                    _word("verification", d["verification"]),
+                    _word("erasure_result", d["result"]),
                 ):
                     row.cell(t(value))
             for d in lap["destroyed"]:
                 row = table.row()
-                for value in (label, "", d["serial"], "", d["method"], "Destroy", "-", "destroyed"):
+                for value in (
+                    label,
+                    "",
+                    d["serial"],
+                    "",
+                    d["method"],
+                    _both("Destroy"),
+                    "-",
+                    _both("destroyed"),
+                ):
                     row.cell(t(value))
     tot = p["totals"]
     pdf.ln(3)
     pdf.set_font(family, "B", 10)
-    pdf.cell(
-        0,
-        6,
-        t(
-            f"Totals: {tot['laptops']} laptops, {tot['disks']} disks "
-            f"({tot['purge']} Purge, {tot['clear']} Clear): {tot['erased']} erased, "
-            f"{tot['verified']} verified, {tot['failed']} failed, {tot['destroyed']} destroyed"
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
+    totals = _lines(
+        "Totals: %(laptops)s laptops, %(disks)s disks (%(purge)s Purge, %(clear)s "
+        "Clear): %(erased)s erased, %(verified)s verified, %(failed)s failed, "
+        "%(destroyed)s destroyed",
+        **{
+            k: tot.get(k, 0)
+            for k in ("laptops", "disks", "purge", "clear", "erased", "verified", "failed")
+        },
+        destroyed=tot.get("destroyed", 0),
     )
+    for text in totals:
+        pdf.multi_cell(0, 6, t(text), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 8)
     if "four_eyes" in p:
         fe = p["four_eyes"]
-        pdf.cell(
-            0,
-            5,
-            t(f"Four-eyes spot checks: {fe['passed']} of {fe['sampled']} sampled disks passed"),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        for text in _lines(
+            "Four-eyes spot checks: %(passed)s of %(sampled)s sampled disks passed",
+            passed=fe["passed"],
+            sampled=fe["sampled"],
+        ):
+            pdf.multi_cell(0, 5, t(text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    for line in (
-        f"Verify: {verify_url}",
-        "Signed with Ed25519 over the canonical JSON of this certificate.",
-        f"Server public key: {cert.public_key}",
-        f"Signature: {cert.signature}",
+    for footer in (
+        f"{_both('Verify')}: {verify_url}",
+        *_lines("Signed with Ed25519 over the canonical JSON of this certificate."),
+        f"{_both('Server public key')}: {cert.public_key}",
+        f"{_both('Signature')}: {cert.signature}",
     ):
-        pdf.multi_cell(0, 4, t(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4, t(footer), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

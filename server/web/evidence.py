@@ -14,14 +14,15 @@ from datetime import datetime
 from django.utils.translation import gettext_lazy
 
 from server.ingest.models import Run
-from server.web import conflicts
+from server.web import conflicts, vocabulary
 from server.web.models import DeviceStatus, DiskDestruction
 from server.web.record_signatures import erasure_signatures
+from server.web.vocabulary import Decision
 
 #: grades whose laptops may go out on loan
-LENDABLE_GRADES = frozenset({"A", "B", "C"})
-#: destinations that mean "lend it out"
-LENDING_DESTINATIONS = frozenset({"lend", "digibank", "digileen"})
+LENDABLE_GRADES = vocabulary.LENDABLE_GRADES
+#: the station's proposal and the coordinator's decisions that mean "lend it out"
+LENDING_DESTINATIONS = frozenset({vocabulary.Proposal.LEND, *vocabulary.LOAN_DECISIONS})
 
 _TEXTS = {
     "no_intake": gettext_lazy("no intake report"),
@@ -48,7 +49,16 @@ class Missing:
     params: dict[str, str] = field(default_factory=dict)
 
     def text(self) -> str:
-        return str(_TEXTS[self.code]) % self.params
+        """In the operator's language, enum values by their label (never a raw code)."""
+        words = dict(self.params)
+        for name, kind in (("grade", "grade"), ("status", "signature")):
+            if name in words:
+                words[name] = vocabulary.label(kind, words[name])
+        if "destination" in words:
+            value = words["destination"]
+            kind = "decision" if value in Decision.values else "proposal"
+            words["destination"] = vocabulary.label(kind, value)
+        return str(_TEXTS[self.code]) % words
 
     def __str__(self) -> str:
         return self.text()

@@ -30,9 +30,9 @@ def _export(request: HttpRequest, kind: str, ext: str) -> HttpResponse | Streami
     qs = listing.filtered(request.GET)
     _audit(request, kind, ext, qs)
     if kind == "devices":
-        header, rows = exports.DEVICE_COLUMNS, exports.device_rows(qs)
+        header, rows = exports.header(exports.DEVICE_COLUMNS), exports.device_rows(qs)
     else:
-        header, rows = exports.ERASURE_COLUMNS, exports.erasure_rows(qs)
+        header, rows = exports.header(exports.ERASURE_COLUMNS), exports.erasure_rows(qs)
     disposition = f'attachment; filename="{_name(kind, ext)}"'
     if ext == "csv":
         response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(

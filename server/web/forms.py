@@ -5,9 +5,10 @@ from typing import Any, ClassVar
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from server.web.models import Batch, Destination, Lending
+from server.web.models import Batch
+from server.web.vocabulary import GRADE_LABELS, Decision
 
-GRADES = [("A", "A"), ("B", "B"), ("C", "C"), ("parts", "parts"), ("recycle", "recycle")]
+GRADES = list(GRADE_LABELS.items())
 
 
 class GradeOverrideForm(forms.Form):
@@ -24,12 +25,8 @@ class GradeOverrideForm(forms.Form):
 
 
 class DestinationForm(forms.Form):
-    destination = forms.ChoiceField(label=_("Destination"), choices=Destination.choices)
+    destination = forms.ChoiceField(label=_("Destination"), choices=Decision.choices)
     reason = forms.CharField(label=_("Reason"), max_length=2000, required=False)
-
-
-class LendingForm(forms.Form):
-    lending = forms.ChoiceField(label=_("Lending status"), choices=Lending.choices)
 
 
 class NoteForm(forms.Form):

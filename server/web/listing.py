@@ -17,9 +17,11 @@ from django.core.exceptions import BadRequest
 from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from server.ingest.models import Run, SignatureStatus
 from server.web.models import DeviceStatus
+from server.web.vocabulary import PROPOSAL_LABELS, Decision
 
 PAGE_SIZE = 50
 #: the largest id any database column here holds (a 64-bit signed integer)
@@ -31,7 +33,7 @@ SORTS = {
     "serial": "serial",
     "model": "model",
     "grade": "grade",
-    "destination": "destination",
+    "destination": "decision",
     "batch": "batch_id",
     "date": "last_run_at",
     "station": "station",
@@ -74,7 +76,6 @@ def filtered(params: QueryDict) -> QuerySet[DeviceStatus]:
         qs = qs.filter(search__contains=q)
     for name, column in (
         ("grade", "grade"),
-        ("destination", "destination"),
         ("station", "station"),
         ("erasure", "erasure"),
         ("lending", "lending"),
@@ -82,6 +83,7 @@ def filtered(params: QueryDict) -> QuerySet[DeviceStatus]:
         value = params.get(name, "")
         if value:
             qs = qs.filter(**{column: value})
+    qs = _destination(qs, params.get("destination", ""))
     batch = params.get("batch", "")
     if batch == "none":
         qs = qs.filter(batch__isnull=True)
@@ -103,6 +105,42 @@ def filtered(params: QueryDict) -> QuerySet[DeviceStatus]:
     if until:
         qs = qs.filter(last_run_at__lt=datetime.combine(until + timedelta(days=1), time(), tz))
     return qs
+
+
+#: the destination filter's "proposed, not decided yet" values: ``proposed-lend`` etc.
+PROPOSED = "proposed-"
+
+
+def destination_choices() -> list[tuple[str, str]]:
+    """The destination filter: every decision, and every proposal not decided yet."""
+    decided = [(str(v), str(label)) for v, label in Decision.choices]
+    proposed = [
+        (PROPOSED + p, gettext("%(proposal)s (proposed)") % {"proposal": label})
+        for p, label in PROPOSAL_LABELS.items()
+    ]
+    return [("undecided", gettext("not decided yet")), *decided, *proposed]
+
+
+def _destination(qs: QuerySet[DeviceStatus], value: str) -> QuerySet[DeviceStatus]:
+    """Decision and proposal are two columns; the filter names either (unknown: none)."""
+    if not value:
+        return qs
+    if value == "undecided":
+        return qs.filter(decision="")
+    if value.startswith(PROPOSED):
+        return qs.filter(decision="", proposal=value[len(PROPOSED) :])
+    if value in Decision.values:
+        return qs.filter(decision=value)
+    return qs.none()
+
+
+def problem_labels() -> dict[str, str]:
+    return {
+        "wipe": gettext("wipe failed or with exceptions"),
+        "disk": gettext("failing disk"),
+        "unfinished": gettext("report not finished"),
+        "overridden": gettext("grade overridden"),
+    }
 
 
 def problem_q(kind: str) -> Q:

@@ -11,17 +11,15 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from server.ingest.models import Device, ErasureRecord, Run
+from server.web import vocabulary
+from server.web.vocabulary import Decision
 
-
-class Destination(models.TextChoices):
-    DIGIBANK = "digibank", _("Digibank loan")
-    DIGILEEN = "digileen", _("Digi-leen loan")
-    REPAIR = "repair", _("repair")
-    PARTS = "parts", _("parts")
-    RECYCLE = "recycle", _("recycle")
+#: the coordinator's decision (the old name, kept for importers)
+Destination = Decision
 
 
 class Lending(models.TextChoices):
@@ -108,14 +106,15 @@ class DeviceStatus(models.Model):
     last_run_at = models.DateTimeField(null=True)
     report_finished = models.BooleanField(default=False)
     report_grade = models.CharField(max_length=16, blank=True, default="")
-    report_destination = models.CharField(max_length=16, blank=True, default="")
     #: the grade shown everywhere: the override if there is one, else the report's
     grade = models.CharField(max_length=16, blank=True, default="")
     grade_override = models.CharField(max_length=16, blank=True, default="")
     grade_override_reason = models.TextField(blank=True, default="")
-    #: the destination shown: the coordinator's decision, else the report's proposal
-    destination = models.CharField(max_length=16, blank=True, default="")
-    destination_final = models.BooleanField(default=False)
+    #: the station's proposal (lend, repair, parts, recycle) for ``grade``: the report's,
+    #: or the one the overridden grade makes
+    proposal = models.CharField(max_length=16, blank=True, default="")
+    #: the coordinator's decision; "" until decided
+    decision = models.CharField(max_length=16, blank=True, default="", choices=Decision.choices)
     lending = models.CharField(max_length=16, choices=Lending.choices, default=Lending.IN_STOCK)
     lending_changed_at = models.DateTimeField(null=True, blank=True)
     erasure = models.CharField(max_length=16, choices=ErasureState.choices, default="none")
@@ -136,7 +135,7 @@ class DeviceStatus(models.Model):
                 "station",
                 "last_run_at",
                 "grade",
-                "destination",
+                "decision",
                 "batch",
                 "erasure",
             )
@@ -152,6 +151,33 @@ class DeviceStatus(models.Model):
 
     def __str__(self) -> str:
         return self.asset_tag or self.serial or str(self.device_id)
+
+    @property
+    def destination(self) -> str:
+        """The decision, else the proposal (read-only; the two columns stay apart)."""
+        return self.decision or self.proposal
+
+    @property
+    def destination_final(self) -> bool:
+        return bool(self.decision)
+
+    def get_grade_display(self) -> str:
+        return vocabulary.grade_label(self.grade)
+
+    def get_report_grade_display(self) -> str:
+        return vocabulary.grade_label(self.report_grade)
+
+    def get_proposal_display(self) -> str:
+        return vocabulary.proposal_label(self.proposal)
+
+    @property
+    def destination_display(self) -> str:
+        """What the lists show: the decision's label, or the proposal's marked as one."""
+        if self.decision:
+            return str(self.get_decision_display())
+        if not self.proposal:
+            return "–"
+        return gettext("%(proposal)s (proposed)") % {"proposal": self.get_proposal_display()}
 
     @property
     def key(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from server.ingest.models import AuditEvent, Device, Run
+from server.web import vocabulary
 from server.web.models import BatchItem, DeviceStatus, ErasureState, TagConflict
 
 log = logging.getLogger("server.web")
@@ -62,8 +63,12 @@ def _model(raw: str, device: Device) -> str:
         version = dev.get("product_version") or ""
     except (ValueError, AttributeError):
         version = ""
-    parts = [device.vendor, version or device.product_name]
-    return " ".join(p for p in parts if p)[:300]
+    name = (version or device.product_name).strip()
+    vendor = device.vendor.strip()
+    # HP and others repeat the vendor in the product name ("HP EliteBook 840 G3").
+    if vendor and name.lower().startswith(vendor.lower()):
+        vendor = ""
+    return " ".join(p for p in (vendor, name) if p)[:300]
 
 
 def refresh(device: Device) -> DeviceStatus:
@@ -81,15 +86,18 @@ def refresh(device: Device) -> DeviceStatus:
         status.station = run.station.name
         status.report_finished = run.finished_at is not None
         status.report_grade = grade.grade if grade else ""
-        status.report_destination = grade.destination if grade else ""
+        report_proposal = grade.destination if grade else ""
         status.erasure = erasure_state(run)
         status.disk_failing = run.disks.filter(verdict="failing").exists()
         status.battery_health = _battery_health(run.raw_body)
     else:
         disk_serials = []
+        report_proposal = ""
     status.grade = status.grade_override or status.report_grade
-    if not status.destination_final:
-        status.destination = status.report_destination
+    # An overridden grade makes its own proposal (C -> B: repair becomes lend).
+    status.proposal = (
+        vocabulary.proposal_for(status.grade_override) if status.grade_override else report_proposal
+    )
     status.search = " ".join([device.asset_tag, device.serial, status.model, *disk_serials]).lower()
     item = (
         BatchItem.objects.filter(asset_tag=device.asset_tag).first() if device.asset_tag else None

@@ -5,6 +5,7 @@ from django.urls import path, register_converter
 
 from server.web import (
     batch_views,
+    bulk_views,
     cert_views,
     conflict_views,
     export_views,
@@ -23,6 +24,8 @@ urlpatterns = [
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("devices/", views.device_list, name="devices"),
+    path("bulk/preview", bulk_views.preview, name="bulk_preview"),
+    path("bulk/confirm", bulk_views.confirm, name="bulk_confirm"),
     path("devices/export.csv", export_views.devices_csv, name="export_csv"),
     path("devices/export.xlsx", export_views.devices_xlsx, name="export_xlsx"),
     path("erasures/export.csv", export_views.erasures_csv, name="erasures_csv"),
@@ -30,7 +33,6 @@ urlpatterns = [
     path("laptop/<int:pk>/", views.device_detail, name="device"),
     path("laptop/<int:pk>/grade", views.override_grade, name="override_grade"),
     path("laptop/<int:pk>/destination", views.set_destination, name="set_destination"),
-    path("laptop/<int:pk>/lending", views.set_lending, name="set_lending"),
     path("laptop/<int:pk>/note", views.add_note, name="add_note"),
     path("laptop/<int:pk>/destruction", views.record_destruction, name="destruction"),
     path("laptop/<int:pk>/record.json", views.device_json, name="device_json"),
@@ -41,7 +43,6 @@ urlpatterns = [
     path("devices/<path:key>/", views.device_detail, name="device_tag"),
     path("devices/<path:key>/grade", views.override_grade, name="override_grade_tag"),
     path("devices/<path:key>/destination", views.set_destination, name="set_destination_tag"),
-    path("devices/<path:key>/lending", views.set_lending, name="set_lending_tag"),
     path("devices/<path:key>/note", views.add_note, name="add_note_tag"),
     path("devices/<path:key>/destruction", views.record_destruction, name="destruction_tag"),
     path("devices/<path:key>/record.json", views.device_json, name="device_json_tag"),

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -19,16 +18,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from server.ingest.models import AuditEvent, Disk, Run, Station
-from server.web import audit, conflicts, evidence, listing
+from server.web import audit, bulk_views, conflicts, decisions, evidence, listing, vocabulary
 from server.web.forms import (
     DestinationForm,
     DestructionForm,
     GradeOverrideForm,
-    LendingForm,
     NoteForm,
 )
 from server.web.models import (
-    LENDING_NEXT,
     Batch,
     Certificate,
     DeviceStatus,
@@ -70,11 +67,17 @@ def _bars(rows: list[tuple[str, int]]) -> list[dict[str, Any]]:
     return [{"label": label, "count": n, "pct": round(100 * n / top)} for label, n in rows]
 
 
-def _counts(qs: Any, field: str) -> list[tuple[str, int]]:
+def _counts(
+    qs: Any, field: str, label: Callable[[str], str] = vocabulary.value_label
+) -> list[tuple[str, int]]:
     # Unordered: an ORDER BY would make SQLite walk the column's index over every laptop
     # instead of the period's date range.
     rows = qs.values(field).annotate(n=Count("pk")).order_by()
-    return sorted((str(row[field] or "-"), row["n"]) for row in rows)
+    return sorted((label(str(row[field] or "")), row["n"]) for row in rows)
+
+
+def _kind(kind: str) -> Callable[[str], str]:
+    return lambda value: vocabulary.label(kind, value)
 
 
 @viewer
@@ -119,7 +122,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         b90=Count("pk", filter=Q(battery_health__gte=90)),
     )
     battery = [(f"{lo}-{lo + 10}%", tenths[f"b{lo}"]) for lo in range(0, 100, 10)]
-    verdicts = _counts(Disk.objects.filter(run__in=scope.values("last_run")), "verdict")
+    verdicts = _counts(
+        Disk.objects.filter(run__in=scope.values("last_run")), "verdict", _kind("disk_verdict")
+    )
     stations = []
     for st in Station.objects.order_by("name"):
         # The newest laptop row of the station (small rows), not a sort over the big runs.
@@ -142,10 +147,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "problems": problems,
         "missing": missing,
         "total": scope.count(),
-        "by_grade": _bars(_counts(scope, "grade")),
-        "by_destination": _bars(_counts(scope, "destination")),
-        "by_erasure": _bars(_counts(scope, "erasure")),
-        "by_lending": _bars(_counts(scope, "lending")),
+        "by_grade": _bars(_counts(scope, "grade", vocabulary.grade_label)),
+        "by_destination": _bars(_counts(scope, "decision", vocabulary.decision_or_undecided)),
+        "by_erasure": _bars(_counts(scope, "erasure", _kind("erasure_state"))),
+        "by_lending": _bars(_counts(scope, "lending", _kind("lending"))),
         "weeks": _bars(weeks),
         "battery": _bars(battery),
         "verdicts": _bars(verdicts),
@@ -179,13 +184,14 @@ def device_list(request: HttpRequest) -> HttpResponse:
         "base": base,
         "sort_links": sort_links,
         "params": request.GET,
-        "grades": ["A", "B", "C", "parts", "recycle"],
-        "destinations": ["lend", "digibank", "digileen", "repair", "parts", "recycle"],
+        "grades": list(vocabulary.GRADE_LABELS.items()),
+        "destinations": listing.destination_choices(),
         "erasures": ErasureState.choices,
         "lendings": Lending.choices,
         "batches": Batch.objects.all()[:200],
         "stations": Station.objects.order_by("name").values_list("name", flat=True),
-        "problems": listing.PROBLEMS,
+        "problems": list(listing.problem_labels().items()),
+        **bulk_views.form_context(),
     }
     return render(request, "web/device_list.html", context)
 
@@ -278,7 +284,6 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         Q(object_type="device", object_id=str(device.pk))
         | Q(object_type="run", object_id__in=[str(run.report_id) for run in run_objs])
     )[:200]
-    allowed_lending = LENDING_NEXT.get(status.lending, ())
     context = {
         "status": status,
         "device": device,
@@ -287,8 +292,9 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         "destructions": DiskDestruction.objects.filter(device=device),
         "events": events,
         "grade_form": GradeOverrideForm(),
-        "destination_form": DestinationForm(),
-        "lending_choices": [(v, label) for v, label in Lending.choices if v in allowed_lending],
+        "destination_form": DestinationForm(
+            initial={"destination": next(iter(vocabulary.decisions_for(status.proposal)), "")}
+        ),
         "note_form": NoteForm(),
         "destruction_form": DestructionForm(),
         "erasure_missing": evidence.erasure_missing(status),
@@ -303,6 +309,10 @@ def _back(status: DeviceStatus) -> HttpResponse:
     return redirect("web:device", pk=status.pk)
 
 
+def _refused(request: HttpRequest, exc: decisions.Refused) -> None:
+    messages.error(request, " ".join(exc.reasons))
+
+
 @require_POST
 @login_required
 @permission_required("web.override_grade", raise_exception=True)
@@ -312,22 +322,13 @@ def override_grade(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
         return _back(status)
-    with transaction.atomic():
-        old = status.grade
-        status.grade_override = form.cleaned_data["grade"]
-        status.grade_override_reason = form.cleaned_data["reason"]
-        status.grade = status.grade_override
-        status.save(update_fields=["grade_override", "grade_override_reason", "grade"])
-        audit.record(
-            request.user,
-            "grade.overridden",
-            "device",
-            str(status.pk),
-            asset_tag=status.asset_tag,
-            old=old,
-            new=status.grade,
-            reason=status.grade_override_reason,
+    try:
+        decisions.override_grade(
+            status, form.cleaned_data["grade"], form.cleaned_data["reason"], audit.staff(request)
         )
+    except decisions.Refused as exc:
+        _refused(request, exc)
+        return _back(status)
     messages.success(request, _("Grade changed."))
     return _back(status)
 
@@ -341,75 +342,19 @@ def set_destination(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Pick a destination."))
         return _back(status)
-    destination = form.cleaned_data["destination"]
-    if destination in evidence.LENDING_DESTINATIONS:
-        missing = evidence.lending_missing(status, destination=destination)
-        if missing:
-            messages.error(
-                request, _("Not lendable: %(missing)s.") % {"missing": evidence.say(missing)}
-            )
-            return _back(status)
-    with transaction.atomic():
-        old = status.destination
-        status.destination = form.cleaned_data["destination"]
-        status.destination_final = True
-        status.save(update_fields=["destination", "destination_final"])
-        audit.record(
-            request.user,
-            "destination.decided",
-            "device",
-            str(status.pk),
-            asset_tag=status.asset_tag,
-            old=old,
-            new=status.destination,
+    try:
+        decisions.decide(
+            status,
+            form.cleaned_data["destination"],
+            audit.staff(request),
             reason=form.cleaned_data["reason"],
         )
-    messages.success(request, _("Destination decided."))
-    return _back(status)
-
-
-@require_POST
-@login_required
-@permission_required("web.decide_destination", raise_exception=True)
-@laptop_view
-def set_lending(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
-    form = LendingForm(request.POST)
-    new = form.cleaned_data["lending"] if form.is_valid() else ""
-    if new not in LENDING_NEXT.get(status.lending, ()):
-        messages.error(request, _("That lending status cannot follow the current one."))
-        return _back(status)
-    missing: list[evidence.Missing] = []
-    if new == Lending.LENT:
-        # A returned laptop goes out again only after a new proven wipe.
-        since = status.lending_changed_at if status.lending == Lending.RETURNED else None
-        missing = evidence.lending_missing(status, since=since)
-    elif new == Lending.IN_STOCK:
-        missing = evidence.erasure_missing(status)
-        if status.lending_changed_at is not None:
-            run = evidence.latest_intake(status)
-            if run is None or run.received_at <= status.lending_changed_at:
-                missing.append(evidence.Missing("not_rewiped"))
-    if missing:
+    except decisions.Refused as exc:
         messages.error(
-            request,
-            _("That lending status needs proof first: %(missing)s.")
-            % {"missing": evidence.say(missing)},
+            request, _("Not lendable: %(missing)s.") % {"missing": "; ".join(exc.reasons)}
         )
         return _back(status)
-    with transaction.atomic():
-        old = status.lending
-        status.lending = new
-        status.lending_changed_at = timezone.now()
-        status.save(update_fields=["lending", "lending_changed_at"])
-        audit.record(
-            request.user,
-            "lending.changed",
-            "device",
-            str(status.pk),
-            asset_tag=status.asset_tag,
-            old=old,
-            new=new,
-        )
+    messages.success(request, _("Destination decided."))
     return _back(status)
 
 
@@ -419,21 +364,13 @@ def set_lending(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
 @laptop_view
 def add_note(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = NoteForm(request.POST)
-    if form.is_valid():
-        with transaction.atomic():
-            note = Note.objects.create(
-                device=status.device, author=audit.staff(request), text=form.cleaned_data["text"]
-            )
-            audit.record(
-                request.user,
-                "note.added",
-                "device",
-                str(status.pk),
-                asset_tag=status.asset_tag,
-                note=note.text,
-            )
-    else:
+    if not form.is_valid():
         messages.error(request, _("A note cannot be empty."))
+        return _back(status)
+    try:
+        decisions.add_note(status, form.cleaned_data["text"], audit.staff(request))
+    except decisions.Refused as exc:
+        _refused(request, exc)
     return _back(status)
 
 
@@ -443,21 +380,13 @@ def add_note(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
 @laptop_view
 def record_destruction(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = DestructionForm(request.POST)
-    if form.is_valid():
-        with transaction.atomic():
-            DiskDestruction.objects.create(
-                device=status.device, recorded_by=audit.staff(request), **form.cleaned_data
-            )
-            audit.record(
-                request.user,
-                "disk.destroyed",
-                "device",
-                str(status.pk),
-                asset_tag=status.asset_tag,
-                **form.cleaned_data,
-            )
-    else:
+    if not form.is_valid():
         messages.error(request, _("Give the disk serial and how it was destroyed."))
+        return _back(status)
+    try:
+        decisions.record_destruction(status, **form.cleaned_data, user=audit.staff(request))
+    except decisions.Refused as exc:
+        _refused(request, exc)
     return _back(status)
 
 
@@ -473,8 +402,8 @@ def device_json(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         "report_grade": status.report_grade,
         "grade_override": status.grade_override,
         "grade_override_reason": status.grade_override_reason,
-        "destination": status.destination,
-        "destination_final": status.destination_final,
+        "proposal": status.proposal,
+        "decision": status.decision,
         "lending": status.lending,
         "erasure": status.erasure,
         "erasure_missing": [{"code": m.code, **m.params} for m in evidence.erasure_missing(status)],
@@ -520,5 +449,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/audit.html",
-        {"events": rows, "next": rows[-1].pk if len(rows) == 100 else None, "params": request.GET},
+        {
+            "events": rows,
+            "next": rows[-1].pk if len(rows) == 100 else None,
+            "params": request.GET,
+            "actions": [(k, str(v)) for k, v in vocabulary.LABELS["audit"].items()],
+        },
     )

@@ -90,7 +90,7 @@ def snapshot(server: ServerProcess) -> dict[str, Any]:
     return {
         "devices": query(
             server,
-            "SELECT device_id, asset_tag, serial, grade, destination, erasure, lending"
+            "SELECT device_id, asset_tag, serial, grade, proposal, decision, erasure, lending"
             " FROM web_devicestatus ORDER BY device_id",
         ),
         "runs": query(

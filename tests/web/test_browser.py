@@ -215,8 +215,9 @@ def test_coordinator_day(server: tuple[ServerProcess, Station], browser: object,
     page.goto(f"{url}/devices/?grade=C")
     with page.expect_download() as info:
         page.click("text=laptops CSV")
-    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text("utf-8-sig"))))
-    assert [r["asset_tag"] for r in rows] == ["DG-000002"]
+    text = Path(info.value.path()).read_text("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert [r["Asset tag"] for r in rows] == ["DG-000002"]
     page.goto(f"{url}/devices/")
     with page.expect_download() as info:
         page.click("text=laptops XLSX")

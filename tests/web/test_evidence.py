@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.messages import get_messages
 from django.test import Client
+from django.utils import timezone
 
 from agent.report.schema import ErasureResult, Report
+from agent.report.vocabulary import Grade
 from server.ingest.models import AuditEvent
+from server.lending import service as lending
+from server.lending.models import Borrower, Loan
 from server.web.models import Batch, Certificate, DeviceStatus, SpotCheck, TagConflict
 
 from .conftest import client_for
@@ -63,7 +67,7 @@ def test_duplicate_tag_is_a_conflict_that_blocks_the_batch(
     assert TagConflict.objects.count() == 1
 
     batch = _batch(coord_client, "DG-DUP")
-    DeviceStatus.objects.filter(batch=batch).update(destination_final=True)
+    DeviceStatus.objects.filter(batch=batch).update(decision="repair")
     _pass_checks(batch, coord_client)
     blockers = [b.problem for b in coord_client.get(f"/batches/{batch.pk}/").context["blockers"]]
     assert any("wipe failed" in p for p in blockers), blockers
@@ -140,14 +144,39 @@ def test_batch_certificate_refused_while_a_laptop_lacks_proof(
     assert not Certificate.objects.exists()
 
 
-def test_lending_needs_proof(coord_client: Client, store: Callable[..., DeviceStatus]):
+def _borrower() -> Borrower:
+    return Borrower.objects.create(
+        reference=f"DB-{Borrower.objects.count() + 1}", name="Test Borrower", consent=True
+    )
+
+
+def _lend(status: DeviceStatus, user: Any) -> list[str]:
+    """Lend through server/lending, the only way a laptop goes out; the refusal's words."""
+    today = timezone.localdate()
+    try:
+        lending.lend(
+            status.device,
+            user,
+            borrower=_borrower(),
+            programme="digibank",
+            wave=1,
+            start=today,
+            due=today + timedelta(days=30),
+        )
+    except lending.LendingError as exc:
+        return exc.problems
+    return []
+
+
+def test_lending_needs_proof(
+    coord_client: Client, coordinator: Any, store: Callable[..., DeviceStatus]
+):
     failed = store(1, _failed)
-    recycle = store(2, lambda r: setattr(r.grade, "grade", "recycle"))
+    recycle = store(2, lambda r: setattr(r.grade, "grade", Grade.RECYCLE))
     for status, words in ((failed, "wipe failed"), (recycle, "does not allow lending")):
-        response = coord_client.post(f"/laptop/{status.pk}/lending", {"lending": "lent"})
+        assert any(words in p for p in _lend(status, coordinator))
         status.refresh_from_db()
-        assert status.lending == "in_stock"
-        assert words in _messages(response)
+        assert status.lending == "in_stock" and not Loan.objects.filter(device_id=status.pk)
         # nor can a lending destination be decided for it
         response = coord_client.post(
             f"/laptop/{status.pk}/destination", {"destination": "digibank"}
@@ -158,20 +187,19 @@ def test_lending_needs_proof(coord_client: Client, store: Callable[..., DeviceSt
 
 
 def test_returned_laptop_is_lent_again_only_after_a_new_wipe(
-    coord_client: Client, store: Callable[..., DeviceStatus]
+    coordinator: Any, store: Callable[..., DeviceStatus]
 ):
     status = store(3)
-    url = f"/laptop/{status.pk}/lending"
-    coord_client.post(url, {"lending": "lent"})
-    coord_client.post(url, {"lending": "returned"})
-    response = coord_client.post(url, {"lending": "lent"})
+    assert _lend(status, coordinator) == []
+    lending.check_in(Loan.objects.get(device_id=status.pk), coordinator, condition="good")
+    problems = _lend(status, coordinator)
     status.refresh_from_db()
     assert status.lending == "returned"
-    assert "since the return" in _messages(response)
+    assert any("since the return" in p for p in problems)
     # a report made before the return (say, one that waited in a station's outbox) and
     # delivered only now proves nothing about the returned laptop
     store(3, report_id=uuid.uuid4())
-    coord_client.post(url, {"lending": "lent"})
+    assert _lend(status, coordinator) != []
     status.refresh_from_db()
     assert status.lending == "returned"
 
@@ -179,7 +207,7 @@ def test_returned_laptop_is_lent_again_only_after_a_new_wipe(
         report.created_at = report.finished_at = datetime.now(UTC)
 
     store(3, rewiped_now, report_id=uuid.uuid4())  # re-wiped on the bench after the return
-    coord_client.post(url, {"lending": "lent"})
+    assert _lend(status, coordinator) == []
     status.refresh_from_db()
     assert status.lending == "lent"
 

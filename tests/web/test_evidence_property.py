@@ -7,18 +7,23 @@ signatures, destructions, image, grade) are pushed through the real paths.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agent.erase.record import sign_record
 from agent.report.schema import ErasureResult, Report
+from agent.report.vocabulary import Grade
+from server.lending import service as lending
+from server.lending.models import Borrower
 from server.web import batches, certificates
 from server.web.models import Batch, BatchItem, DeviceStatus, DiskDestruction, SpotCheck
 
@@ -127,7 +132,7 @@ def test_certify_close_and_lend_iff_the_evidence_is_there(
         report.erasures = records
         report.images[0].verified = case["image_verified"]
         assert report.grade is not None
-        report.grade.grade = case["grade"]
+        report.grade.grade = Grade(case["grade"])
 
     try:
         with transaction.atomic():
@@ -150,7 +155,7 @@ def _laptop(
             DiskDestruction.objects.create(
                 device=status.device, disk_serial=disk.serial, method="shredded", recorded_by=user
             )
-    DeviceStatus.objects.filter(pk=status.pk).update(destination="digibank", destination_final=True)
+    DeviceStatus.objects.filter(pk=status.pk).update(decision="digibank")
     status.refresh_from_db()
     return status
 
@@ -177,9 +182,18 @@ def _check(case: dict[str, Any], status: DeviceStatus, user: User) -> None:
         closed = False
     assert closed == proven(case), case
 
-    # lend, through the web page like a coordinator
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    client.post(f"/laptop/{status.pk}/lending", {"lending": "lent"})
+    # lend, through the lending programme (the only way a laptop goes out)
+    borrower = Borrower.objects.create(reference=f"DB-{status.pk}", name="B", consent=True)
+    today = timezone.localdate()
+    with contextlib.suppress(lending.LendingError):
+        lending.lend(
+            status.device,
+            user,
+            borrower=borrower,
+            programme="digibank",
+            wave=1,
+            start=today,
+            due=today + timedelta(days=30),
+        )
     status.refresh_from_db()
     assert (status.lending == "lent") == lendable(case), case

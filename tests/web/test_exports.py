@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from typing import Any
 
 from django.test import Client
 from openpyxl import load_workbook
@@ -21,7 +22,7 @@ def formula(report: Report) -> None:
 
 
 def _csv(body: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
 
 
 def test_neutralise():
@@ -38,26 +39,29 @@ def test_csv_and_xlsx_follow_the_filters_and_neutralise_formulas(
     store(3)
     coord_client.post("/devices/DG-000002/grade", {"grade": "C", "reason": "dent"})
     rows = _csv(b"".join(coord_client.get("/devices/export.csv").streaming_content))
-    assert {r["asset_tag"] for r in rows} == {"DG-000001", "DG-000002", "DG-000003"}
-    evil = next(r for r in rows if r["asset_tag"] == "DG-000001")
-    assert evil["model"].startswith("'=HYPERLINK")
+    assert {r["Asset tag"] for r in rows} == {"DG-000001", "DG-000002", "DG-000003"}
+    evil = next(r for r in rows if r["Asset tag"] == "DG-000001")
+    assert evil["Model"].startswith("'=HYPERLINK")
     only_c = _csv(b"".join(coord_client.get("/devices/export.csv?grade=C").streaming_content))
-    assert [(r["asset_tag"], r["grade"], r["report_grade"]) for r in only_c] == [
+    assert [(r["Asset tag"], r["Grade"], r["Grade on the report"]) for r in only_c] == [
         ("DG-000002", "C", "B")
     ]
     erasures = _csv(
         b"".join(coord_client.get("/erasures/export.csv?q=dg-000001").streaming_content)
     )
-    assert len(erasures) == 2 and erasures[0]["disk_model"] == "'@SUM(1+1)"
+    assert len(erasures) == 2 and erasures[0]["Disk model"] == "'@SUM(1+1)"
 
     response = coord_client.get("/devices/export.xlsx?q=dg-00000")
     assert response["Content-Type"].startswith("application/vnd.openxml")
     sheet = load_workbook(io.BytesIO(response.content)).active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert values[0][0] == "asset_tag" and len(values) == 4
+    assert values[0][0] == "Asset tag" and len(values) == 4
     cells = [c for row in sheet.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells)
-    assert any(str(c.value).startswith("'=HYPERLINK") for c in cells)
+    # the text as it is, kept from running by Excel's quote prefix, not a literal apostrophe
+    evil = [c for c in cells if str(c.value).startswith("=HYPERLINK")]
+    assert evil and all(c.quotePrefix and c.data_type == "s" for c in evil)
+    assert not any(str(c.value).startswith("'") for c in cells)
     xlsx = coord_client.get("/erasures/export.xlsx")
     assert len(list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows())) == 7
 
@@ -85,3 +89,22 @@ def test_a_refused_export_is_not_audited(tech_client: Client, store: Callable[..
     store(1)
     assert tech_client.get("/devices/export.csv").status_code == 403  # technicians may not
     assert not AuditEvent.objects.filter(action="data.exported").exists()
+
+
+def test_csv_is_for_belgian_excel_in_the_users_language(
+    store: Callable[..., DeviceStatus], coordinator: Any
+):
+    store(1)
+    client = Client(HTTP_ACCEPT_LANGUAGE="nl")
+    client.force_login(coordinator)
+    body = b"".join(client.get("/devices/export.csv").streaming_content)
+    assert body.startswith("\ufeff".encode())
+    text = body.decode("utf-8-sig")
+    head = text.splitlines()[0]
+    assert head.split(";")[:3] == ["Inventarisnummer", "Serienummer", "Model"]
+    row = next(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert row["Uitleenstatus"] == "in voorraad" and row["Wissen"] == "geverifieerd"
+    assert row["Voorstel van het station"] == "uitlenen"
+    erasures = b"".join(client.get("/erasures/export.csv").streaming_content).decode("utf-8-sig")
+    first = next(csv.DictReader(io.StringIO(erasures), delimiter=";"))
+    assert first["Resultaat"] == "gewist" and first["Verificatie"] == "ja"

@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from agent.report.schema import Destination, ErasureResult, Report
+from agent.report.vocabulary import Grade
 from server.ingest import models, service
 from server.ingest.models import AuditEvent
 from server.lending import rules
@@ -100,7 +101,7 @@ def _fail_wipe(r: Report) -> None:
 
 def _recycle(r: Report) -> None:
     assert r.grade is not None
-    r.grade.grade = "recycle"
+    r.grade.grade = Grade.RECYCLE
     r.grade.destination = Destination.RECYCLE
 
 
@@ -298,7 +299,7 @@ def test_numbers_per_programme(
     _lend(laptop(11), borrower, coordinator)
     _lend(laptop(12), borrower, coordinator, programme="digibank")
     lending.check_in(a, coordinator, condition="damaged", damage="screen")
-    DeviceStatus.objects.filter(device=a.device).update(destination="repair")
+    DeviceStatus.objects.filter(device=a.device).update(decision="repair")
     raw = coord_client.get("/uitlenen/cijfers.csv").content.decode("utf-8-sig")
     rows = {r[0]: r for r in csv.reader(io.StringIO(raw), delimiter=";")}
     # programme; lent; out now; returned; in repair; recycled; borrowers

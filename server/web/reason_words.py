@@ -1,0 +1,97 @@
+"""The station's reasons in the page's language, from the station's own catalogue.
+
+A report carries each reason as a code with facts next to its English
+``message``; the words for every code are in agent/report/reasons.py and their
+Dutch in the station's gettext catalogue (agent/tui/locale). The web pages use
+that same catalogue, so the coordinator reads what the volunteer read, and a
+code this server does not know shows the English message rather than nothing.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from django.utils import translation
+
+from agent.report.reasons import WORD_LISTS, Wording, lookup
+from agent.tui.i18n import DOMAIN, LOCALE_DIR
+from agent.tui.reasons import TEST_NAMES
+
+
+@cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True)
+
+
+def _language() -> str:
+    return (translation.get_language() or "nl").split("-")[0]
+
+
+def _facts(params: Mapping[str, Any], cat: gettext.NullTranslations) -> dict[str, Any]:
+    facts = dict(params)
+    test = facts.get("test")
+    if isinstance(test, str) and test in TEST_NAMES:
+        facts["test"] = cat.gettext(TEST_NAMES[test])
+    for name, words in WORD_LISTS.items():
+        value = facts.get(name)
+        if isinstance(value, str):
+            facts[name] = ", ".join(cat.gettext(w) if w in words else w for w in value.split(", "))
+    return facts
+
+
+def _fill(sentence: str, params: Mapping[str, Any]) -> str | None:
+    cat = _catalog(_language())
+    try:
+        return cat.gettext(sentence).format(**_facts(params, cat))
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
+def _parts(item: Any) -> tuple[str, dict[str, Any], str, str]:
+    """(code, params, message, severity) of a reason as a dict (report JSON) or a model."""
+    get = item.get if isinstance(item, Mapping) else (lambda k, d=None: getattr(item, k, d))
+    params = get("params") or {}
+    return (
+        str(get("code") or ""),
+        dict(params) if isinstance(params, Mapping) else {},
+        str(get("message") or ""),
+        str(get("severity") or ""),
+    )
+
+
+def _wording(code: str, params: Mapping[str, Any]) -> Wording | None:
+    variant = params.get("variant")
+    return lookup(code, variant if isinstance(variant, str) else None) if code else None
+
+
+def reason_text(item: Any) -> str:
+    """One reason or warning in the page's language; its English message when unknown."""
+    code, params, message, _severity = _parts(item)
+    wording = _wording(code, params)
+    if wording is None or _language() == "en":
+        return message
+    return _fill(wording.sentence(params), params) or message
+
+
+def fix_texts(reasons: list[Any], to_fix: list[str]) -> list[str]:
+    """The report's ``to_fix`` lines in the page's language.
+
+    Each line comes from a repair reason (severity error with a repair wording),
+    in order; when they do not pair up (another core version), the lines as sent.
+    """
+    if _language() == "en":
+        return list(to_fix)
+    lines: list[str] = []
+    for item in reasons:
+        code, params, _message, severity = _parts(item)
+        wording = _wording(code, params)
+        if severity != "error" or wording is None or wording.fix is None:
+            continue
+        line = _fill(wording.fix, params)
+        if line is None:
+            return list(to_fix)
+        lines.append(line)
+    return lines if len(lines) == len(to_fix) else list(to_fix)
