@@ -96,6 +96,8 @@ class ChecksPolicy(_Section):
     memory_test: Action = "block"
     #: MiB the optional memory pattern test covers; 0 = not run
     memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
+    #: seconds of CPU stress on all cores while sensors are sampled; 0 = not run
+    thermal_stress_s: int = Field(default=0, ge=0, le=3600)
 
     def action(self, check: str) -> str:
         return str(getattr(self, check))

@@ -448,6 +448,7 @@ CATALOG: dict[str, Wording] = {
     "notice.resume_kept": _w("Disk {disk} was already verified erased: not wiped again."),
     "notice.resume_refused": _w("Disk {disk} is refused on resume: {why}"),
     "notice.modprobe_device": _w("Test setup: /dev/{name} appeared after modprobe."),
+    "notice.machine_checks": _w("The memory and thermal checks run in the background."),
     "notice.confirmed": _w("Confirmed: {disks}"),
     "notice.wipe_done": _w("{disk}: the wipe ended: {result}."),
     "notice.no_image": _w("No OS image configured: not flashing."),
