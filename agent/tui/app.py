@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
+from agent.checks.camera_frame import CameraFrame, grab_frame
 from agent.checks.devices import device_checks
 from agent.checks.locks import lock_warnings
 from agent.config import StationConfig
@@ -28,6 +29,7 @@ from agent.pipeline.events import DiskProgress, EventSink, Finished, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
 from agent.policy import ChecksPolicy, LocksPolicy
+from agent.probes.camera import camera_nodes
 from agent.report.schema import Disk, Grade, Mode, Reason, Report, TestResult
 from agent.runner import Runner
 from agent.tui import i18n
@@ -36,6 +38,7 @@ from agent.tui.i18n import N_, _
 from agent.tui.keyboards import LAYOUTS, Layout
 from agent.tui.screens.ask import AskScreen
 from agent.tui.screens.base import StationModal, StationScreen
+from agent.tui.screens.camera import CameraScreen
 from agent.tui.screens.checks import (
     CosmeticScreen,
     KeyboardScreen,
@@ -119,8 +122,11 @@ class DigibenchApp(App[None]):
         helpdesk_summary: Callable[[Report], Path | None] | None = None,
         device_checks: ChecksPolicy | None = None,
         locks_policy: LocksPolicy | None = None,
+        camera_test: Callable[[], CameraFrame] | None = None,
     ) -> None:
         super().__init__()
+        #: grabs one webcam frame for the camera screen (None: the camera is only listed)
+        self.camera_test = camera_test
         #: which firmware locks the confirm screen names; None: none shown
         self.locks_policy = locks_policy
         #: the device checks step (issue #19), as the policy sets it; None: left out
@@ -327,6 +333,10 @@ class DigibenchApp(App[None]):
         peripherals = self.report.components.peripherals if self.report else None
         if self.device_checks is not None and peripherals is not None:
             proposed = device_checks(peripherals, self.device_checks)
+            if self.camera_test is not None and peripherals.cameras:
+                if any(c.name == "camera" for c in proposed):  # the picture replaces the listing
+                    checks.append(CameraScreen(self.camera_test))
+                    proposed = [c for c in proposed if c.name != "camera"]
             if proposed:
                 checks.append(DevicesScreen(proposed))
         checks.append(CosmeticScreen())
@@ -451,6 +461,13 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         path = config.station.data_dir / "helpdesk" / f"{name}.pdf"
         return write_summary_pdf(report, pipeline.policy, path, language=i18n.language())
 
+    sysfs = config.testing.profile_root or pipeline.root
+
+    def camera() -> CameraFrame:
+        nodes = camera_nodes(sysfs)
+        device = nodes[0][0] if nodes else "/dev/video0"
+        return grab_frame(runner, device)
+
     DigibenchApp(
         pipeline,
         bridge,
@@ -459,4 +476,5 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         helpdesk_summary=summary,
         device_checks=pipeline.policy.checks,
         locks_policy=pipeline.policy.locks,
+        camera_test=camera,
     ).run()
