@@ -81,7 +81,7 @@ class LocksPolicy(_Section):
 #: The device checks, in the order the operator sees them.
 DEVICE_CHECKS = ("camera", "audio", "wifi", "bluetooth", "charging", "thermal")
 #: Every check the grading judges by ``[checks]``: the device checks and the memory test.
-GRADED_CHECKS = (*DEVICE_CHECKS, "memory_test")
+GRADED_CHECKS = (*DEVICE_CHECKS, "memory_test", "usb_ports")
 
 
 class ChecksPolicy(_Section):
@@ -91,7 +91,11 @@ class ChecksPolicy(_Section):
     bluetooth: Action = "note"
     charging: Action = "repair"
     thermal: Action = "repair"
-    skip: tuple[Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal"], ...] = ()
+    #: a USB socket that saw no stick on the port map
+    usb_ports: Action = "repair"
+    skip: tuple[
+        Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal", "usb_ports"], ...
+    ] = ()
     thermal_limit_c: float = Field(default=90, gt=0, le=150)
     memory_test: Action = "block"
     #: MiB the optional memory pattern test covers; 0 = not run
