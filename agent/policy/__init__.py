@@ -76,6 +76,7 @@ class LocksPolicy(_Section):
     theft_recovery: Action = "block"
     asset_tag: Action = "note"
     secure_boot_off: Action = "ignore"
+    amt_provisioned: Action = "block"
 
 
 #: The device checks, in the order the operator sees them.

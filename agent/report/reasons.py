@@ -172,6 +172,10 @@ CATALOG: dict[str, Wording] = {
         fix="clear asset tag '{tag}' in the firmware",
     ),
     "lock.secure_boot_off": _w("Secure Boot is off.", fix="switch Secure Boot on in the firmware"),
+    "lock.amt_provisioned": _w(
+        "Intel AMT is provisioned ({state}): the former owner can manage this laptop remotely.",
+        fix="unprovision Intel AMT in the firmware (MEBx)",
+    ),
     # ---------------------------------------------------------------- helpdesk summary (resident)
     "diagnosis.title": _w("Your laptop's check-up"),
     "diagnosis.laptop": _w("Laptop: {laptop}. Visit {tag}, {date}."),
