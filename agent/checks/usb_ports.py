@@ -160,6 +160,11 @@ class PortWatch:
         self.root = root
         self.events = events
 
+    def available(self) -> bool:
+        """Whether the machine has USB root hubs at all (a container or VM may not)."""
+        devices = under(self.root, "/sys/bus/usb/devices")
+        return any(n.startswith("usb") and n[3:].isdigit() for n in list_dir(devices))
+
     def expected(self) -> list[Port]:
         return expected_ports(self.root)
 

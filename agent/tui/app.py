@@ -360,8 +360,9 @@ class DigibenchApp(App[None]):
         if self.audio_test is not None and peripherals.sound_cards and "audio" in names:
             steps.append(AudioScreen(self.audio_test))
             names.discard("audio")
-        if self.usb_ports is not None and "usb_ports" not in policy.skip:
-            steps.append(UsbPortsScreen(self.usb_ports))
+        usb = self.usb_ports
+        if usb is not None and "usb_ports" not in policy.skip and usb.available():
+            steps.append(UsbPortsScreen(usb))
         listed = [c for c in proposed if c.name in names]
         if listed:
             steps.append(DevicesScreen(listed))

@@ -101,3 +101,10 @@ def test_the_kernels_datagram_carries_the_same_properties() -> None:
     assert parse_datagram(datagram) == device
     assert parse_datagram(b"libudev\0\xfe\xed") is None
     assert parse_datagram(b"garbage") is None
+
+
+def test_a_machine_without_usb_root_hubs_has_no_port_map(tmp_path: Path) -> None:
+    from agent.checks.usb_ports import PortWatch
+
+    assert not PortWatch(tmp_path).available()  # a container, some VMs: no screen
+    assert PortWatch(laptop_ports(tmp_path)).available()
