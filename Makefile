@@ -77,6 +77,7 @@ i18n: venv
 	$(BIN)/pybabel compile -d agent/tui/locale -D digibench
 	$(BIN)/pybabel compile -d server/web/locale -D django
 	$(BIN)/pybabel compile -d server/lending/locale -D django
+	$(BIN)/pybabel compile -d server/helpdesk/locale -D django
 
 schema: venv
 	$(BIN)/digibench schema > agent/report/report-v1.schema.json

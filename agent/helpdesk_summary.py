@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
+from pydantic import BaseModel, Field
 
 from agent.policy import Policy
 from agent.report.reasons import ParamValue, reason
@@ -101,20 +102,60 @@ def os_verdict(report: Report, policy: Policy) -> Reason:
     return reason("diagnosis.os_yes")
 
 
+class Diagnosis(BaseModel):
+    """What the summary says, as catalog codes and facts: no language, no grade, no serials.
+
+    The station prints it at once; the server keeps it as the helpdesk visit and
+    prints it again later, in Dutch, French or English.
+    """
+
+    laptop: str = Field(max_length=256)
+    visit: str = Field(max_length=256)
+    date: str = Field(max_length=16)  # dd-mm-yyyy, as the resident reads it
+    battery: list[Reason] = Field(max_length=8)
+    disk: list[Reason] = Field(max_length=16)
+    ram: Reason
+    os: Reason
+    #: the problems found that have a repair wording (the volunteer's advice)
+    findings: list[Reason] = Field(default_factory=list, max_length=64)
+    advice: str | None = Field(default=None, max_length=2000)
+
+
+def diagnose(
+    report: Report, policy: Policy, advice: str | None = None, when: datetime | None = None
+) -> Diagnosis:
+    findings = report.grade.reasons if report.grade else []
+    return Diagnosis(
+        laptop=_laptop_name(report)[:256],
+        visit=(report.asset_tag or "?")[:256],
+        date=(when or report.finished_at or report.created_at).strftime("%d-%m-%Y"),
+        battery=_battery_lines(report)[:8],
+        disk=_disk_lines(report)[:16],
+        ram=_memory_line(report, policy),
+        os=os_verdict(report, policy),
+        findings=[r for r in findings if r.severity != "info"][:64],
+        advice=advice.strip()[:2000] if advice and advice.strip() else None,
+    )
+
+
+def diagnosis_lines(d: Diagnosis) -> list[tuple[str, list[str]]]:
+    """(heading, sentences) in the current language, in the order they are printed."""
+    volunteer = [d.advice] if d.advice else []
+    volunteer += advice_texts(list(d.findings)) or [_say("diagnosis.advice_none")]
+    return [
+        (_say("diagnosis.heading_battery"), [reason_text(r) for r in d.battery]),
+        (_say("diagnosis.heading_disk"), [reason_text(r) for r in d.disk]),
+        (_say("diagnosis.heading_ram"), [reason_text(d.ram)]),
+        (_say("diagnosis.heading_os"), [reason_text(d.os)]),
+        (_say("diagnosis.heading_advice"), volunteer[:8]),
+    ]
+
+
 def summary_lines(
     report: Report, policy: Policy, advice: str | None = None
 ) -> list[tuple[str, list[str]]]:
-    """(heading, sentences) in the current language, in the order they are printed."""
-    findings = report.grade.reasons if report.grade else []
-    volunteer = [advice.strip()] if advice and advice.strip() else []
-    volunteer += advice_texts(list(findings)) or [_say("diagnosis.advice_none")]
-    return [
-        (_say("diagnosis.heading_battery"), [reason_text(r) for r in _battery_lines(report)]),
-        (_say("diagnosis.heading_disk"), [reason_text(r) for r in _disk_lines(report)]),
-        (_say("diagnosis.heading_ram"), [reason_text(_memory_line(report, policy))]),
-        (_say("diagnosis.heading_os"), [reason_text(os_verdict(report, policy))]),
-        (_say("diagnosis.heading_advice"), volunteer[:8]),
-    ]
+    """:func:`diagnosis_lines` of this report."""
+    return diagnosis_lines(diagnose(report, policy, advice))
 
 
 def _laptop_name(report: Report) -> str:
@@ -133,17 +174,17 @@ def write_summary_pdf(
     when: datetime | None = None,
 ) -> Path:
     """Write the resident's one-page summary to ``path`` (A4) and return it."""
+    return write_diagnosis_pdf(diagnose(report, policy, advice, when), path, language=language)
+
+
+def diagnosis_pdf(d: Diagnosis, *, language: str = "nl") -> bytes:
+    """The one-page A4 summary in ``language`` (nl, fr or en), as PDF bytes."""
     previous = i18n.language()
     i18n.set_language(language)
     try:
-        sections = summary_lines(report, policy, advice)
+        sections = diagnosis_lines(d)
         title = _say("diagnosis.title")
-        laptop = _say(
-            "diagnosis.laptop",
-            laptop=_laptop_name(report),
-            tag=report.asset_tag or "?",
-            date=(when or report.finished_at or report.created_at).strftime("%d-%m-%Y"),
-        )
+        laptop = _say("diagnosis.laptop", laptop=d.laptop, tag=d.visit, date=d.date)
     finally:
         i18n.set_language(previous)
     pdf = FPDF(format="A4")
@@ -165,6 +206,10 @@ def write_summary_pdf(
         pdf.set_font(family, "", 11)
         for sentence in sentences:
             pdf.multi_cell(0, 6, f"- {sentence}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def write_diagnosis_pdf(d: Diagnosis, path: Path, *, language: str = "nl") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(path))
+    path.write_bytes(diagnosis_pdf(d, language=language))
     return path

@@ -176,7 +176,9 @@ def inspect_machine(
         ),
         displays=warnings.guard("display.error", lambda: probe_displays(root), list[Display]()),
         locks=warnings.guard("locks.error", lambda: probe_locks(root), None),
-        peripherals=warnings.guard("peripherals.error", lambda: probe_peripherals(root), None),
+        peripherals=warnings.guard(
+            "peripherals.error", lambda: probe_peripherals(root, runner), None
+        ),
     )
     station = Station(
         name=station_name or socket.gethostname() or "station",

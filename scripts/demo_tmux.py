@@ -72,11 +72,15 @@ def drive(command: str, out: Path, asset_tag: str = "DEMO-0001") -> tuple[int, s
         wait_for("F9", 60)
         keys("Enter")  # hardware summary -> quick tests
         keys("F2", "F2")  # keyboard works, screen works
-        while True:  # optional steps: the touchpad test (not on a bare console), device checks
-            shown = wait_for_any(("Touchpadtest", "Apparaten", "Druk 1 tot 6"), 60)
+        steps = ("Touchpadtest", "Cameratest", "Geluidstest", "USB-poorten", "Apparaten")
+        while True:  # optional steps: touchpad (not on a bare console), camera, sound, USB, devices
+            shown = wait_for_any((*steps, "Druk 1 tot 6"), 60)
             if "Druk 1 tot 6" in shown:
                 break
-            keys("F4" if "Touchpadtest" in shown else "F2")  # skip touchpad / record devices
+            if "Cameratest" in shown or "Geluidstest" in shown:
+                answers = ("Helderheid", "Het beeld", "Geen beeld", "Microfoon", "geen geluid")
+                wait_for_any(answers, 60)  # the picture or the tones first
+            keys("F4" if "Touchpadtest" in shown else "F2")  # skip touchpad / record the rest
         keys("5")  # cosmetic condition C5
         shown = wait_for("Annuleren", 60)
         print("== confirm screen ==\n" + shown, flush=True)

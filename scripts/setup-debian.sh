@@ -15,6 +15,7 @@ BASE=(
     bmap-tools zstd xz-utils gdisk dosfstools mtools
     postgresql
     chromium poppler-utils fonts-dejavu-core zbar-tools
+    v4l-utils alsa-utils
 )
 # The image builds' host tools (images/os/build.sh, images/live/build.sh also install them
 # when run alone) and the boot proofs: QEMU with UEFI (OVMF) and legacy BIOS (SeaBIOS).

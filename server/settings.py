@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "server.enrolment",
     "server.bench",
     "server.lending",
+    "server.helpdesk",
 ]
 
 MIDDLEWARE = [

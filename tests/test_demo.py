@@ -46,6 +46,7 @@ def test_a_helpdesk_check_in_the_demo_leaves_every_byte_of_donor_data() -> None:
     assert "257 of 257 pieces of donor data in place (nothing wiped)" in result.stdout
     assert "129 of 129 pieces of donor data in place (nothing wiped)" in result.stdout
     assert "server has HELP-7 (check run " in result.stdout
+    assert "a helpdesk visit)" in result.stdout  # apart from the donated laptops (issue #19)
 
 
 def test_the_demo_fails_when_the_server_lacks_the_run(

@@ -82,3 +82,12 @@ def test_english_summary_keeps_the_volunteers_own_words(tmp_path: Path) -> None:
     assert "The battery is worn: its capacity is 79 %, so it runs out sooner." in text
     assert "- Back up your photos." in text
     assert "replace disk" in text  # the grading's advice for the failing disk
+
+
+def test_french_summary_says_battery_and_disk(tmp_path: Path) -> None:
+    pdf = write_summary_pdf(_visit(), load_policy(), tmp_path / "fr.pdf", language="fr", when=WHEN)
+    text = " ".join(_text(pdf).split())
+    assert "Le bilan de votre ordinateur portable" in text
+    assert "La batterie est usée : sa capacité est de 79 %" in text
+    assert "Le disque (500 Go) est en train de lâcher" in text
+    assert "Rien n'est à réparer" not in text  # the failing disk is advice

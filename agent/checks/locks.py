@@ -25,6 +25,8 @@ def lock_findings(locks: FirmwareLocks) -> list[Finding]:
             found.append(("theft_recovery", "lock.theft_recovery", facts))
     if locks.asset_tag:
         found.append(("asset_tag", "lock.asset_tag", {"tag": locks.asset_tag}))
+    if locks.amt_provisioning in ("in", "post"):
+        found.append(("amt_provisioned", "lock.amt_provisioned", {"state": locks.amt_provisioning}))
     if locks.secure_boot is False:
         found.append(("secure_boot_off", "lock.secure_boot_off", {}))
     return found

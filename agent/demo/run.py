@@ -246,11 +246,35 @@ def check_donor_data(demo: Demo, runs: list[FinishedRun]) -> list[str]:
     return problems
 
 
+def _helpdesk_visit_stored(
+    demo: Demo, url: str, auth: dict[str, str], run: FinishedRun
+) -> list[str]:
+    """A check run is a helpdesk visit on the server, and no laptop of the inventory."""
+    try:
+        visit = requests.get(
+            f"{url}/api/v1/helpdesk/visits/{run.report_id}", headers=auth, timeout=10
+        )
+        device = requests.get(
+            f"{url}/api/v1/devices", params={"asset_tag": run.asset_tag}, headers=auth, timeout=10
+        )
+    except requests.RequestException as exc:
+        return [f"the server did not answer for {run.asset_tag}: {exc}"]
+    if visit.status_code != 200:
+        return [f"the server lacks the helpdesk visit {run.asset_tag} (HTTP {visit.status_code})"]
+    if device.status_code == 200 and device.json().get("devices"):
+        return [f"the helpdesk visit {run.asset_tag} is in the inventory of donated laptops"]
+    demo.say(f"server has {run.asset_tag} (check run {run.report_id}, a helpdesk visit)")
+    return []
+
+
 def check_server(demo: Demo, url: str, token: str, runs: list[FinishedRun]) -> list[str]:
     """The server must hold every run the station finished, under the tag that was typed."""
     problems: list[str] = []
     auth = {"Authorization": f"Bearer {token}"}
     for run in runs:
+        if run.mode is Mode.CHECK:  # a helpdesk visit: kept apart from the inventory
+            problems += _helpdesk_visit_stored(demo, url, auth, run)
+            continue
         try:
             stored = requests.get(f"{url}/api/v1/reports/{run.report_id}", headers=auth, timeout=10)
             device = requests.get(

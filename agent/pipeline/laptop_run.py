@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from agent.erase.safety import Target
 from agent.pipeline.lifecycle import Lifecycle, WrongStageError
+from agent.pipeline.machine_checks import MachineChecks
 from agent.report.schema import Disk, ErasureRecord, ErasureResult, Interruption, Report
 
 
@@ -34,6 +35,8 @@ class LaptopRun:
     signed: bytes | None = None
     spooled: bool = False
     interruption: Interruption | None = None
+    #: the memory and thermal checks running since the inspection (None: none asked)
+    machine_checks: MachineChecks | None = None
 
     def require_report(self) -> Report:
         if self.report is None:

@@ -52,6 +52,7 @@ from agent.pipeline.hotplug import DiskWatcher
 from agent.pipeline.kmod import load_modules
 from agent.pipeline.laptop_run import LaptopRun, disk_label
 from agent.pipeline.lifecycle import ENDED, WrongStageError
+from agent.pipeline.machine_checks import MachineChecks, merge, wanted
 from agent.pipeline.progress import flash_relay
 from agent.pipeline.run_state import STATE_FILE, ResumeInfo, RunState
 from agent.pipeline.selection import allowed, candidates, mark_test_devices, recheck
@@ -244,6 +245,10 @@ class Pipeline:
             self._fail()
             raise
         self._run.report = mark_test_devices(report, self.config)
+        if wanted(self.policy.checks):  # memory and thermal run while the volunteer tests
+            sensors = testing.profile_root or self.root
+            self._run.machine_checks = MachineChecks(sensors, self.policy.checks).start()
+            self.emit(notice("info", "notice.machine_checks"))
         self._move(Stage.TESTS)
         return self._run.report
 
@@ -462,6 +467,9 @@ class Pipeline:
         """Grade, sign, spool and upload; a resumed run that signed already only delivers."""
         if run.signed is None:
             self._move(Stage.GRADE)
+            if run.machine_checks is not None:
+                report.tests = merge(report.tests, run.machine_checks.results())
+                run.machine_checks = None
             report.grade = grade_report(report, self.policy)
             report.finished_at = datetime.now(UTC)
             signed = sign_report(report, key)

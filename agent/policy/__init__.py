@@ -76,12 +76,13 @@ class LocksPolicy(_Section):
     theft_recovery: Action = "block"
     asset_tag: Action = "note"
     secure_boot_off: Action = "ignore"
+    amt_provisioned: Action = "block"
 
 
 #: The device checks, in the order the operator sees them.
 DEVICE_CHECKS = ("camera", "audio", "wifi", "bluetooth", "charging", "thermal")
 #: Every check the grading judges by ``[checks]``: the device checks and the memory test.
-GRADED_CHECKS = (*DEVICE_CHECKS, "memory_test")
+GRADED_CHECKS = (*DEVICE_CHECKS, "memory_test", "usb_ports")
 
 
 class ChecksPolicy(_Section):
@@ -91,11 +92,17 @@ class ChecksPolicy(_Section):
     bluetooth: Action = "note"
     charging: Action = "repair"
     thermal: Action = "repair"
-    skip: tuple[Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal"], ...] = ()
+    #: a USB socket that saw no stick on the port map
+    usb_ports: Action = "repair"
+    skip: tuple[
+        Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal", "usb_ports"], ...
+    ] = ()
     thermal_limit_c: float = Field(default=90, gt=0, le=150)
     memory_test: Action = "block"
     #: MiB the optional memory pattern test covers; 0 = not run
     memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
+    #: seconds of CPU stress on all cores while sensors are sampled; 0 = not run
+    thermal_stress_s: int = Field(default=0, ge=0, le=3600)
 
     def action(self, check: str) -> str:
         return str(getattr(self, check))

@@ -11,11 +11,16 @@ from pathlib import Path
 from agent.probes.sysfs import list_dir, read_int, read_text, under
 
 
-def probe_cameras(root: Path) -> list[str]:
+def camera_nodes(root: Path) -> list[tuple[str, str]]:
+    """(``/dev/videoN``, name) of each camera, in the kernel's order."""
     base = under(root, "/sys/class/video4linux")
-    names: list[str] = []
-    for node in list_dir(base):
+    found: list[tuple[str, str]] = []
+    for node in sorted(list_dir(base), key=lambda n: (len(n), n)):
         if not node.startswith("video") or read_int(base / node / "index") not in (None, 0):
             continue
-        names.append((read_text(base / node / "name") or node)[:256])
-    return names[:16]
+        found.append((f"/dev/{node[:64]}", (read_text(base / node / "name") or node)[:256]))
+    return found[:16]
+
+
+def probe_cameras(root: Path) -> list[str]:
+    return [name for _node, name in camera_nodes(root)]

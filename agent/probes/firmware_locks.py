@@ -13,13 +13,15 @@ read from the kernel's documented sysfs interfaces, never from a vendor tool:
 * the UEFI ``SecureBoot`` and ``SetupMode`` variables in efivarfs (4 bytes of
   attributes, then one byte 0/1);
 * ``/sys/class/dmi/id/chassis_asset_tag`` (placeholders dropped);
-* ``/sys/class/mei/mei*/fw_ver`` (Intel ME/CSME present, its versions).
+* ``/sys/class/mei/mei*/fw_ver`` (Intel ME/CSME present, its versions);
+* the AMT provisioning state, asked from the ME (:mod:`agent.probes.amt`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from agent.probes.amt import Transport, probe_amt
 from agent.probes.dmi import clean_dmi
 from agent.probes.sysfs import list_dir, read_bytes, read_flag, read_text, under
 from agent.report.schema import (
@@ -144,8 +146,9 @@ def _mei_firmware(root: Path) -> list[str]:
     return versions[:8]
 
 
-def probe_locks(root: Path = ROOT) -> FirmwareLocks:
-    """The firmware locks of the machine under ``root``; unknown parts stay None/empty."""
+def probe_locks(root: Path = ROOT, amt: Transport | None = None) -> FirmwareLocks:
+    """The firmware locks of the machine under ``root``; unknown parts stay None/empty.
+    ``amt`` talks to the ME's AMT interface (default: /dev/mei0 on the live system)."""
     base = under(root, FIRMWARE_ATTRIBUTES)
     tag = clean_dmi(read_text(under(root, "/sys/class/dmi/id/chassis_asset_tag")))
     if tag and tag.lower() in ASSET_TAG_PLACEHOLDERS:
@@ -157,4 +160,5 @@ def probe_locks(root: Path = ROOT) -> FirmwareLocks:
         theft_recovery=_theft_recovery(base),
         asset_tag=tag[:256] if tag else None,
         mei_firmware=_mei_firmware(root),
+        amt_provisioning=probe_amt(root, amt),
     )

@@ -172,6 +172,10 @@ CATALOG: dict[str, Wording] = {
         fix="clear asset tag '{tag}' in the firmware",
     ),
     "lock.secure_boot_off": _w("Secure Boot is off.", fix="switch Secure Boot on in the firmware"),
+    "lock.amt_provisioned": _w(
+        "Intel AMT is provisioned ({state}): the former owner can manage this laptop remotely.",
+        fix="unprovision Intel AMT in the firmware (MEBx)",
+    ),
     # ---------------------------------------------------------------- helpdesk summary (resident)
     "diagnosis.title": _w("Your laptop's check-up"),
     "diagnosis.laptop": _w("Laptop: {laptop}. Visit {tag}, {date}."),
@@ -448,6 +452,7 @@ CATALOG: dict[str, Wording] = {
     "notice.resume_kept": _w("Disk {disk} was already verified erased: not wiped again."),
     "notice.resume_refused": _w("Disk {disk} is refused on resume: {why}"),
     "notice.modprobe_device": _w("Test setup: /dev/{name} appeared after modprobe."),
+    "notice.machine_checks": _w("The memory and thermal checks run in the background."),
     "notice.confirmed": _w("Confirmed: {disks}"),
     "notice.wipe_done": _w("{disk}: the wipe ended: {result}."),
     "notice.no_image": _w("No OS image configured: not flashing."),

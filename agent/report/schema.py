@@ -334,6 +334,8 @@ class FirmwareLocks(Model):
     asset_tag: ShortStr | None = None  # DMI chassis asset tag, placeholders dropped
     #: Intel ME/CSME firmware versions from /sys/class/mei; empty when no MEI device
     mei_firmware: list[ShortStr] = Field(default_factory=list, max_length=8)
+    #: Intel AMT provisioning state (pre, in, post); None: no AMT, or it could not be asked
+    amt_provisioning: Literal["pre", "in", "post"] | None = None
 
 
 class Peripherals(Model):

@@ -19,8 +19,11 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.scrollbar import ScrollBar, ScrollBarRender
 
+from agent.checks.audio_loopback import Loopback, loopback
+from agent.checks.camera_frame import CameraFrame, grab_frame
 from agent.checks.devices import device_checks
 from agent.checks.locks import lock_warnings
+from agent.checks.usb_ports import PortWatch
 from agent.config import StationConfig
 from agent.errors import DigibenchError
 from agent.helpdesk_summary import write_summary_pdf
@@ -28,6 +31,7 @@ from agent.pipeline.events import DiskProgress, EventSink, Finished, Notice, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
 from agent.policy import ChecksPolicy, LocksPolicy
+from agent.probes.camera import camera_nodes
 from agent.report.schema import Disk, Grade, Mode, Reason, Report, TestResult
 from agent.runner import Runner
 from agent.tui import i18n
@@ -35,7 +39,9 @@ from agent.tui.driver import EventBridge, PipelineEvent, StationPipeline
 from agent.tui.i18n import N_, _
 from agent.tui.keyboards import LAYOUTS, Layout
 from agent.tui.screens.ask import AskScreen
+from agent.tui.screens.audio import AudioScreen
 from agent.tui.screens.base import StationModal, StationScreen
+from agent.tui.screens.camera import CameraScreen
 from agent.tui.screens.checks import (
     CosmeticScreen,
     KeyboardScreen,
@@ -49,6 +55,7 @@ from agent.tui.screens.result import ResultScreen
 from agent.tui.screens.start import StartScreen
 from agent.tui.screens.stopped import StoppedScreen
 from agent.tui.screens.summary import SummaryScreen
+from agent.tui.screens.usb_ports import UsbPortsScreen
 from agent.tui.screens.working import ErrorScreen, WorkingScreen
 
 log = logging.getLogger(__name__)
@@ -133,8 +140,17 @@ class DigibenchApp(App[None]):
         helpdesk_summary: Callable[[Report], Path | None] | None = None,
         device_checks: ChecksPolicy | None = None,
         locks_policy: LocksPolicy | None = None,
+        camera_test: Callable[[], CameraFrame] | None = None,
+        audio_test: Callable[[], Loopback] | None = None,
+        usb_ports: PortWatch | None = None,
     ) -> None:
         super().__init__()
+        #: plays the tones and records the microphone for the sound screen
+        self.audio_test = audio_test
+        #: the sockets to expect and the kernel's insertions, for the USB map
+        self.usb_ports = usb_ports
+        #: grabs one webcam frame for the camera screen (None: the camera is only listed)
+        self.camera_test = camera_test
         #: which firmware locks the confirm screen names; None: none shown
         self.locks_policy = locks_policy
         #: the device checks step (issue #19), as the policy sets it; None: left out
@@ -338,13 +354,33 @@ class DigibenchApp(App[None]):
         ]
         if self.touchpad_test:
             checks.append(TouchpadScreen())
-        peripherals = self.report.components.peripherals if self.report else None
-        if self.device_checks is not None and peripherals is not None:
-            proposed = device_checks(peripherals, self.device_checks)
-            if proposed:
-                checks.append(DevicesScreen(proposed))
+        checks.extend(self._device_steps())
         checks.append(CosmeticScreen())
         self._next_check(checks)
+
+    def _device_steps(self) -> list[StationScreen]:
+        """Camera picture, tones, USB map (where the station can do them), then the list
+        of the other devices; a device judged on its own screen is not listed again."""
+        peripherals = self.report.components.peripherals if self.report else None
+        policy = self.device_checks
+        if policy is None or peripherals is None:
+            return []
+        proposed = device_checks(peripherals, policy)
+        names = {c.name for c in proposed}
+        steps: list[StationScreen] = []
+        if self.camera_test is not None and peripherals.cameras and "camera" in names:
+            steps.append(CameraScreen(self.camera_test))
+            names.discard("camera")
+        if self.audio_test is not None and peripherals.sound_cards and "audio" in names:
+            steps.append(AudioScreen(self.audio_test))
+            names.discard("audio")
+        usb = self.usb_ports
+        if usb is not None and "usb_ports" not in policy.skip and usb.available():
+            steps.append(UsbPortsScreen(usb))
+        listed = [c for c in proposed if c.name in names]
+        if listed:
+            steps.append(DevicesScreen(listed))
+        return steps
 
     def _next_check(self, remaining: list[StationScreen]) -> None:
         if not remaining:
@@ -466,6 +502,13 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         path = config.station.data_dir / "helpdesk" / f"{name}.pdf"
         return write_summary_pdf(report, pipeline.policy, path, language=i18n.language())
 
+    sysfs = config.testing.profile_root or pipeline.root
+
+    def camera() -> CameraFrame:
+        nodes = camera_nodes(sysfs)
+        device = nodes[0][0] if nodes else "/dev/video0"
+        return grab_frame(runner, device)
+
     DigibenchApp(
         pipeline,
         bridge,
@@ -474,4 +517,7 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         helpdesk_summary=summary,
         device_checks=pipeline.policy.checks,
         locks_policy=pipeline.policy.locks,
+        camera_test=camera,
+        audio_test=lambda: loopback(runner),
+        usb_ports=PortWatch(pipeline.root),
     ).run()

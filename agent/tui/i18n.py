@@ -14,6 +14,8 @@ from pathlib import Path
 DOMAIN = "digibench"
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("nl", "en")
+#: the screens' languages and those of papers handed to residents (the helpdesk summary)
+DOCUMENT_LANGUAGES = ("nl", "fr", "en")
 
 _catalogs: dict[str, gettext.NullTranslations] = {}
 _current = "nl"
@@ -28,9 +30,9 @@ def _catalog(language: str) -> gettext.NullTranslations:
 
 
 def set_language(language: str) -> str:
-    """Switch the screens' language; anything unknown falls back to Dutch."""
+    """Switch the language (screens: nl/en; papers also fr); anything unknown is Dutch."""
     global _current
-    _current = language if language in LANGUAGES else "nl"
+    _current = language if language in DOCUMENT_LANGUAGES else "nl"
     return _current
 
 
@@ -40,6 +42,8 @@ def language() -> str:
 
 def next_language() -> str:
     """The language the switch key moves to."""
+    if _current not in LANGUAGES:
+        return LANGUAGES[0]
     return LANGUAGES[(LANGUAGES.index(_current) + 1) % len(LANGUAGES)]
 
 

@@ -32,6 +32,8 @@ TEST_NAMES = {
     "bluetooth": N_("Bluetooth"),
     "charging": N_("charging"),
     "thermal": N_("temperature"),
+    "usb_ports": N_("USB ports"),
+    "memory_test": N_("memory"),
 }
 
 

@@ -115,6 +115,18 @@ def post_report(request: HttpRequest) -> Status[dict[str, Any]]:
     except IngestRejected as exc:
         return Status(exc.status, exc.body)
     run = result.run
+    if run is None:  # a helpdesk visit (check mode): stored apart from the inventory
+        visit = result.visit
+        assert visit is not None
+        visit_ack: dict[str, Any] = {
+            "status": result.outcome.value,
+            "report_id": visit.report_id,
+            "location": f"/api/v1/helpdesk/visits/{visit.report_id}",
+            "device_id": None,
+            "signature_status": result.signature,
+            "signature_verified": result.signature == "valid",
+        }
+        return Status(201 if result.outcome is Outcome.CREATED else 200, visit_ack)
     ack = {
         "status": result.outcome.value,
         "report_id": run.report_id,

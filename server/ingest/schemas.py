@@ -33,7 +33,7 @@ class IngestAck(Schema):
     status: str = Field(description="created, or duplicate for a retry of a stored report")
     report_id: uuid.UUID
     location: str
-    device_id: int
+    device_id: int | None = Field(description="None for a helpdesk visit (check mode): no device")
     signature_status: str
     signature_verified: bool = Field(
         description="false: not signed with the station's registered key (unproven)"

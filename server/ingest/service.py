@@ -25,8 +25,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
-from agent.report.schema import DiskFigures, Report
+from agent.report.schema import DiskFigures, Mode, Report
 from agent.signing import canonical_json, verify
+from server.helpdesk.models import HelpdeskVisit
+from server.helpdesk.service import VisitConflict, store_visit
 from server.ingest import models
 from server.ingest.identity import identity_key, usable_serial, usable_uuid
 from server.ingest.schemas import IncomingReport
@@ -44,7 +46,11 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class IngestResult:
     outcome: Outcome
-    run: models.Run
+    #: None for a helpdesk visit (a check-mode report), which is no Run
+    run: models.Run | None
+    visit: HelpdeskVisit | None = None
+    #: the visit's signature status (a Run keeps its own)
+    signature: str = ""
 
 
 class IngestRejected(Exception):
@@ -170,6 +176,23 @@ def ingest(station: models.Station, body: bytes) -> IngestResult:
     report = validate(data)
     status = signature_status(station, data, report)
     digest = content_hash(data)
+
+    # Issue #19: a check-mode (helpdesk) report is a resident's own laptop. It is kept as a
+    # helpdesk visit (server.helpdesk), never as a Device or Run of the donated inventory,
+    # so it cannot reach device lists, batches, exports or dashboards.
+    if report.mode is Mode.CHECK:
+        try:
+            stored = store_visit(station, report, digest)
+        except VisitConflict as exc:
+            raise IngestRejected(
+                409,
+                "conflict",
+                "a different report with this UUID is stored",
+                report_id=str(exc),
+                location=f"/api/v1/helpdesk/visits/{exc}",
+            ) from exc
+        outcome = Outcome.CREATED if stored.created else Outcome.DUPLICATE
+        return IngestResult(outcome, None, stored.visit, status.value)
 
     existing = find_run(report.report_id)
     if existing is not None:

@@ -36,12 +36,11 @@ def test_history_and_latest_grade(api: Client, station: RegisteredStation):
     assert resp.status_code == 200
     (device,) = resp.json()["devices"]
     assert device["serial"] == "PF10000001"
+    # a helpdesk check (issue #19) is a visit kept apart, never in a laptop's history
     assert [r["report_id"] for r in device["runs"]] == [
-        str(check.report_id),
         str(later.report_id),
         str(first.report_id),
     ]
-    assert device["runs"][0]["grade"] is None
     assert device["latest_grade"]["grade"] == "C"
     assert device["latest_grade"]["report_id"] == str(later.report_id)
 
