@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from server.web import audit, batches, certificates
 from server.web.forms import BatchForm, SpotCheckForm, TagsForm
-from server.web.models import Batch, BatchItem, Certificate, DeviceStatus, SpotCheck
+from server.web.models import Batch, Certificate, SpotCheck
 
 
 @login_required
@@ -35,28 +35,31 @@ def batch_list(request: HttpRequest) -> HttpResponse:
                 expected=batch.expected_count,
             )
             return redirect("web:batch", pk=batch.pk)
+    shown = list(Batch.objects.all()[:500])
+    progress = batches.progress_many(shown)
     return render(
-        request, "web/batch_list.html", {"batches": Batch.objects.all()[:500], "form": form}
+        request,
+        "web/batch_list.html",
+        {"batches": [(b, progress[b.pk]) for b in shown], "form": form},
     )
 
 
 @login_required
 @permission_required("web.view_batch", raise_exception=True)
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    batch = get_object_or_404(Batch, pk=pk)
-    blockers = batches.blockers(batch) if batch.closed_at is None else []
-    checks = list(
-        SpotCheck.objects.filter(batch=batch).select_related("erasure__run__device", "checked_by")
-    )
-    tags = list(BatchItem.objects.filter(batch=batch).values_list("asset_tag", flat=True))
-    statuses = {s.asset_tag: s for s in DeviceStatus.objects.filter(batch=batch)}
+    batch = get_object_or_404(Batch.objects.select_related("closed_by"), pk=pk)
+    view = batches.overview(batch)  # reads only: the sample is drawn by a POST
     context = {
         "batch": batch,
-        "blockers": blockers,
-        "checks": checks,
-        "items": [(t, statuses.get(t)) for t in tags],
+        "blockers": view.blockers,
+        "steps": view.steps,
+        "checks": view.checks,
+        "sample_need": view.sample_need,
+        "sample_have": view.sample_have,
+        "failed_guidance": batches.FAILED_CHECK_GUIDANCE,
+        "items": view.items,
         "tags_form": TagsForm(),
-        "check_form": SpotCheckForm(),
+        "check_form": SpotCheckForm(auto_id=False),
         "certificates": Certificate.objects.filter(batch=batch).order_by("-issued_at"),
     }
     return render(request, "web/batch_detail.html", context)
@@ -96,16 +99,36 @@ def batch_close(request: HttpRequest, pk: int) -> HttpResponse:
 def spot_check(request: HttpRequest, pk: int, check_id: int) -> HttpResponse:
     check = get_object_or_404(SpotCheck, pk=check_id, batch_id=pk)
     form = SpotCheckForm(request.POST)
-    if form.is_valid():
-        try:
-            batches.record_check(
-                check,
-                audit.staff(request),
-                form.cleaned_data["passed"],
-                form.cleaned_data["remark"],
-            )
-        except batches.BatchError as exc:
-            messages.error(request, str(exc))
+    if not form.is_valid():
+        messages.error(request, _("Choose the outcome of the check: passed or failed."))
+        return redirect("web:batch", pk=pk)
+    try:
+        batches.record_check(
+            check,
+            audit.staff(request),
+            form.cleaned_data["passed"],
+            form.cleaned_data["remark"],
+        )
+    except batches.BatchError as exc:
+        messages.error(request, str(exc))
+    else:
+        if not form.cleaned_data["passed"]:
+            messages.warning(request, str(batches.FAILED_CHECK_GUIDANCE))
+    return redirect("web:batch", pk=pk)
+
+
+@require_POST
+@login_required
+@permission_required("web.change_batch", raise_exception=True)
+def batch_sample(request: HttpRequest, pk: int) -> HttpResponse:
+    """Draw (or top up) the four-eyes sample: the only way checks come into being."""
+    batch = get_object_or_404(Batch, pk=pk)
+    try:
+        n = batches.draw_sample(batch, audit.staff(request))
+    except batches.BatchError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("%(n)d disk(s) drawn for a four-eyes check.") % {"n": n})
     return redirect("web:batch", pk=pk)
 
 

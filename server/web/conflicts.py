@@ -44,6 +44,18 @@ def for_device(device_id: int) -> list[TagConflict]:
     )
 
 
+def conflicted_devices(device_ids: list[int]) -> set[int]:
+    """Which of these devices share their tag with another machine (one query)."""
+    found: set[int] = set()
+    for pair in (
+        _open()
+        .filter(Q(device_id__in=device_ids) | Q(other_id__in=device_ids))
+        .values_list("device_id", "other_id")
+    ):
+        found.update(pair)
+    return found & set(device_ids)
+
+
 def _settle(device_ids: set[int], user: User, resolution: str) -> None:
     """Mark the conflicts of these devices resolved where the tags no longer clash."""
     for c in TagConflict.objects.filter(resolved_at__isnull=True).filter(

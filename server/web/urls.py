@@ -52,6 +52,7 @@ urlpatterns = [
     path("batches/<id:pk>/close", batch_views.batch_close, name="batch_close"),
     path("batches/<id:pk>/certificate", batch_views.batch_certificate, name="batch_cert"),
     path("batches/<id:pk>/checks/<id:check_id>", batch_views.spot_check, name="spot_check"),
+    path("batches/<id:pk>/sample", batch_views.batch_sample, name="batch_sample"),
     path("certificates/<uuid:cert_id>.pdf", cert_views.certificate_pdf, name="certificate_pdf"),
     path("certificates/<uuid:cert_id>/revoke", cert_views.revoke_certificate, name="revoke_cert"),
     path("verify/<uuid:cert_id>/", cert_views.verify, name="verify"),
