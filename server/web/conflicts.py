@@ -32,6 +32,11 @@ def _open() -> QuerySet[TagConflict]:
     )
 
 
+def open_queryset() -> QuerySet[TagConflict]:
+    """The unresolved conflicts, as a query other queries can build on."""
+    return _open()
+
+
 def open_conflicts() -> list[TagConflict]:
     return list(_open()[:200])
 

@@ -7,8 +7,10 @@ from server.web import (
     batch_views,
     cert_views,
     conflict_views,
+    dashboard,
     export_views,
     label_views,
+    queue_views,
     views,
 )
 from server.web.converters import IdConverter
@@ -19,10 +21,11 @@ register_converter(IdConverter, "id")
 app_name = "web"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("devices/", views.device_list, name="devices"),
+    path("queue/", queue_views.queue, name="queue"),
     path("devices/export.csv", export_views.devices_csv, name="export_csv"),
     path("devices/export.xlsx", export_views.devices_xlsx, name="export_xlsx"),
     path("erasures/export.csv", export_views.erasures_csv, name="erasures_csv"),

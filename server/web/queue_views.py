@@ -1,0 +1,35 @@
+"""The review queue page ("Te beslissen"): every laptop that needs a human, by reason.
+
+Decisions post to the single-laptop destination view (the same evidence rules
+and audit), which returns here with the focus on the next row.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from server.web import review
+from server.web.models import Destination
+from server.web.views import viewer
+
+
+@viewer
+def queue(request: HttpRequest) -> HttpResponse:
+    groups = review.queue()
+    base = reverse("web:queue")
+    # After deciding a row, come back to the row below it (the same laptop may stay when
+    # another reason still holds, e.g. a failing disk after its destination was decided).
+    for group in groups:
+        for i, row in enumerate(group.rows):
+            following = group.rows[i + 1] if i + 1 < len(group.rows) else None
+            target = f"{group.reason.key}-{following.pk}" if following else group.reason.key
+            row.next_url = f"{base}?focus={target}#q-{target}"  # type: ignore[attr-defined]
+            row.focus_key = f"{group.reason.key}-{row.pk}"  # type: ignore[attr-defined]
+    context = {
+        "groups": groups,
+        "focus": request.GET.get("focus", ""),
+        "destinations": Destination.choices,
+    }
+    return render(request, "web/queue.html", context)
