@@ -143,6 +143,14 @@ class DeviceStatus(models.Model):
         ] + [
             # the dashboard's "last contact" per station
             models.Index(fields=["station", "-last_run_at"], name="status_station_recent")
+        ] + [
+            # the review queue: each reason's laptops, oldest first (server/web/review.py)
+            models.Index(fields=["last_run_at", "device"], condition=cond, name=name)
+            for name, cond in (
+                ("status_undecided_age", models.Q(destination_final=False)),
+                ("status_unfinished_age", models.Q(report_finished=False)),
+                ("status_failing_age", models.Q(disk_failing=True)),
+            )
         ]
         permissions: ClassVar[list[tuple[str, Any]]] = [
             ("override_grade", "Can override a laptop's grade"),
