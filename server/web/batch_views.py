@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -58,6 +59,9 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "sample_have": view.sample_have,
         "failed_guidance": batches.FAILED_CHECK_GUIDANCE,
         "items": view.items,
+        "blocker_groups": batches.grouped(view.blockers),
+        # one prefix instead of a URL lookup per laptop row (500 rows on a big batch)
+        "device_url": reverse("web:device", kwargs={"pk": 1})[:-2],
         "tags_form": TagsForm(),
         "check_form": SpotCheckForm(auto_id=False),
         "certificates": Certificate.objects.filter(batch=batch).order_by("-issued_at"),

@@ -265,10 +265,12 @@ def overview(batch: Batch) -> Overview:
     by two machines shows both, and the conflict itself blocks.
     """
     items = list(batch.items.values_list("asset_tag", flat=True))
+    # By asset tag (selective), not by batch_id, whose statistics make SQLite scan; a
+    # laptop's batch is the batch its tag was scanned into (summary.refresh), so this is
+    # every laptop of the batch, and every machine under one of its tags.
     statuses = list(
         DeviceStatus.objects.filter(
-            Q(batch=batch)
-            | Q(asset_tag__in=BatchItem.objects.filter(batch=batch).values("asset_tag"))
+            asset_tag__in=BatchItem.objects.filter(batch=batch).values("asset_tag")
         )
         .defer("search")
         .order_by("asset_tag", "pk")
@@ -474,6 +476,28 @@ FAILED_CHECK_GUIDANCE = gettext_lazy(
     "Wipe the laptop again at a workbench station: the new report replaces the failed "
     "erasure. Then draw the sample again and record a new four-eyes check."
 )
+
+
+@dataclass
+class BlockerGroup:
+    """One problem with every laptop it holds back, and the next step once."""
+
+    problem: str
+    next_step: str
+    laptops: list[tuple[str, int | None]]
+
+
+def grouped(found: list[Blocker]) -> list[BlockerGroup]:
+    """Blockers by problem and next step, in first-seen order: 500 undecided laptops are
+    one line with their tags, not 500 lines."""
+    groups: dict[tuple[str, str], BlockerGroup] = {}
+    for b in found:
+        key = (b.problem, b.next_step)
+        if key not in groups:
+            groups[key] = BlockerGroup(b.problem, b.next_step, [])
+        if b.asset_tag:
+            groups[key].laptops.append((b.asset_tag, b.device))
+    return list(groups.values())
 
 
 def blockers(batch: Batch) -> list[Blocker]:

@@ -8,10 +8,10 @@ is cached: every view counts what the database holds now.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Count, Func, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -64,7 +64,7 @@ def _period(request: HttpRequest) -> tuple[str, Q, Batch | None]:
     if batch_id is not None:
         batch = Batch.objects.filter(pk=batch_id).first()
         if batch is not None:
-            return period, Q(batch=batch), batch
+            return period, in_batch(batch.pk), batch
     if period == "all":
         return period, Q(), None
     return "today", Q(last_run_at__gte=start), None
@@ -102,25 +102,52 @@ def _scope_counts(scope: QuerySet[DeviceStatus], stations: list[str]) -> dict[st
     return scope.aggregate(**agg)
 
 
+class _UtcHour(Func):
+    """A timestamp's UTC hour as text ("2026-12-04 15"), computed by the database itself.
+
+    Django's own truncation calls back into Python for every row on SQLite; this is
+    plain SQL on both, and whole UTC hours map exactly onto Brussels days.
+    """
+
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 13)")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')",
+        )
+
+
 def _timeline(now: datetime) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """Laptops whose latest report is from each of the last days and weeks: one query."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = now.date()
     monday = today - timedelta(days=today.weekday())
     days = [today - timedelta(days=i) for i in range(DAYS - 1, -1, -1)]
     weeks = [monday - timedelta(weeks=i) for i in range(WEEKS - 1, -1, -1)]
-    agg: dict[str, Any] = {}
-    for i, start in enumerate(days):
-        agg[f"d{i}"] = Count(
-            "pk", filter=Q(last_run_at__gte=start, last_run_at__lt=start + timedelta(days=1))
-        )
-    for i, start in enumerate(weeks):
-        agg[f"w{i}"] = Count(
-            "pk", filter=Q(last_run_at__gte=start, last_run_at__lt=start + timedelta(weeks=1))
-        )
-    got = DeviceStatus.objects.filter(last_run_at__gte=min(weeks[0], days[0])).aggregate(**agg)
+    first = min(days[0], weeks[0])
+    since = timezone.make_aware(datetime.combine(first, time()))
+    per_day: dict[date, int] = {}
+    for hour, n in (
+        DeviceStatus.objects.filter(last_run_at__gte=since)
+        .annotate(hour=_UtcHour("last_run_at"))
+        .values("hour")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("hour", "n")
+    ):
+        utc = datetime(int(hour[:4]), int(hour[5:7]), int(hour[8:10]), int(hour[11:13]), tzinfo=UTC)
+        day = timezone.localtime(utc).date()
+        per_day[day] = per_day.get(day, 0) + n
     return (
-        [(date_format(d, "d/m"), got[f"d{i}"]) for i, d in enumerate(days)],
-        [(date_format(w, "d/m"), got[f"w{i}"]) for i, w in enumerate(weeks)],
+        [(date_format(d, "d/m"), per_day.get(d, 0)) for d in days],
+        [
+            (date_format(w, "d/m"), sum(per_day.get(w + timedelta(days=i), 0) for i in range(7)))
+            for w in weeks
+        ],
     )
 
 
@@ -138,20 +165,28 @@ def _disks(scope: QuerySet[DeviceStatus]) -> dict[str, int]:
     )
 
 
+def in_batch(*batch_ids: int) -> Q:
+    """The laptops of these batches, found through their (selective) asset tags.
+
+    ``batch_id`` alone is a poor index for SQLite's planner: most laptops have none,
+    so its statistics make a 500-laptop batch look like half the table.
+    """
+    tags = BatchItem.objects.filter(batch_id__in=batch_ids).values("asset_tag")
+    return Q(asset_tag__in=tags, batch_id__in=batch_ids)
+
+
 def _per_batch(batch: Batch | None) -> tuple[list[Batch], dict[tuple[int, str, str], int]]:
     """Grades and destinations of the charted batches: one query."""
-    shown = (
-        [batch]
-        if batch is not None
-        else list(Batch.objects.filter(closed_at__isnull=True)[:BATCHES_CHARTED])
-    )
-    rows = (
-        DeviceStatus.objects.filter(batch__in=[b.pk for b in shown])
-        .values_list("batch_id", "grade", "destination")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return shown, {(b, g, d): n for b, g, d, n in rows}
+    if batch is not None:
+        shown = [batch]
+    else:
+        shown = list(Batch.objects.filter(closed_at__isnull=True)[:BATCHES_CHARTED])
+    found: dict[tuple[int, str, str], int] = {}
+    for key in DeviceStatus.objects.filter(in_batch(*[b.pk for b in shown])).values_list(
+        "batch_id", "grade", "destination"
+    ):
+        found[key] = found.get(key, 0) + 1
+    return shown, found
 
 
 def _stations() -> list[dict[str, Any]]:

@@ -107,12 +107,17 @@ def erasure_missing_many(statuses: Sequence[DeviceStatus]) -> dict[int, list[Mis
         .order_by()
     }
     disks: dict[int, list[Disk]] = {}
-    for disk in Disk.objects.filter(run__in=[r.pk for r in runs.values()], internal=True).order_by(
-        "id"
-    ):
+    run_ids = [r.pk for r in runs.values()]
+    for disk in (
+        Disk.objects.filter(run__in=run_ids, internal=True).only("run_id", "name", "serial")
+    ).order_by("id"):
         disks.setdefault(disk.run_id, []).append(disk)
     erasures: dict[int, list[ErasureRecord]] = {}
-    for rec in ErasureRecord.objects.filter(run__in=[r.pk for r in runs.values()]).order_by("id"):
+    for rec in (
+        ErasureRecord.objects.filter(run__in=run_ids)
+        .only("run_id", "record_id", "disk_serial", "result", "verification_passed")
+        .order_by("id")
+    ):
         erasures.setdefault(rec.run_id, []).append(rec)
     destroyed: dict[int, set[str]] = {}
     for device_id, serial in DiskDestruction.objects.filter(device_id__in=ids).values_list(

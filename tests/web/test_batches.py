@@ -53,7 +53,7 @@ def test_batch_closes_only_when_everything_is_resolved(
     assert DeviceStatus.objects.filter(batch=batch).count() == 2
     page = coord_client.get(f"/batches/{batch.pk}/").content.decode()
     assert "Gemeente &lt;b&gt;Gent&lt;/b&gt;" in page
-    assert "DG-000003: scanned, but no report has arrived" in page
+    assert "scanned, but no report has arrived</strong>: DG-000003" in page
     assert "no final destination decided" in page
     # the dashboard shows the scanned tag without a report among the problems
     assert 'data-problem="missing"' in coord_client.get("/?period=all").content.decode()

@@ -230,3 +230,10 @@ def test_dashboard_draws_svg_charts(coord_client: Client, store: Callable[..., D
     assert body.count("<svg") >= 10
     assert 'id="chart-grade"' in body and 'id="chart-battery"' in body
     assert 'class="bar" data-label="B" data-value="3"' in body
+    # today's three laptops stand in the last column of the days and of the weeks
+    days = body.split('id="chart-days"')[1].split("</svg>")[0]
+    assert days.count('data-value="3"') == 1 and days.rindex('data-value="3"') > days.rindex(
+        'data-value="0"'
+    )
+    weeks = body.split('id="chart-weeks"')[1].split("</svg>")[0]
+    assert weeks.rindex('data-value="3"') > weeks.rindex('data-value="0"')
