@@ -24,7 +24,7 @@ from server.web import conflicts
 from server.web.models import DeviceStatus, DiskDestruction, SpotCheck
 
 #: rows shown per reason; the count says how many there are in all
-LIMIT = 50
+LIMIT = 25
 _BAD_RESULTS = ["failed", "erased_with_exceptions"]
 
 
