@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from server.web import audit, batches, certificates
+from server.web.dashboard import word
 from server.web.forms import BatchForm, SpotCheckForm, TagsForm
 from server.web.models import Batch, Certificate, DeviceStatus, SpotCheck
 
@@ -66,8 +67,8 @@ def _item_rows(items: list[tuple[str, DeviceStatus | None]], device_url: str) ->
                 tag,
                 s.model or "–",
                 s.grade,
-                s.destination,
-                "" if s.destination_final else " ?",
+                word(s.destination),
+                "" if s.destination_final else f" ({_('proposal')})",
                 s.get_erasure_display(),
             )
         )
