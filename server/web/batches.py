@@ -9,14 +9,15 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from agent.asset_tags import TagRangeError, expand_range
 from server.ingest.models import ErasureRecord
 from server.web import audit, evidence
-from server.web.models import Batch, BatchItem, DeviceStatus, Lending, SpotCheck
+from server.web.models import Batch, BatchItem, Certificate, DeviceStatus, Lending, SpotCheck
 
 MAX_RANGE = 5000
 
@@ -38,8 +39,11 @@ def expand_tags(text: str) -> list[str]:
                 tags += expand_range(first, last, limit=MAX_RANGE)
             except TagRangeError as exc:
                 raise BatchError(
-                    _("Not a range of asset tags: %(line)s (use DG-000010..DG-000020).")
-                    % {"line": line}
+                    _(
+                        "Not a range of asset tags: %(line)s (same prefix, ascending, at "
+                        "most %(max)d tags, e.g. DG-000010..DG-000020)."
+                    )
+                    % {"line": line, "max": MAX_RANGE}
                 ) from exc
         else:
             if len(line) > 256:
@@ -68,7 +72,9 @@ def add_tags(batch: Batch, text: str, user: User) -> int:
             DeviceStatus.objects.filter(asset_tag__in=new).update(batch=batch)
             audit.record(user, "batch.tags_added", "batch", str(batch.pk), tags=new[:200])
     except IntegrityError as exc:
-        raise BatchError(_("Another user added some of these tags at the same time.")) from exc
+        raise BatchError(
+            _("Another user added some of these tags at the same time; try again.")
+        ) from exc
     return len(new)
 
 
@@ -125,6 +131,29 @@ def ensure_sample(batch: Batch) -> list[SpotCheck]:
     )
 
 
+def draw_sample(batch: Batch, user: User) -> int:
+    """The coordinator's explicit "draw the four-eyes sample": tops it up, audited.
+
+    Only this POST action creates checks; looking at a batch never does.
+    """
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        if locked.closed_at is not None:
+            raise BatchError(_("The batch is closed."))
+        before = set(SpotCheck.objects.filter(batch=locked).values_list("pk", flat=True))
+        checks = ensure_sample(locked)
+        new = [c for c in checks if c.pk not in before]
+        audit.record(
+            user,
+            "spotcheck.sampled",
+            "batch",
+            str(batch.pk),
+            records=[str(c.erasure.record_id) for c in new],
+            sample=len(checks),
+        )
+    return len(new)
+
+
 def _identities(user: User) -> set[str]:
     names = {user.get_username(), user.get_full_name(), user.first_name, user.last_name}
     return {n.strip().lower() for n in names if n and n.strip()}
@@ -159,45 +188,321 @@ def record_check(check: SpotCheck, user: User, passed: bool, remark: str) -> Non
 class Blocker:
     asset_tag: str
     problem: str
+    #: what to do about it, in the coordinator's words
+    next_step: str = ""
+    #: the laptop's key, to link to its page
+    device: int | None = None
 
 
-def blockers(batch: Batch) -> list[Blocker]:
-    """Everything that keeps the batch open; empty means it may close.
+_NEXT_FOR_MISSING = {
+    "tag_conflict": gettext_lazy("Retag or merge the two laptops on the laptop's page."),
+    "no_intake": gettext_lazy("Run the laptop through intake at a workbench station."),
+    "unfinished": gettext_lazy("Run the laptop through a station again until the report ends."),
+    "no_disks": gettext_lazy("Run the laptop through intake at a workbench station."),
+    "not_rewiped": gettext_lazy("Run the laptop through intake at a workbench station."),
+}
+_NEXT_FOR_DISK = gettext_lazy(
+    "Wipe the laptop again at a station, or record the disk as physically destroyed "
+    "on the laptop's page."
+)
+
+
+@dataclass
+class Step:
+    """One stage of a batch's progress: how many of how many got there."""
+
+    key: str
+    label: str
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        if self.total <= 0:
+            return 0
+        return min(100, round(100 * self.done / self.total))
+
+
+def steps(
+    *,
+    expected: int,
+    scanned: int,
+    reported: int,
+    decided: int,
+    sample_need: int,
+    checked: int,
+    certified: int,
+) -> list[Step]:
+    """The five stages, the same on the batch list and the batch page."""
+    return [
+        Step("received", _("received"), scanned, max(expected, scanned)),
+        Step("reported", _("reported"), min(reported, scanned), scanned),
+        Step("decided", _("decided"), min(decided, scanned), scanned),
+        Step("checked", _("four-eyes checked"), min(checked, sample_need), sample_need),
+        Step("certified", _("certified"), min(certified, scanned), scanned),
+    ]
+
+
+@dataclass
+class Overview:
+    """Everything the batch page shows, gathered in a constant number of queries."""
+
+    items: list[tuple[str, DeviceStatus | None]]
+    blockers: list[Blocker]
+    steps: list[Step]
+    checks: list[SpotCheck]
+    sample_need: int
+    sample_have: int
+
+
+_ERASED = ["erased", "erased_with_exceptions"]
+
+
+def overview(batch: Batch) -> Overview:
+    """The batch's laptops, progress and, while open, what keeps it from closing.
 
     Laptops are taken one by one (by device, never keyed by tag), so a tag shared
     by two machines shows both, and the conflict itself blocks.
     """
-    found: list[Blocker] = []
     items = list(batch.items.values_list("asset_tag", flat=True))
-    if not items:
-        found.append(Blocker("", _("the batch holds no laptops")))
+    # By asset tag (selective), not by batch_id, whose statistics make SQLite scan; a
+    # laptop's batch is the batch its tag was scanned into (summary.refresh), so this is
+    # every laptop of the batch, and every machine under one of its tags.
     statuses = list(
-        DeviceStatus.objects.filter(Q(batch=batch) | Q(asset_tag__in=items))
-        .select_related("last_run")
+        DeviceStatus.objects.filter(
+            asset_tag__in=BatchItem.objects.filter(batch=batch).values("asset_tag")
+        )
+        .defer("search")
         .order_by("asset_tag", "pk")
     )
+    members = [s for s in statuses if s.batch_id == batch.pk]
+    records = ErasureRecord.objects.filter(
+        run_id__in=[s.last_run_id for s in members if s.last_run_id], result__in=_ERASED
+    )
+    current = set(records.values_list("pk", flat=True))
+    checks = [
+        c
+        for c in SpotCheck.objects.filter(batch=batch)
+        .select_related("erasure__run__device", "checked_by")
+        .defer("erasure__run__raw_body")
+        if c.erasure_id in current or batch.closed_at is not None
+    ]
+    need = sample_size(batch, len(current))
+    certs = Certificate.objects.filter(revoked_at__isnull=True).filter(
+        Q(kind=Certificate.Kind.DONOR, batch=batch)
+        | Q(kind=Certificate.Kind.LAPTOP, device_id__in=[s.pk for s in members])
+    )
+    certified_devices = set()
+    donor = False
+    for kind, device_id in certs.values_list("kind", "device_id"):
+        donor = donor or kind == Certificate.Kind.DONOR
+        certified_devices.add(device_id)
+    by_tag = {s.asset_tag: s for s in members}
+    return Overview(
+        items=[(t, by_tag.get(t)) for t in items],
+        blockers=_blockers(batch, items, statuses, checks, need) if batch.closed_at is None else [],
+        steps=steps(
+            expected=batch.expected_count,
+            scanned=len(items),
+            reported=len(members),
+            decided=sum(1 for s in members if s.decision),
+            sample_need=need,
+            checked=sum(1 for c in checks if c.passed),
+            certified=len(items) if donor else len(certified_devices - {None}),
+        ),
+        checks=checks,
+        sample_need=need,
+        sample_have=len(checks),
+    )
+
+
+def progress_many(shown: list[Batch]) -> dict[int, list[Step]]:
+    """The progress steps of many batches in six queries, whatever their number or size."""
+    ids = [b.pk for b in shown]
+    scanned = dict(
+        BatchItem.objects.filter(batch_id__in=ids)
+        .values("batch_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("batch_id", "n")
+    )
+    laptops: dict[int, dict[str, int]] = {
+        row["batch_id"]: row
+        for row in DeviceStatus.objects.filter(batch_id__in=ids)
+        .values("batch_id")
+        .annotate(
+            reported=Count("pk", distinct=True),
+            decided=Count("pk", distinct=True, filter=~Q(decision="")),
+            erased=Count("last_run__erasures", filter=Q(last_run__erasures__result__in=_ERASED)),
+        )
+        .order_by()
+    }
+    checked = dict(
+        SpotCheck.objects.filter(
+            batch_id__in=ids,
+            passed=True,
+            erasure__run_id__in=DeviceStatus.objects.filter(batch_id__in=ids).values("last_run"),
+        )
+        .values("batch_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("batch_id", "n")
+    )
+    valid = Certificate.objects.filter(revoked_at__isnull=True)
+    donor = set(
+        valid.filter(kind=Certificate.Kind.DONOR, batch_id__in=ids).values_list(
+            "batch_id", flat=True
+        )
+    )
+    certified = dict(
+        valid.filter(kind=Certificate.Kind.LAPTOP, device__status__batch_id__in=ids)
+        .values("device__status__batch_id")
+        .annotate(n=Count("device_id", distinct=True))
+        .order_by()
+        .values_list("device__status__batch_id", "n")
+    )
+    found: dict[int, list[Step]] = {}
+    for b in shown:
+        row = laptops.get(b.pk, {})
+        items = scanned.get(b.pk, 0)
+        found[b.pk] = steps(
+            expected=b.expected_count,
+            scanned=items,
+            reported=row.get("reported", 0),
+            decided=row.get("decided", 0),
+            sample_need=sample_size(b, row.get("erased", 0)),
+            checked=checked.get(b.pk, 0),
+            certified=items if b.pk in donor else certified.get(b.pk, 0),
+        )
+    return found
+
+
+def _blockers(
+    batch: Batch,
+    items: list[str],
+    statuses: list[DeviceStatus],
+    checks: list[SpotCheck],
+    need: int,
+) -> list[Blocker]:
+    found: list[Blocker] = []
+    if not items:
+        found.append(
+            Blocker(
+                "",
+                _("the batch holds no laptops"),
+                _("Scan the laptops' asset tags into the batch below."),
+            )
+        )
     reported = {s.asset_tag for s in statuses}
     for tag in items:
         if tag not in reported:
-            found.append(Blocker(tag, _("scanned, but no report has arrived")))
+            found.append(
+                Blocker(
+                    tag,
+                    _("scanned, but no report has arrived"),
+                    _("Run the laptop through a workbench station under this asset tag."),
+                )
+            )
+    missing = evidence.erasure_missing_many(statuses)
     for status in statuses:
         tag = status.asset_tag or str(status.serial)
         if not status.report_finished:
-            found.append(Blocker(tag, _("the report is not finished")))
+            found.append(
+                Blocker(
+                    tag,
+                    _("the report is not finished"),
+                    _("Run the laptop through a station again until the report ends."),
+                    status.pk,
+                )
+            )
         if not status.decision:
-            found.append(Blocker(tag, _("no final destination decided")))
+            found.append(
+                Blocker(
+                    tag,
+                    _("no final destination decided"),
+                    _("Decide the destination on the laptop's page or in the review queue."),
+                    status.pk,
+                )
+            )
         if status.lending == Lending.NEEDS_REWIPE:
-            found.append(Blocker(tag, _("needs a re-wipe")))
-        found += [Blocker(tag, m.text()) for m in evidence.erasure_missing(status)]
-    for check in ensure_sample(batch):
+            found.append(
+                Blocker(
+                    tag, _("needs a re-wipe"), _("Wipe the laptop again at a station."), status.pk
+                )
+            )
+        for m in missing[status.pk]:
+            if m.code == "unfinished" and not status.report_finished:
+                continue  # said above already
+            step = _NEXT_FOR_MISSING.get(m.code, _NEXT_FOR_DISK)
+            found.append(Blocker(tag, m.text(), str(step), status.pk))
+    if len(checks) < need:
+        found.append(
+            Blocker(
+                "",
+                _("four-eyes sample not drawn yet (%(have)d of %(need)d disks chosen)")
+                % {"have": len(checks), "need": need},
+                _('Draw the sample with the button under "Four-eyes checks".'),
+            )
+        )
+    for check in checks:
         serial = check.erasure.disk_serial
+        device = check.erasure.run.device
         if check.checked_at is None:
-            found.append(Blocker("", _("four-eyes check of disk %(disk)s open") % {"disk": serial}))
+            found.append(
+                Blocker(
+                    device.asset_tag,
+                    _("four-eyes check of disk %(disk)s open") % {"disk": serial},
+                    _(
+                        "Someone who did not do the wipe checks the erasure and records "
+                        'the outcome under "Four-eyes checks".'
+                    ),
+                    device.pk,
+                )
+            )
         elif not check.passed:
             found.append(
-                Blocker("", _("four-eyes check of disk %(disk)s failed") % {"disk": serial})
+                Blocker(
+                    device.asset_tag,
+                    _("four-eyes check of disk %(disk)s failed") % {"disk": serial},
+                    str(FAILED_CHECK_GUIDANCE),
+                    device.pk,
+                )
             )
     return found
+
+
+#: what to do after a failed four-eyes check
+FAILED_CHECK_GUIDANCE = gettext_lazy(
+    "Wipe the laptop again at a workbench station: the new report replaces the failed "
+    "erasure. Then draw the sample again and record a new four-eyes check."
+)
+
+
+@dataclass
+class BlockerGroup:
+    """One problem with every laptop it holds back, and the next step once."""
+
+    problem: str
+    next_step: str
+    laptops: list[tuple[str, int | None]]
+
+
+def grouped(found: list[Blocker]) -> list[BlockerGroup]:
+    """Blockers by problem and next step, in first-seen order: 500 undecided laptops are
+    one line with their tags, not 500 lines."""
+    groups: dict[tuple[str, str], BlockerGroup] = {}
+    for b in found:
+        key = (b.problem, b.next_step)
+        if key not in groups:
+            groups[key] = BlockerGroup(b.problem, b.next_step, [])
+        if b.asset_tag:
+            groups[key].laptops.append((b.asset_tag, b.device))
+    return list(groups.values())
+
+
+def blockers(batch: Batch) -> list[Blocker]:
+    """Everything that keeps the batch open; empty means it may close."""
+    return overview(batch).blockers
 
 
 def close(batch: Batch, user: User) -> None:

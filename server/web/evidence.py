@@ -8,12 +8,14 @@ operator's language.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import F, OuterRef, Subquery
 from django.utils.translation import gettext_lazy
 
-from server.ingest.models import Run
+from server.ingest.models import Disk, ErasureRecord, Run
 from server.web import conflicts, vocabulary
 from server.web.models import DeviceStatus, DiskDestruction
 from server.web.record_signatures import erasure_signatures
@@ -88,32 +90,80 @@ def _disk_problem(records: list[tuple[str, str, bool | None]]) -> tuple[str, dic
 
 def erasure_missing(status: DeviceStatus) -> list[Missing]:
     """Empty when every internal disk of the latest intake run is proven erased or destroyed."""
-    found = [
-        Missing("tag_conflict", {"tag": status.asset_tag}) for _ in conflicts.for_device(status.pk)
-    ][:1]
-    run = latest_intake(status)
-    if run is None:
-        return [*found, Missing("no_intake")]
-    if run.finished_at is None:
-        found.append(Missing("unfinished"))
-    disks = list(run.disks.filter(internal=True).order_by("id"))
-    if not disks:
-        found.append(Missing("no_disks"))
-    sigs = erasure_signatures(run)
-    records: dict[str, list[tuple[str, str, bool | None]]] = {}
-    for rec in run.erasures.order_by("id"):
-        sig = sigs.get(str(rec.record_id), "unsigned")
-        records.setdefault(rec.disk_serial, []).append((rec.result, sig, rec.verification_passed))
-    destroyed = set(
-        DiskDestruction.objects.filter(device_id=status.pk).values_list("disk_serial", flat=True)
+    return erasure_missing_many([status])[status.pk]
+
+
+def erasure_missing_many(statuses: Sequence[DeviceStatus]) -> dict[int, list[Missing]]:
+    """``erasure_missing`` for many laptops at once, in a constant number of queries.
+
+    A batch of 500 laptops is judged with six queries instead of six per laptop;
+    the rule per laptop is the same (``erasure_missing`` is this with one laptop).
+    """
+    ids = [s.pk for s in statuses]
+    if not ids:
+        return {}
+    conflicted = conflicts.conflicted_devices(ids)
+    newest = (
+        Run.objects.filter(device_id=OuterRef("device_id"), mode="intake")
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
     )
-    for disk in disks:
-        if disk.serial and disk.serial in destroyed:
+    runs = {
+        r.device_id: r
+        for r in Run.objects.filter(device_id__in=ids, mode="intake")
+        .annotate(newest=Subquery(newest))
+        .filter(pk=F("newest"))
+        .select_related("station")
+        .order_by()
+    }
+    disks: dict[int, list[Disk]] = {}
+    run_ids = [r.pk for r in runs.values()]
+    for disk in (
+        Disk.objects.filter(run__in=run_ids, internal=True).only("run_id", "name", "serial")
+    ).order_by("id"):
+        disks.setdefault(disk.run_id, []).append(disk)
+    erasures: dict[int, list[ErasureRecord]] = {}
+    for rec in (
+        ErasureRecord.objects.filter(run__in=run_ids)
+        .only("run_id", "record_id", "disk_serial", "result", "verification_passed")
+        .order_by("id")
+    ):
+        erasures.setdefault(rec.run_id, []).append(rec)
+    destroyed: dict[int, set[str]] = {}
+    for device_id, serial in DiskDestruction.objects.filter(device_id__in=ids).values_list(
+        "device_id", "disk_serial"
+    ):
+        destroyed.setdefault(device_id, set()).add(serial)
+    result: dict[int, list[Missing]] = {}
+    for status in statuses:
+        found = (
+            [Missing("tag_conflict", {"tag": status.asset_tag})] if status.pk in conflicted else []
+        )
+        run = runs.get(status.pk)
+        if run is None:
+            result[status.pk] = [*found, Missing("no_intake")]
             continue
-        code, params = _disk_problem(records.get(disk.serial, []) if disk.serial else [])
-        if code:
-            found.append(Missing(code, {"disk": disk.serial or disk.name, **params}))
-    return found
+        if run.finished_at is None:
+            found.append(Missing("unfinished"))
+        run_disks = disks.get(run.pk, [])
+        if not run_disks:
+            found.append(Missing("no_disks"))
+        sigs = erasure_signatures(run)
+        records: dict[str, list[tuple[str, str, bool | None]]] = {}
+        for rec in erasures.get(run.pk, []):
+            sig = sigs.get(str(rec.record_id), "unsigned")
+            records.setdefault(rec.disk_serial, []).append(
+                (rec.result, sig, rec.verification_passed)
+            )
+        gone = destroyed.get(status.pk, set())
+        for disk in run_disks:
+            if disk.serial and disk.serial in gone:
+                continue
+            code, params = _disk_problem(records.get(disk.serial, []) if disk.serial else [])
+            if code:
+                found.append(Missing(code, {"disk": disk.serial or disk.name, **params}))
+        result[status.pk] = found
+    return result
 
 
 def lending_missing(

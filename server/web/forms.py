@@ -70,9 +70,11 @@ class TagsForm(forms.Form):
 
 
 class SpotCheckForm(forms.Form):
+    #: no outcome preselected: the checker must say which it was
     passed = forms.TypedChoiceField(
         label=_("Outcome"),
         choices=[("1", _("passed")), ("0", _("failed"))],
         coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
     )
     remark = forms.CharField(label=_("Remark"), max_length=2000, required=False)

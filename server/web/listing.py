@@ -144,9 +144,11 @@ def problem_labels() -> dict[str, str]:
 
 
 def problem_q(kind: str) -> Q:
+    from server.web import review  # the review queue's conditions: one definition
+
     return {
-        "wipe": Q(erasure__in=["failed", "exceptions"]),
-        "disk": Q(disk_failing=True),
+        "wipe": review.wipe_failed_q(),
+        "disk": review.failing_disk_q(),
         "unfinished": Q(report_finished=False),
         "overridden": ~Q(grade_override=""),
     }[kind]

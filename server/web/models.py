@@ -126,23 +126,35 @@ class DeviceStatus(models.Model):
 
     class Meta:
         # Every sortable column with the key as tie-breaker: keyset pages use these.
-        indexes: ClassVar[list[models.Index]] = [
-            models.Index(fields=[f, "device"], name=f"status_{f}")
-            for f in (
-                "asset_tag",
-                "serial",
-                "model",
-                "station",
-                "last_run_at",
-                "grade",
-                "decision",
-                "batch",
-                "erasure",
-            )
-        ] + [
-            # the dashboard's "last contact" per station
-            models.Index(fields=["station", "-last_run_at"], name="status_station_recent")
-        ]
+        indexes: ClassVar[list[models.Index]] = (
+            [
+                models.Index(fields=[f, "device"], name=f"status_{f}")
+                for f in (
+                    "asset_tag",
+                    "serial",
+                    "model",
+                    "station",
+                    "last_run_at",
+                    "grade",
+                    "decision",
+                    "batch",
+                    "erasure",
+                )
+            ]
+            + [
+                # the dashboard's "last contact" per station
+                models.Index(fields=["station", "-last_run_at"], name="status_station_recent")
+            ]
+            + [
+                # the review queue: each reason's laptops, oldest first (server/web/review.py)
+                models.Index(fields=["last_run_at", "device"], condition=cond, name=name)
+                for name, cond in (
+                    ("status_undecided_age", models.Q(decision="")),
+                    ("status_unfinished_age", models.Q(report_finished=False)),
+                    ("status_failing_age", models.Q(disk_failing=True)),
+                )
+            ]
+        )
         permissions: ClassVar[list[tuple[str, Any]]] = [
             ("override_grade", "Can override a laptop's grade"),
             ("decide_destination", "Can decide destination and lending status"),

@@ -8,8 +8,10 @@ from server.web import (
     bulk_views,
     cert_views,
     conflict_views,
+    dashboard,
     export_views,
     label_views,
+    queue_views,
     views,
 )
 from server.web.converters import IdConverter
@@ -20,12 +22,13 @@ register_converter(IdConverter, "id")
 app_name = "web"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard.dashboard, name="dashboard"),
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("devices/", views.device_list, name="devices"),
     path("bulk/preview", bulk_views.preview, name="bulk_preview"),
     path("bulk/confirm", bulk_views.confirm, name="bulk_confirm"),
+    path("queue/", queue_views.queue, name="queue"),
     path("devices/export.csv", export_views.devices_csv, name="export_csv"),
     path("devices/export.xlsx", export_views.devices_xlsx, name="export_xlsx"),
     path("erasures/export.csv", export_views.erasures_csv, name="erasures_csv"),
@@ -53,6 +56,7 @@ urlpatterns = [
     path("batches/<id:pk>/close", batch_views.batch_close, name="batch_close"),
     path("batches/<id:pk>/certificate", batch_views.batch_certificate, name="batch_cert"),
     path("batches/<id:pk>/checks/<id:check_id>", batch_views.spot_check, name="spot_check"),
+    path("batches/<id:pk>/sample", batch_views.batch_sample, name="batch_sample"),
     path("certificates/<uuid:cert_id>.pdf", cert_views.certificate_pdf, name="certificate_pdf"),
     path("certificates/<uuid:cert_id>/revoke", cert_views.revoke_certificate, name="revoke_cert"),
     path("verify/<uuid:cert_id>/", cert_views.verify, name="verify"),

@@ -5,19 +5,18 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from server.ingest.models import AuditEvent, Disk, Run, Station
+from server.ingest.models import AuditEvent, Run, Station
 from server.web import audit, bulk_views, conflicts, decisions, evidence, listing, vocabulary
 from server.web.forms import (
     DestinationForm,
@@ -44,120 +43,7 @@ def viewer(func: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- dashboard
-
-
-def _period(request: HttpRequest) -> tuple[str, Q, Batch | None]:
-    period = request.GET.get("period", "today")
-    now = timezone.localtime()
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period == "week":
-        return period, Q(last_run_at__gte=start - timedelta(days=now.weekday())), None
-    batch_id = listing.db_id(period[6:]) if period.startswith("batch-") else None
-    if batch_id is not None:
-        batch = Batch.objects.filter(pk=batch_id).first()
-        if batch is not None:
-            return period, Q(batch=batch), batch
-    if period == "all":
-        return period, Q(), None
-    return "today", Q(last_run_at__gte=start), None
-
-
-def _bars(rows: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    top = max((n for _, n in rows), default=0) or 1
-    return [{"label": label, "count": n, "pct": round(100 * n / top)} for label, n in rows]
-
-
-def _counts(
-    qs: Any, field: str, label: Callable[[str], str] = vocabulary.value_label
-) -> list[tuple[str, int]]:
-    # Unordered: an ORDER BY would make SQLite walk the column's index over every laptop
-    # instead of the period's date range.
-    rows = qs.values(field).annotate(n=Count("pk")).order_by()
-    return sorted((label(str(row[field] or "")), row["n"]) for row in rows)
-
-
-def _kind(kind: str) -> Callable[[str], str]:
-    return lambda value: vocabulary.label(kind, value)
-
-
-@viewer
-def dashboard(request: HttpRequest) -> HttpResponse:
-    period, where, batch = _period(request)
-    scope = DeviceStatus.objects.filter(where)
-    problems = []
-    for kind, title in (
-        ("wipe", _("Wipe failed or with exceptions")),
-        ("disk", _("Failing disks")),
-        ("unfinished", _("Report not finished")),
-        ("overridden", _("Grade overridden")),
-    ):
-        qs = scope.filter(listing.problem_q(kind))
-        problems.append({"kind": kind, "title": title, "count": qs.count(), "rows": list(qs[:10])})
-    # Tags scanned into a batch whose laptop never reported.
-    from server.web.models import BatchItem
-
-    scanned = BatchItem.objects.filter(batch__closed_at__isnull=True).exclude(
-        asset_tag__in=DeviceStatus.objects.values("asset_tag")
-    )
-    if batch is not None:
-        scanned = scanned.filter(batch=batch)
-    missing = {"count": scanned.count(), "rows": list(scanned.select_related("batch")[:10])}
-
-    now = timezone.now()
-    weeks = []
-    for i in range(7, -1, -1):
-        end = now - timedelta(weeks=i)
-        start = end - timedelta(weeks=1)
-        weeks.append(
-            (
-                f"{timezone.localtime(start):%d-%m}",
-                DeviceStatus.objects.filter(last_run_at__gte=start, last_run_at__lt=end).count(),
-            )
-        )
-    tenths = scope.filter(battery_health__isnull=False).aggregate(
-        **{
-            f"b{lo}": Count("pk", filter=Q(battery_health__gte=lo, battery_health__lt=lo + 10))
-            for lo in range(0, 90, 10)
-        },
-        b90=Count("pk", filter=Q(battery_health__gte=90)),
-    )
-    battery = [(f"{lo}-{lo + 10}%", tenths[f"b{lo}"]) for lo in range(0, 100, 10)]
-    verdicts = _counts(
-        Disk.objects.filter(run__in=scope.values("last_run")), "verdict", _kind("disk_verdict")
-    )
-    stations = []
-    for st in Station.objects.order_by("name"):
-        # The newest laptop row of the station (small rows), not a sort over the big runs.
-        newest = (
-            DeviceStatus.objects.filter(station=st.name, last_run__isnull=False)
-            .order_by("-last_run_at")
-            .select_related("last_run")
-            .first()
-        )
-        last = newest.last_run if newest else None
-        lag = None
-        if last is not None:
-            done = last.finished_at or last.created_at
-            lag = timedelta(seconds=max(0, int((last.received_at - done).total_seconds())))
-        stations.append({"station": st, "last": last, "lag": lag})
-    context = {
-        "period": period,
-        "batch": batch,
-        "batches": Batch.objects.filter(closed_at__isnull=True)[:20],
-        "problems": problems,
-        "missing": missing,
-        "total": scope.count(),
-        "by_grade": _bars(_counts(scope, "grade", vocabulary.grade_label)),
-        "by_destination": _bars(_counts(scope, "decision", vocabulary.decision_or_undecided)),
-        "by_erasure": _bars(_counts(scope, "erasure", _kind("erasure_state"))),
-        "by_lending": _bars(_counts(scope, "lending", _kind("lending"))),
-        "weeks": _bars(weeks),
-        "battery": _bars(battery),
-        "verdicts": _bars(verdicts),
-        "stations": stations,
-        "conflicts": conflicts.open_conflicts(),
-    }
-    return render(request, "web/dashboard.html", context)
+# The dashboard lives in server/web/dashboard.py.
 
 
 # --------------------------------------------------------------------------- devices
@@ -305,7 +191,11 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     return render(request, "web/device_detail.html", context)
 
 
-def _back(status: DeviceStatus) -> HttpResponse:
+def _back(status: DeviceStatus, request: HttpRequest | None = None) -> HttpResponse:
+    """Back to the laptop's page, or to the page the form names (the review queue)."""
+    target = request.POST.get("next", "") if request is not None else ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return redirect(target)
     return redirect("web:device", pk=status.pk)
 
 
@@ -341,7 +231,7 @@ def set_destination(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     form = DestinationForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Pick a destination."))
-        return _back(status)
+        return _back(status, request)
     try:
         decisions.decide(
             status,
@@ -353,9 +243,9 @@ def set_destination(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         messages.error(
             request, _("Not lendable: %(missing)s.") % {"missing": "; ".join(exc.reasons)}
         )
-        return _back(status)
+        return _back(status, request)
     messages.success(request, _("Destination decided."))
-    return _back(status)
+    return _back(status, request)
 
 
 @require_POST

@@ -53,7 +53,7 @@ def test_batch_closes_only_when_everything_is_resolved(
     assert DeviceStatus.objects.filter(batch=batch).count() == 2
     page = coord_client.get(f"/batches/{batch.pk}/").content.decode()
     assert "Gemeente &lt;b&gt;Gent&lt;/b&gt;" in page
-    assert "DG-000003: scanned, but no report has arrived" in page
+    assert "scanned, but no report has arrived</strong>: DG-000003" in page
     assert "no final destination decided" in page
     # the dashboard shows the scanned tag without a report among the problems
     assert 'data-problem="missing"' in coord_client.get("/?period=all").content.decode()
@@ -66,6 +66,8 @@ def test_batch_closes_only_when_everything_is_resolved(
     store(3, lambda r: setattr(r.erasures[1], "disk_model", XSS))
     for n in (1, 2, 3):
         coord_client.post(f"/devices/DG-{n:06d}/destination", {"destination": "digibank"})
+    assert not SpotCheck.objects.exists()  # looking at the batch drew nothing
+    coord_client.post(f"/batches/{batch.pk}/sample")
     checks = list(SpotCheck.objects.filter(batch=batch))
     assert len(checks) == 1  # 5 % of 6 erased disks, at least one
     # the wiping operator cannot check their own wipe

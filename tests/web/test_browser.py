@@ -134,9 +134,13 @@ def test_coordinator_day(server: tuple[ServerProcess, Station], browser: object,
     page.goto(f"{url}/")
     html = page.content()
     assert html.index('id="problems"') < html.index("Counts")
-    wipe = page.locator('[data-problem="wipe"]')
-    assert "DG-000004" in wipe.inner_text()
+    assert page.locator('[data-problem="wipe"] .count').inner_text() == "1"
+    assert page.locator("svg#chart-grade").count() == 1  # charts drawn as SVG
     page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+    # the review queue names the laptop under its reason
+    page.click("#nav-queue")
+    assert "DG-000004" in page.locator('[data-reason="wipe"]').inner_text()
+    page.screenshot(path=str(artifacts / "queue.png"), full_page=True)
 
     # override a grade with a reason; it lands in the audit log
     page.goto(f"{url}/devices/DG-000002/")
@@ -167,11 +171,13 @@ def test_coordinator_day(server: tuple[ServerProcess, Station], browser: object,
         page.select_option("select[name=destination]", "digibank")
         page.click("#destination-form button[type=submit]")
         assert "(decided)" in page.inner_text("#destination")
+    page.goto(batch_url)
+    page.click("#draw-sample")  # only this POST draws the four-eyes sample
     tech = login(browser, url, "tom")
     tech.goto(batch_url)
     forms = tech.locator("#checks form")
     assert forms.count() == 1
-    forms.first.locator("select[name=passed]").select_option("1")
+    forms.first.locator("input[name=passed][value='1']").check()
     forms.first.locator("button").click()
     assert tech.locator("#close-batch").count() == 0  # technicians cannot close
     page.goto(batch_url)
@@ -265,11 +271,13 @@ def test_failed_wipe_keeps_the_batch_open_until_rewiped(
     rewipe = sample_report(4, station=station.name, report_id=uuid.uuid4())
     rewipe.created_at = rewipe.finished_at = datetime.now(UTC).replace(microsecond=0)
     upload(srv, station, rewipe)
+    page.goto(batch_url)
+    page.click("#draw-sample")
     tech = login(browser, url, "tom")
     tech.goto(batch_url)
     forms = tech.locator("#checks form")
     for _ in range(forms.count()):
-        forms.first.locator("select[name=passed]").select_option("1")
+        forms.first.locator("input[name=passed][value='1']").check()
         forms.first.locator("button").click()
     page.goto(batch_url)
     assert page.locator("#blockers .ok").count() == 1, page.inner_text("#blockers")

@@ -32,6 +32,7 @@ def test_problems_come_first(coord_client: Client, store: Callable[..., DeviceSt
     coord_client.post("/devices/DG-000001/grade", {"grade": "A", "reason": "like new"})
     page = coord_client.get("/")
     body = page.content.decode()
+    queue = coord_client.get("/queue/").content.decode()
     assert body.index('id="problems"') < body.index("Counts")
     for kind, tag in (
         ("wipe", "DG-000002"),
@@ -40,10 +41,14 @@ def test_problems_come_first(coord_client: Client, store: Callable[..., DeviceSt
         ("overridden", "DG-000001"),
     ):
         block = body.split(f'data-problem="{kind}"')[1].split("</div>")[0]
-        assert tag in block, kind
+        assert '<span class="count">1</span>' in block, kind
+        # the review queue lists the laptop under the same reason
+        section = queue.split(f'data-reason="{kind}"')[1].split("</section>")[0]
+        assert tag in section, kind
     assert page.context["total"] == 4
-    assert dict((b["label"], b["count"]) for b in page.context["by_grade"]) == {"A": 1, "B": 3}
-    assert sum(b["count"] for b in page.context["battery"]) == 4
+    assert dict(page.context["counts"]["grade"])["A"] == 1
+    assert dict(page.context["counts"]["grade"])["B"] == 3
+    assert sum(n for _, n in page.context["counts"]["battery"]) == 4
     assert coord_client.get("/?period=all").context["total"] == 5
     assert "bench-1" in body  # the station's last contact
     assert coord_client.get("/devices/?problem=disk").context["page"].total == 1
