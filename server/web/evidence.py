@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy
 from server.ingest.models import Run
 from server.web import conflicts
 from server.web.models import DeviceStatus, DiskDestruction
-from server.web.record_signatures import erasure_signatures
 
 #: grades whose laptops may go out on loan
 LENDABLE_GRADES = frozenset({"A", "B", "C"})
@@ -89,11 +88,12 @@ def erasure_missing(status: DeviceStatus) -> list[Missing]:
     disks = list(run.disks.filter(internal=True).order_by("id"))
     if not disks:
         found.append(Missing("no_disks"))
-    sigs = erasure_signatures(run)
+    # The record signatures as checked when the report arrived (service._record_sigs).
     records: dict[str, list[tuple[str, str, bool | None]]] = {}
     for rec in run.erasures.order_by("id"):
-        sig = sigs.get(str(rec.record_id), "unsigned")
-        records.setdefault(rec.disk_serial, []).append((rec.result, sig, rec.verification_passed))
+        records.setdefault(rec.disk_serial, []).append(
+            (rec.result, rec.signature_status, rec.verification_passed)
+        )
     destroyed = set(
         DiskDestruction.objects.filter(device_id=status.pk).values_list("disk_serial", flat=True)
     )

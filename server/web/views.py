@@ -37,7 +37,6 @@ from server.web.models import (
     Lending,
     Note,
 )
-from server.web.record_signatures import erasure_signatures
 
 VIEW = "web.view_devicestatus"
 
@@ -253,10 +252,15 @@ def _report(run: Run) -> dict[str, Any]:
 def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     device = status.device
     runs = []
-    run_objs = list(Run.objects.filter(device=device).select_related("station", "grade"))
+    # One query per kind of row, whatever the number of runs; the record signatures were
+    # checked when the report arrived (ErasureRecord.signature_status).
+    run_objs = list(
+        Run.objects.filter(device=device)
+        .select_related("station", "grade")
+        .prefetch_related("erasures", "images")
+    )
     for run in run_objs:
         report = _report(run)
-        sigs = erasure_signatures(run)
         comps = report.get("components") or {}
         runs.append(
             {
@@ -266,9 +270,7 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
                 "batteries": comps.get("batteries") or [],
                 "cpu": comps.get("cpu") or {},
                 "memory": comps.get("memory") or {},
-                "erasures": [
-                    (e, sigs.get(str(e.record_id), "unsigned")) for e in run.erasures.all()
-                ],
+                "erasures": [(e, e.signature_status) for e in run.erasures.all()],
                 "images": list(run.images.all()),
                 "grade": getattr(run, "grade", None),
                 "report_grade": report.get("grade") or {},
