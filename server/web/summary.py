@@ -62,8 +62,11 @@ def _model(raw: str, device: Device) -> str:
         version = dev.get("product_version") or ""
     except (ValueError, AttributeError):
         version = ""
-    parts = [device.vendor, version or device.product_name]
-    return " ".join(p for p in parts if p)[:300]
+    name = version or device.product_name
+    vendor = device.vendor
+    if vendor and name.casefold().startswith(vendor.casefold()):
+        vendor = ""  # "HP" + "HP EliteBook 840 G5": the name already says it
+    return " ".join(p for p in (vendor, name) if p)[:300]
 
 
 def refresh(device: Device) -> DeviceStatus:
