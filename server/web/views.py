@@ -247,6 +247,16 @@ def _report(run: Run) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _raw_smartctl(disks: list[Any]) -> None:
+    """Each disk's raw smartctl JSON as indented text: json.dumps, not the template's pprint
+    filter, which took most of a page with several runs."""
+    for disk in disks:
+        health = disk.get("health") if isinstance(disk, dict) else None
+        raw = health.get("raw_smartctl_json") if isinstance(health, dict) else None
+        if raw is not None:
+            disk["raw_smartctl_json"] = json.dumps(raw, indent=1, ensure_ascii=False)
+
+
 @viewer
 @laptop_view
 def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
@@ -262,6 +272,7 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     for run in run_objs:
         report = _report(run)
         comps = report.get("components") or {}
+        _raw_smartctl(comps.get("disks") or [])
         runs.append(
             {
                 "run": run,
