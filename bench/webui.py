@@ -5,8 +5,9 @@ and two erasure records per laptop, donation batches, loans, heartbeats, audit e
 two steps: a small one (``--small`` laptops), where each page's queries are counted, then
 up to ``--devices``, where they are counted again. A page whose query count grew with the
 number of laptops makes a query per row: that fails ``--check`` (as does a page that
-answers with an error). Timings are printed, never judged. Then it starts
-``digibench-server serve`` on the database and times each page over HTTP.
+answers with an error). Timings are printed, never judged: the CPU time each page costs
+in-process (steady on a busy machine; PostgreSQL's own work is not in it), then over HTTP
+from ``digibench-server serve`` on the same database (wall clock, as a user waits).
 
     .venv/bin/python bench/webui.py [--devices 100000] [--requests 40] [--postgres URL]
     .venv/bin/python bench/webui.py --devices 2000 --requests 3 --check   # what CI runs
@@ -323,8 +324,10 @@ def pages() -> dict[str, str]:
     return found
 
 
-def count_queries() -> dict[str, Any]:
-    """Each page's query count and status, opened in-process (after one warm-up)."""
+def count_queries(repeat: int = 0) -> dict[str, Any]:
+    """Each page's query count and status, opened in-process (after one warm-up), and the
+    CPU time this process spends on it ``repeat`` times: unlike the HTTP timings, a busy
+    machine barely changes it (PostgreSQL's own work is not in it)."""
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
@@ -338,22 +341,29 @@ def count_queries() -> dict[str, Any]:
         with CaptureQueriesContext(connection) as ctx:
             status = client.get(path).status_code
         out[label] = {"path": path, "status": status, "queries": len(ctx.captured_queries)}
+        cpu = []
+        for _ in range(repeat):
+            t = time.thread_time()
+            client.get(path)
+            cpu.append((time.thread_time() - t) * 1000)
+        if cpu:
+            out[label] |= {"cpu50": statistics.median(cpu), "cpu95": percentile(cpu, 0.95)}
     return out
 
 
-def stage(lo: int, hi: int) -> None:
+def stage(lo: int, hi: int, repeat: int) -> None:
     _setup()
     if hi > lo:
         seed(lo, hi)
-    print(json.dumps(count_queries()))
+    print(json.dumps(count_queries(repeat)))
 
 
 # --------------------------------------------------------------------------- main
 
 
-def run_stage(env: dict[str, str], lo: int, hi: int) -> dict[str, Any]:
+def run_stage(env: dict[str, str], lo: int, hi: int, repeat: int = 0) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--stage", str(lo), str(hi)],
+        [sys.executable, __file__, "--stage", str(lo), str(hi), str(repeat)],
         env=env,
         check=True,
         stdout=subprocess.PIPE,
@@ -414,15 +424,18 @@ def main() -> int:
         env = server.env | {"DJANGO_SETTINGS_MODULE": "server.settings"}
         try:
             if reuse:
-                small = big = run_stage(env, 0, 0)
+                small = big = run_stage(env, 0, 0, args.requests)
             else:
                 small = run_stage(env, 0, args.small)
-                big = run_stage(env, args.small, args.devices)
+                big = run_stage(env, args.small, args.devices, args.requests)
             server.start()
             session = login(server.url)
             db = "PostgreSQL" if args.postgres else "SQLite"
             print(f"{args.devices} laptops, {db}, {args.requests} requests per page")
-            print(f"  {'page':38s} {'p50':>9s} {'p95':>9s}  queries (at {args.small} laptops)")
+            print(
+                f"  {'page':38s} {'HTTP p50':>9s} {'p95':>9s}  {'CPU p50':>9s} {'p95':>9s}"
+                f"  queries (at {args.small} laptops)"
+            )
             for label, page in big.items():
                 times = []
                 for _ in range(args.requests):
@@ -434,9 +447,10 @@ def main() -> int:
                         break
                 before = small.get(label, {}).get("queries", "-")
                 queries = f"{page['queries']:4d} ({before})"
+                cpu = f"{page.get('cpu50', 0):6.1f} ms {page.get('cpu95', 0):6.1f} ms"
                 print(
                     f"  {label:38s} {statistics.median(times):6.1f} ms"
-                    f" {percentile(times, 0.95):6.1f} ms  {queries}",
+                    f" {percentile(times, 0.95):6.1f} ms  {cpu}  {queries}",
                     flush=True,
                 )
         finally:
@@ -449,6 +463,6 @@ def main() -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--stage"]:
-        stage(int(sys.argv[2]), int(sys.argv[3]))
+        stage(int(sys.argv[2]), int(sys.argv[3]), int((sys.argv[4:5] or ["0"])[0]))
         sys.exit(0)
     sys.exit(main())
