@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-startup bench-laptop bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
+.PHONY: help setup setup-images venv demo demo-inspect test webui-check lint typecheck pytest schema bench clean i18n bench-wipe bench-startup bench-laptop bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -71,7 +71,20 @@ pytest: venv
 		echo "== PostgreSQL rerun skipped: no database (see above) =="; \
 	fi
 
-test: setup lint typecheck pytest
+test: setup lint typecheck pytest webui-check
+
+# Every web page at 2,000 laptops on SQLite, then on PostgreSQL when there is one: fails if a
+# page answers with an error or its query count grows with the laptops (timings are printed,
+# never judged; `make bench-webui` measures at 100,000).
+webui-check: venv
+	$(BIN)/python bench/webui.py --devices 2000 --requests 2 --check
+	@url="$${DIGIBENCH_TEST_POSTGRES_URL:-}"; \
+	if [ -z "$$url" ]; then url="$$(bash scripts/test-postgres.sh)" || url=""; fi; \
+	if [ -n "$$url" ]; then \
+		$(BIN)/python bench/webui.py --devices 2000 --requests 2 --check --postgres "$$url"; \
+	elif [ -n "$${DIGIBENCH_STRICT:-}" ]; then \
+		echo "the PostgreSQL web UI check could not run (see above)"; exit 1; \
+	fi
 
 i18n: venv
 	$(BIN)/pybabel compile -d agent/tui/locale -D digibench
@@ -97,9 +110,10 @@ bench-startup: venv
 bench-laptop: venv
 	$(BIN)/python bench/laptop.py
 
-# Web UI latency with 100,000 laptops on SQLite: device list and device page, p50/p95.
+# Web UI speed with 100,000 laptops: every page, p50/p95 and query counts, on SQLite
+# (BENCH_POSTGRES=URL: on PostgreSQL).
 bench-webui: venv
-	$(BIN)/python bench/webui.py
+	$(BIN)/python bench/webui.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 
 # Flash speed of a 2 GiB .zst image with bmap on a loop device: zstd|dd vs bmaptool vs ours (root).
 bench-flash: venv

@@ -277,6 +277,25 @@ def _cmd_verify_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_verify_signatures(args: argparse.Namespace) -> int:
+    """Check every stored report's signatures again, as the server did when they arrived."""
+    from server.ingest import models, record_signatures
+
+    problems = 0
+    for problem in record_signatures.recheck_all():
+        problems += 1
+        print(problem, file=sys.stderr)
+    total = models.Run.objects.count()
+    if problems:
+        print(
+            f"digibench-server: {problems} stored signature problem(s) in {total} reports",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    print(f"signatures intact: {total} reports, {models.ErasureRecord.objects.count()} records")
+    return EXIT_OK
+
+
 def _cmd_backup(args: argparse.Namespace) -> int:
     from server import backup
 
@@ -364,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify-audit", help="check the audit log's hash chain; 1 if broken")
     p.set_defaults(func=_cmd_verify_audit)
+
+    p = sub.add_parser(
+        "verify-signatures",
+        help="check every stored report and erasure record signature again; 1 if one fails",
+    )
+    p.set_defaults(func=_cmd_verify_signatures)
 
     p = sub.add_parser("backup", help="database, keys and certificates into a new folder")
     p.add_argument("dest", type=Path, metavar="DEST")

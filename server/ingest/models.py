@@ -135,6 +135,9 @@ class ErasureRecord(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     verification_passed = models.BooleanField(null=True, blank=True)
     bytes_written = models.BigIntegerField(default=0)
+    #: the station's signature on this record, checked once when the report arrived
+    #: (record_signatures: "valid", "invalid", "unsigned" or "no station key")
+    signature_status = models.CharField(max_length=16, default="unsigned")
 
     def __str__(self) -> str:
         return f"{self.disk_serial} {self.method} {self.result}"

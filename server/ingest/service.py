@@ -29,7 +29,7 @@ from agent.report.schema import DiskFigures, Mode, Report
 from agent.signing import canonical_json, verify
 from server.helpdesk.models import HelpdeskVisit
 from server.helpdesk.service import VisitConflict, store_visit
-from server.ingest import models
+from server.ingest import models, record_signatures
 from server.ingest.identity import identity_key, usable_serial, usable_uuid
 from server.ingest.schemas import IncomingReport
 
@@ -199,7 +199,9 @@ def ingest(station: models.Station, body: bytes) -> IngestResult:
         return _repeat(existing, station, digest)
     try:
         with transaction.atomic():
-            run = _store(station, report, body.decode("utf-8"), digest, status)
+            run = _store(
+                station, report, body.decode("utf-8"), digest, status, _record_sigs(station, data)
+            )
     except IntegrityError:
         # A concurrent upload of the same UUID won the race.
         existing = models.Run.objects.filter(report_id=report.report_id).first()
@@ -208,6 +210,15 @@ def ingest(station: models.Station, body: bytes) -> IngestResult:
         return _repeat(existing, station, digest)
     log.info("stored report %s from %s (%s)", run.report_id, station.name, status)
     return IngestResult(Outcome.CREATED, run)
+
+
+def _record_sigs(station: models.Station, data: Mapping[str, Any]) -> list[str]:
+    """Each erasure record's signature status, in the report's order (checked once, here)."""
+    found = []
+    for raw in data.get("erasures") or []:
+        checked = record_signatures.record_status(raw, station.public_key)
+        found.append(checked[1] if checked else record_signatures.UNSIGNED)
+    return found
 
 
 def find_run(report_id: uuid.UUID) -> models.Run | None:
@@ -308,6 +319,7 @@ def _store(
     raw: str,
     digest: str,
     status: models.SignatureStatus,
+    record_sigs: list[str],
 ) -> models.Run:
     created_at = _when(report.created_at, "created_at")
     finished_at = _opt_when(report.finished_at, "finished_at")
@@ -364,6 +376,7 @@ def _store(
                 finished_at=_opt_when(rec.finished_at, f"{where}.finished_at"),
                 verification_passed=rec.verification_passed,
                 bytes_written=_bigint(rec.bytes_written, f"{where}.bytes_written"),
+                signature_status=record_sigs[i],
             )
         )
     models.ErasureRecord.objects.bulk_create(erasures)

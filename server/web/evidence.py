@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy
 from server.ingest.models import Disk, ErasureRecord, Run
 from server.web import conflicts, vocabulary
 from server.web.models import DeviceStatus, DiskDestruction
-from server.web.record_signatures import erasure_signatures
 from server.web.vocabulary import Decision
 
 #: grades whose laptops may go out on loan
@@ -125,7 +124,14 @@ def erasure_missing_many(statuses: Sequence[DeviceStatus]) -> dict[int, list[Mis
     erasures: dict[int, list[ErasureRecord]] = {}
     for rec in (
         ErasureRecord.objects.filter(run__in=run_ids)
-        .only("run_id", "record_id", "disk_serial", "result", "verification_passed")
+        .only(
+            "run_id",
+            "record_id",
+            "disk_serial",
+            "result",
+            "verification_passed",
+            "signature_status",
+        )
         .order_by("id")
     ):
         erasures.setdefault(rec.run_id, []).append(rec)
@@ -148,12 +154,11 @@ def erasure_missing_many(statuses: Sequence[DeviceStatus]) -> dict[int, list[Mis
         run_disks = disks.get(run.pk, [])
         if not run_disks:
             found.append(Missing("no_disks"))
-        sigs = erasure_signatures(run)
+        # the record signatures as checked when the report arrived (ingest.service)
         records: dict[str, list[tuple[str, str, bool | None]]] = {}
         for rec in erasures.get(run.pk, []):
-            sig = sigs.get(str(rec.record_id), "unsigned")
             records.setdefault(rec.disk_serial, []).append(
-                (rec.result, sig, rec.verification_passed)
+                (rec.result, rec.signature_status, rec.verification_passed)
             )
         gone = destroyed.get(status.pk, set())
         for disk in run_disks:

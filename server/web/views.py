@@ -33,7 +33,6 @@ from server.web.models import (
     Lending,
     Note,
 )
-from server.web.record_signatures import erasure_signatures
 
 VIEW = "web.view_devicestatus"
 
@@ -140,16 +139,32 @@ def _report(run: Run) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _raw_smartctl(disks: list[Any]) -> None:
+    """Each disk's raw smartctl JSON as indented text: json.dumps, not the template's pprint
+    filter, which took most of a page with several runs."""
+    for disk in disks:
+        health = disk.get("health") if isinstance(disk, dict) else None
+        raw = health.get("raw_smartctl_json") if isinstance(health, dict) else None
+        if raw is not None:
+            disk["raw_smartctl_json"] = json.dumps(raw, indent=1, ensure_ascii=False)
+
+
 @viewer
 @laptop_view
 def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
     device = status.device
     runs = []
-    run_objs = list(Run.objects.filter(device=device).select_related("station", "grade"))
+    # One query per kind of row, whatever the number of runs; the record signatures were
+    # checked when the report arrived (ErasureRecord.signature_status).
+    run_objs = list(
+        Run.objects.filter(device=device)
+        .select_related("station", "grade")
+        .prefetch_related("erasures", "images")
+    )
     for run in run_objs:
         report = _report(run)
-        sigs = erasure_signatures(run)
         comps = report.get("components") or {}
+        _raw_smartctl(comps.get("disks") or [])
         runs.append(
             {
                 "run": run,
@@ -158,9 +173,7 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
                 "batteries": comps.get("batteries") or [],
                 "cpu": comps.get("cpu") or {},
                 "memory": comps.get("memory") or {},
-                "erasures": [
-                    (e, sigs.get(str(e.record_id), "unsigned")) for e in run.erasures.all()
-                ],
+                "erasures": [(e, e.signature_status) for e in run.erasures.all()],
                 "images": list(run.images.all()),
                 "grade": getattr(run, "grade", None),
                 "report_grade": report.get("grade") or {},

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import subprocess
-import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,26 +23,14 @@ from agent.report.samples import sample_report
 from agent.report.schema import ErasureResult, Report
 from agent.signing import verify
 from tests.uplink.server_process import ServerProcess, Station
+from tests.web.browser import artifacts_dir, chromium, live_server, needs_chromium
 from tests.web.conftest import station_body
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytest.importorskip("playwright.sync_api")
 PASSWORD = "browser-test-password"
 XSS = "<script>window.pwned=1</script>"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make setup)"),
-]
+pytestmark = needs_chromium
 
 
 def upload(srv: ServerProcess, station: Station, report: Report) -> None:
@@ -61,21 +46,8 @@ def upload(srv: ServerProcess, station: Station, report: Report) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Station]]:
-    srv = ServerProcess(tmp_path_factory.mktemp("webui"))
-    srv.start()
-    try:
-        env = srv.env | {
-            "DJANGO_SETTINGS_MODULE": "server.settings",
-            "DIGIBENCH_PASSWORD": PASSWORD,
-        }
-        for name, role in (("carla", "coordinator"), ("tom", "technician")):
-            subprocess.run(
-                [sys.executable, "-m", "django", "webuser", name, "--role", role],
-                env=env,
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+    users = {"carla": "coordinator", "tom": "technician"}
+    with live_server(tmp_path_factory.mktemp("webui"), users, PASSWORD) as srv:
         station = srv.add_station("bench-web")
         now = datetime.now(UTC).replace(microsecond=0)
         for n in range(1, 6):
@@ -88,26 +60,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
                 report.device.product_version = XSS
             upload(srv, station, report)
         yield srv, station
-    finally:
-        srv.drop()
 
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    path = Path(os.environ.get("DIGIBENCH_ARTIFACTS") or tempfile.mkdtemp(prefix="digibench-web-"))
-    path.mkdir(parents=True, exist_ok=True)
-    print(f"\nweb UI screenshots: {path}", file=sys.stderr)
-    return path
+    return artifacts_dir("digibench-web-")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def login(browser: object, url: str, user: str):  # type: ignore[no-untyped-def]

@@ -4,8 +4,6 @@ following the stations' heartbeats by itself."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,25 +13,17 @@ import pytest
 import requests
 
 from tests.uplink.server_process import ServerProcess, Station
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.browser import chromium, live_server, needs_chromium
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 PASSWORD = "werkbank-test-password"
-pytestmark = [pytest.mark.slow]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Station]]:
-    srv = ServerProcess(tmp_path_factory.mktemp("werkbank"))
-    srv.start()
-    try:
-        env = srv.env | {"DJANGO_SETTINGS_MODULE": "server.settings",
-                         "DIGIBENCH_PASSWORD": PASSWORD}  # fmt: skip
-        subprocess.run([sys.executable, "-m", "django", "webuser", "vera", "--role", "technician"],
-                       env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
+    with live_server(tmp_path_factory.mktemp("werkbank"), {"vera": "technician"}, PASSWORD) as srv:
         yield srv, srv.add_station("bench-wall")
-    finally:
-        srv.drop()
 
 
 def _beat(srv: ServerProcess, station: Station, run: uuid.UUID, **fields: Any) -> None:
@@ -51,29 +41,25 @@ def test_the_bench_view_puts_the_waiting_laptop_first_and_follows_progress(
     _beat(srv, station, runs["DG-0101"], asset_tag="DG-0101", stage="wipe", percent=20, eta_s=900)
     _beat(srv, station, runs["DG-0102"], asset_tag="DG-0102", stage="flash", percent=70, eta_s=60)
     _beat(srv, station, runs["DG-0103"], asset_tag="DG-0103", stage="confirm", attention="confirm")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_context(
-                locale="nl-BE", viewport={"width": 390, "height": 800}
-            ).new_page()
-            page.goto(f"{srv.url}/werkbank/?compact=1")
-            page.fill("input[name=username]", "vera")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url("**/werkbank/**")
-            tags = page.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.tag)")
-            assert tags == ["DG-0103", "DG-0102", "DG-0101"]
-            assert "wissen bevestigen" in page.locator("tbody tr").first.inner_text()
-            assert "70 %" in page.locator("tbody tr").nth(1).inner_text()
-            page.screenshot(path=str(tmp_path / "werkbank-390.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no side-scroll
-            # the volunteer confirms DG-0103; its station says so; the page follows by itself
-            _beat(srv, station, runs["DG-0103"], asset_tag="DG-0103", stage="wipe", percent=1,
-                  eta_s=1200)  # fmt: skip
-            page.wait_for_function(
-                "() => !document.querySelector('tbody tr.attention')", timeout=30_000
-            )
-            assert "0 laptops hebben iemand nodig." in page.content()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_context(
+            locale="nl-BE", viewport={"width": 390, "height": 800}
+        ).new_page()
+        page.goto(f"{srv.url}/werkbank/?compact=1")
+        page.fill("input[name=username]", "vera")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/werkbank/**")
+        tags = page.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.tag)")
+        assert tags == ["DG-0103", "DG-0102", "DG-0101"]
+        assert "wissen bevestigen" in page.locator("tbody tr").first.inner_text()
+        assert "70 %" in page.locator("tbody tr").nth(1).inner_text()
+        page.screenshot(path=str(tmp_path / "werkbank-390.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no side-scroll
+        # the volunteer confirms DG-0103; its station says so; the page follows by itself
+        _beat(srv, station, runs["DG-0103"], asset_tag="DG-0103", stage="wipe", percent=1,
+              eta_s=1200)  # fmt: skip
+        page.wait_for_function(
+            "() => !document.querySelector('tbody tr.attention')", timeout=30_000
+        )
+        assert "0 laptops hebben iemand nodig." in page.content()
