@@ -189,7 +189,7 @@ def _approve_in_browser(bench: Bench, code: str) -> None:
     key fingerprint is shown, name the station, approve."""
     from playwright.sync_api import sync_playwright
 
-    from tests.web.test_browser import ARGS, CHROMIUM
+    from tests.web.browser import ARGS, CHROMIUM
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -3,47 +3,25 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from agent.report.samples import sample_report
 from agent.report.schema import ErasureResult
 from tests.uplink.server_process import ServerProcess, Station
-from tests.web.test_browser import ARGS, CHROMIUM, PASSWORD, login, upload
+from tests.web.browser import artifacts_dir, chromium, live_server, needs_chromium
+from tests.web.test_browser import PASSWORD, login, upload
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (make setup)"),
-]
+pytestmark = needs_chromium
 
 REFUSED = (7, 23, 41)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Station]]:
-    srv = ServerProcess(tmp_path_factory.mktemp("bulkui"))
-    srv.start()
-    try:
-        env = srv.env | {
-            "DJANGO_SETTINGS_MODULE": "server.settings",
-            "DIGIBENCH_PASSWORD": PASSWORD,
-        }
-        subprocess.run(
-            [sys.executable, "-m", "django", "webuser", "carla", "--role", "coordinator"],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+    with live_server(tmp_path_factory.mktemp("bulkui"), {"carla": "coordinator"}, PASSWORD) as srv:
         station = srv.add_station("bench-bulk")
         now = datetime.now(UTC).replace(microsecond=0)
         for n in range(1, 51):
@@ -54,25 +32,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
                 report.erasures[0].verification_passed = False
             upload(srv, station, report)
         yield srv, station
-    finally:
-        srv.drop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def test_bulk_decision_of_50_with_3_refused(
     server: tuple[ServerProcess, Station], browser: object
 ) -> None:
     srv, station = server
-    artifacts = Path(os.environ.get("DIGIBENCH_ARTIFACTS") or tempfile.mkdtemp(prefix="bulk-"))
+    artifacts = artifacts_dir("bulk-")
     page = login(browser, srv.url, "carla")
     page.goto(f"{srv.url}/devices/?station={station.name}")
     page.check("#bulk input[name=scope][value=filter]")

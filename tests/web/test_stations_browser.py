@@ -14,7 +14,7 @@ import requests
 from agent.report.samples import sample_report
 from agent.uplink.signed import report_json, sign_report
 from tests.uplink.server_process import ServerProcess, Station
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.browser import ARGS, CHROMIUM
 
 playwright = pytest.importorskip("playwright.sync_api")
 PASSWORD = "stations-test-password"
