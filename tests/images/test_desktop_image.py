@@ -125,16 +125,23 @@ setpriv --reuid=gebruiker --regid=gebruiker --init-groups \\
     env -i HOME=/home/gebruiker USER=gebruiker LANG=nl_BE.UTF-8 PATH=/usr/bin:/bin \\
     firefox-esr --headless --no-remote about:blank >/tmp/dbtest-firefox.log 2>&1 &
 firefox=$!
+# the profile's place: ~/.mozilla, or ~/.config/mozilla (XDG) in newer releases
+profile_files() {
+    find /home/gebruiker/.mozilla /home/gebruiker/.config/mozilla -name "$1" 2>/dev/null
+}
 for _ in $(seq 1 300); do
-    grep -qs opensc-pkcs11 /home/gebruiker/.mozilla/firefox*/*/pkcs11.txt \\
-        && grep -aqs taxonweb /home/gebruiker/.mozilla/firefox*/*/places.sqlite* && break
+    grep -qs opensc-pkcs11 $(profile_files pkcs11.txt) && break
+    sleep 2
+done
+for _ in $(seq 1 90); do
+    grep -aqs taxonweb $(profile_files 'places.sqlite*') && break
     sleep 2
 done
 sleep 5
-profiles=/home/gebruiker/.mozilla
-echo "DBTEST profile-pkcs11=$(grep -ls opensc-pkcs11 $profiles/*/*/pkcs11.txt | wc -l)"
-echo "DBTEST profile-pkcs11-name=$(grep -hs '^name=' $profiles/*/*/pkcs11.txt | tr '\\n' ' ')"
-echo "DBTEST profile-taxonweb=$(grep -als taxonweb $profiles/*/*/places.sqlite* | wc -l)"
+echo "DBTEST profile-dir=$(profile_files pkcs11.txt | head -n1)"
+echo "DBTEST profile-pkcs11=$(grep -ls opensc-pkcs11 $(profile_files pkcs11.txt) | wc -l)"
+echo "DBTEST profile-pkcs11-name=$(grep -hs '^name=' $(profile_files pkcs11.txt) | tr '\\n' ' ')"
+echo "DBTEST profile-taxonweb=$(grep -als taxonweb $(profile_files 'places.sqlite*') | wc -l)"
 kill "$firefox" 2>/dev/null; wait "$firefox" 2>/dev/null
 tail -n 5 /tmp/dbtest-firefox.log | sed 's/^/DBTEST firefox-log: /'
 echo "DBTEST login-end"
