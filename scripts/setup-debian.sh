@@ -16,6 +16,9 @@ BASE=(
     postgresql
     chromium poppler-utils fonts-dejavu-core zbar-tools
     v4l-utils alsa-utils
+
+    # the desktop image's PAM locale (images/os/pam-locale/) and its test
+    gcc libc6-dev gettext locales
 )
 # The image builds' host tools (images/os/build.sh, images/live/build.sh also install them
 # when run alone) and the boot proofs: QEMU with UEFI (OVMF) and legacy BIOS (SeaBIOS).

@@ -23,7 +23,8 @@ RAW="$OUT/$NAME.img"
 ESP_MIB=256
 T0=$(date +%s)
 
-host_deps debootstrap dosfstools mtools syslinux syslinux-common e2fsprogs fdisk bmap-tools zstd uuid-runtime
+host_deps debootstrap dosfstools mtools syslinux syslinux-common e2fsprogs fdisk bmap-tools zstd uuid-runtime \
+    gettext gcc libc6-dev
 mkdir -p "$OUT"
 exec > >(tee "$OUT/$NAME.build.log") 2>&1
 
@@ -47,6 +48,16 @@ cp -a "$HERE/overlay/." "$TREE/"
 from agent.flash.provision import apply, load_settings
 s = load_settings(); apply(Path(sys.argv[1]), s.default_hostname, s)' "$TREE")
 chroot "$TREE" locale-gen >/dev/null
+# PAM's messages in Dutch at the first login: the one message Debian's nl catalogue leaves
+# untranslated (nl_BE falls back to nl for the rest), and for LightDM, which never sets a
+# locale for PAM, a preloaded setlocale (lightdm.service.d/50-digibench-locale.conf).
+mkdir -p "$TREE/usr/share/locale/nl_BE/LC_MESSAGES"
+msgfmt --check-format -o "$TREE/usr/share/locale/nl_BE/LC_MESSAGES/Linux-PAM.mo" "$HERE/pam-locale/Linux-PAM.nl_BE.po"
+if [ -e "$TREE/usr/sbin/lightdm" ]; then
+    mkdir -p "$TREE/usr/local/lib/digibench"
+    gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$TREE/usr/local/lib/digibench/pam-locale.so" \
+        "$HERE/pam-locale/digibench-pam-locale.c"
+fi
 LANG_DEFAULT="$(sed -n 's/^LANG=//p' "$TREE/etc/default/locale")"
 chroot "$TREE" locale -a | grep -qix "$(echo "$LANG_DEFAULT" | sed 's/UTF-8/utf8/I')" \
     || die "locale $LANG_DEFAULT was not generated"
