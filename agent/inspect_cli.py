@@ -12,18 +12,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.cli import summary
 from agent.errors import InputError
-from agent.health.battery import judge_battery
-from agent.health.battery_parse import load_battery_file
-from agent.health.disk_verdict import judge_disk
-from agent.health.smart_parse import read_smartctl_file
-from agent.inspect import inspect_machine
-from agent.policy import Policy, load_policy
-from agent.report.schema import Battery, Disk, DiskHealth, Mode, Reason, Report
-from agent.runner import SystemRunner
+
+if TYPE_CHECKING:  # the inspection loads when a command runs, not for --help
+    from agent.policy import Policy
+    from agent.report.schema import Battery, Disk, DiskHealth, Reason, Report
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -123,11 +119,17 @@ def _error(message: str) -> None:
 
 
 def _policy(args: argparse.Namespace) -> Policy:
+    from agent.policy import load_policy
+
     override: Path | None = getattr(args, "policy", None)
     return load_policy(override)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from agent.inspect import inspect_machine
+    from agent.report.schema import Mode
+    from agent.runner import SystemRunner
+
     report = inspect_machine(
         runner=SystemRunner(),
         policy=_policy(args),
@@ -157,6 +159,9 @@ def _disk_entry(path: Path, health: DiskHealth, model: str | None, serial: str |
 
 
 def cmd_disk_health(args: argparse.Namespace) -> int:
+    from agent.health.disk_verdict import judge_disk
+    from agent.health.smart_parse import read_smartctl_file
+
     policy = _policy(args)
     code = EXIT_OK
     results = []
@@ -179,6 +184,9 @@ def cmd_disk_health(args: argparse.Namespace) -> int:
 
 
 def cmd_battery_health(args: argparse.Namespace) -> int:
+    from agent.health.battery import judge_battery
+    from agent.health.battery_parse import load_battery_file
+
     policy = _policy(args)
     code = EXIT_OK
     results = []

@@ -34,10 +34,6 @@ ALLOWED: dict[str, set[str]] = {
     "flash": {"zstandard"},  # image-compress shares the module; its options come from there
     "image-compress": {"zstandard"},
     "demo": {"pydantic", "agent.report.schema"},  # --mode lists the schema's modes
-    "inspect": {"pydantic", "agent.report.schema", "psutil"},
-    "disk-health": {"pydantic", "agent.report.schema", "psutil"},
-    "battery-health": {"pydantic", "agent.report.schema", "psutil"},
-    "enrol": {"requests", "cryptography"},
 }
 
 _PROBE = """

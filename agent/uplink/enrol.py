@@ -19,15 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
-
-import requests
+from typing import TYPE_CHECKING, Any, TextIO
 
 from agent.cli import summary
 from agent.errors import DigibenchError
 from agent.fsutil import write_atomic
-from agent.signing import key_fingerprint, load_or_create_key, public_key_b64
 from agent.tui.i18n import _, set_language
+
+if TYPE_CHECKING:  # requests and the keys load when a pairing starts, not for --help
+    import requests
 
 EXIT_OK = 0
 START = "/api/v1/enrolments"
@@ -68,6 +68,8 @@ class Cancelled(DigibenchError):
 
 
 def _post(session: requests.Session, url: str, body: dict[str, str]) -> tuple[int, Any]:
+    import requests
+
     try:
         answer = session.post(url, json=body, timeout=30)
     except requests.RequestException as exc:
@@ -220,6 +222,8 @@ def begin(session: requests.Session, server: str, key_dir: Path, *, name_hint: s
             _("{server} is not a server address").format(server=server),
             hint="https://digibench.example.org",
         )
+    from agent.signing import key_fingerprint, load_or_create_key, public_key_b64
+
     key = load_or_create_key(key_dir)
     public_key = public_key_b64(key)
     pairing = start(session, server, public_key, name_hint or socket.gethostname())
@@ -242,7 +246,10 @@ def enrol(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Paired:
     """The text command's whole pairing: the same steps the enrolment screen takes."""
-    session = session or requests.Session()
+    if session is None:
+        import requests
+
+        session = requests.Session()
     pairing = begin(session, server, key_dir, name_hint=name_hint)
     show(pairing, out)
 
