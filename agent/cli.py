@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "outbox": "agent.uplink.cli",
     "upload": "agent.uplink.cli",
     "enrol": "agent.uplink.enrol",
+    "netboot": "agent.netboot.cli",
     "demo": "agent.demo.cli",
     "label": "agent.labels.cli",
 }
