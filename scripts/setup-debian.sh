@@ -15,6 +15,7 @@ BASE=(
     bmap-tools zstd xz-utils gdisk dosfstools mtools
     postgresql
     chromium poppler-utils fonts-dejavu-core zbar-tools
+    dnsmasq-base
 )
 # The image builds' host tools (images/os/build.sh, images/live/build.sh also install them
 # when run alone) and the boot proofs: QEMU with UEFI (OVMF) and legacy BIOS (SeaBIOS).
@@ -22,6 +23,7 @@ IMAGES=(
     qemu-system-x86 qemu-utils ovmf seabios
     debootstrap syslinux syslinux-common uuid-runtime cpio
     grub-common grub-efi-amd64-bin grub-pc-bin xorriso diffutils kmod
+    ipxe ipxe-qemu
 )
 
 PACKAGES=("${BASE[@]}")

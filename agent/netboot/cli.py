@@ -158,7 +158,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     s.add_argument("--host", default="0.0.0.0", help="address to listen on")  # noqa: S104
     s.add_argument("--port", type=int, default=8067)
     s.add_argument("--public-url", required=True,
-                   help="this server's URL for the laptops, e.g. http://192.168.1.5:8067")  # fmt: skip
+                   help="URL the laptops reach this at, e.g. http://192.168.1.5:8067")  # fmt: skip
     s.add_argument("--kernel-args", default="", help="extra kernel arguments for the laptops")
     s.add_argument("--allow", action="append",
                    help="networks that may join (default: loopback, private ranges)")  # fmt: skip
