@@ -203,11 +203,18 @@ class Werkbank:
         self.snapshots: list[list[tuple[str, str, bool]]] = []
 
     def snapshot(self) -> list[tuple[str, str, bool]]:
-        self.page.reload()
-        rows = self.page.locator("tbody tr").evaluate_all(
-            "rows => rows.map(r => [r.dataset.tag || '', r.innerText,"
-            " r.classList.contains('attention')])"
-        )
+        """The rows now. The page reloads itself (every few seconds): no navigation here,
+        and a read that meets a reload is simply tried again next time."""
+        from playwright.sync_api import Error
+
+        try:
+            self.page.wait_for_load_state()
+            rows = self.page.locator("tbody tr").evaluate_all(
+                "rows => rows.map(r => [r.dataset.tag || '', r.innerText,"
+                " r.classList.contains('attention')])"
+            )
+        except Error:
+            return []
         snap = [(str(tag), " ".join(str(text).split()), bool(att)) for tag, text, att in rows]
         self.snapshots.append(snap)
         return snap
