@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
+.PHONY: netboot-dnsmasq help setup setup-images venv demo demo-inspect test lint typecheck pytest schema bench clean i18n bench-wipe bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -137,6 +137,15 @@ test-images: setup-images venv $(MINIMAL_BUILT) $(LIVE_BUILT)
 test-images-desktop: setup-images venv
 	$(MAKE) os-image VARIANT=desktop
 	DIGIBENCH_STRICT=1 $(BIN)/pytest -m images tests/images/test_desktop_image.py
+
+# A bench server's dnsmasq proxy-DHCP config (docs/netboot.md): make netboot-dnsmasq
+# SERVER_IP=192.168.1.5 [PORT=8067] [INTERFACE=eno1]; written to build/netboot/.
+netboot-dnsmasq: venv
+	@test -n "$(SERVER_IP)" || { echo "give SERVER_IP=the bench server's address"; exit 2; }
+	@mkdir -p build/netboot
+	$(BIN)/digibench netboot dnsmasq "$(SERVER_IP)" --port "$(or $(PORT),8067)" \
+		$(if $(INTERFACE),--interface "$(INTERFACE)") --output build/netboot/digibench-dnsmasq.conf \
+		--chain build/netboot/digibench.ipxe
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
