@@ -121,7 +121,9 @@ stick: venv
 
 # The end-to-end proof in virtual machines: the stick wipes, flashes, grades and reports a
 # virtual laptop to a real server, the flashed disk boots; a worn disk and a server that is
-# down are handled. Builds both images first (cached). Root; prints each phase's duration;
+# down are handled; four laptops with no stick boot from a bench server by iPXE, three flash
+# from one read of the image while the Werkbank follows. Builds both images first (cached).
+# Root; prints each phase's duration;
 # serial consoles and station logs stay in build/e2e/ when it fails.
 e2e: setup-images venv $(MINIMAL_BUILT) $(LIVE_BUILT)
 	@mkdir -p $(RESULTS)
