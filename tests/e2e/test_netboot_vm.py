@@ -50,7 +50,9 @@ GUEST_BENCH = "10.0.2.100"
 PASSWORD = "netboot-werkbank-password"
 DISK = 1408 * MiB  # the minimal OS image needs 1402 MiB: small disks keep the proof short
 KERNEL_ARGS = (
-    "console=ttyS0,115200 loglevel=6 systemd.mask=serial-getty@ttyS0.service digibench.poweroff=1"
+    "console=ttyS0,115200 loglevel=6 systemd.mask=serial-getty@ttyS0.service digibench.poweroff=1 "
+    # a starved host (TCG) fails the kernel's IO-APIC timer check: skip it; a panic powers off
+    "no_timer_check panic=5"
 )
 POLICY = """\
 [grading]
