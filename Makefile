@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FIXTURES := tests/fixtures
 
-.PHONY: help setup setup-images venv demo demo-inspect test webui-check lint typecheck pytest schema bench clean i18n bench-wipe bench-startup bench-laptop bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
+.PHONY: netboot-dnsmasq help setup setup-images venv demo demo-inspect test webui-check lint typecheck pytest schema bench clean i18n bench-wipe bench-startup bench-laptop bench-flash bench-webui os-image live-image test-images test-images-desktop stick e2e
 
 help:
 	@echo "make demo       the station on loop devices with a local server (root)"
@@ -144,7 +144,9 @@ stick: venv
 
 # The end-to-end proof in virtual machines: the stick wipes, flashes, grades and reports a
 # virtual laptop to a real server, the flashed disk boots; a worn disk and a server that is
-# down are handled. Builds both images first (cached). Root; prints each phase's duration;
+# down are handled; four laptops with no stick boot from a bench server by iPXE, three flash
+# from one read of the image while the Werkbank follows. Builds both images first (cached).
+# Root; prints each phase's duration;
 # serial consoles and station logs stay in build/e2e/ when it fails.
 e2e: setup-images venv $(MINIMAL_BUILT) $(LIVE_BUILT)
 	@mkdir -p $(RESULTS)
@@ -160,6 +162,15 @@ test-images: setup-images venv $(MINIMAL_BUILT) $(LIVE_BUILT)
 test-images-desktop: setup-images venv
 	$(MAKE) os-image VARIANT=desktop
 	DIGIBENCH_STRICT=1 $(BIN)/pytest -m images tests/images/test_desktop_image.py
+
+# A bench server's dnsmasq proxy-DHCP config (docs/netboot.md): make netboot-dnsmasq
+# SERVER_IP=192.168.1.5 [PORT=8067] [INTERFACE=eno1]; written to build/netboot/.
+netboot-dnsmasq: venv
+	@test -n "$(SERVER_IP)" || { echo "give SERVER_IP=the bench server's address"; exit 2; }
+	@mkdir -p build/netboot
+	$(BIN)/digibench netboot dnsmasq "$(SERVER_IP)" --port "$(or $(PORT),8067)" \
+		$(if $(INTERFACE),--interface "$(INTERFACE)") --output build/netboot/digibench-dnsmasq.conf \
+		--chain build/netboot/digibench.ipxe
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

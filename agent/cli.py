@@ -71,6 +71,7 @@ COMMANDS: dict[str, Command] = {
     "enrol": Command(
         "agent.uplink.enrol", "pair this station with a server (approved in its web UI)"
     ),
+    "netboot": Command("agent.netboot.cli", "boot laptops from the network (a bench server)"),
     "demo": Command(
         "agent.demo.cli", "the station on loop-device disks with a local server (root; cleans up)"
     ),

@@ -92,6 +92,13 @@ class TestingSection(_Section):
     smart_fixtures: dict[str, Path] = Field(default_factory=dict)
 
 
+class NetbootSection(_Section):
+    """Set by the bench server for a laptop it booted from the network (docs/netboot.md)."""
+
+    #: the bench server's URL: it signs for the station (the laptop holds no key)
+    bench: str | None = None
+
+
 class StationConfig(_Section):
     station: StationSection = Field(default_factory=StationSection)
     server: ServerSection = Field(default_factory=ServerSection)
@@ -100,6 +107,7 @@ class StationConfig(_Section):
     headless: HeadlessSection = Field(default_factory=HeadlessSection)
     testing: TestingSection = Field(default_factory=TestingSection)
     storage: StorageSection = Field(default_factory=StorageSection)
+    netboot: NetbootSection = Field(default_factory=NetbootSection)
     #: policy TOML merged over the shipped default
     policy: Path | None = None
 

@@ -19,6 +19,8 @@ BASE=(
 
     # the desktop image's PAM locale (images/os/pam-locale/) and its test
     gcc libc6-dev gettext locales
+    # the bench server's proxy-DHCP check (agent/netboot, its tests run dnsmasq --test)
+    dnsmasq-base
 )
 # The image builds' host tools (images/os/build.sh, images/live/build.sh also install them
 # when run alone) and the boot proofs: QEMU with UEFI (OVMF) and legacy BIOS (SeaBIOS).
@@ -26,6 +28,7 @@ IMAGES=(
     qemu-system-x86 qemu-utils ovmf seabios
     debootstrap syslinux syslinux-common uuid-runtime cpio
     grub-common grub-efi-amd64-bin grub-pc-bin xorriso diffutils kmod
+    ipxe ipxe-qemu
 )
 
 PACKAGES=("${BASE[@]}")

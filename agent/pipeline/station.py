@@ -39,6 +39,7 @@ from agent.errors import DigibenchError
 from agent.flash.engine import FlashFailedError, FlashOptions, flash
 from agent.grading import grade_report
 from agent.inspect import inspect_machine
+from agent.netboot.keys import station_key
 from agent.pipeline.delivery import Delivery
 from agent.pipeline.events import (
     EventSink,
@@ -73,7 +74,7 @@ from agent.report.schema import (
     TestResult,
 )
 from agent.runner import Runner
-from agent.signing import load_or_create_key, public_key_b64
+from agent.signing import public_key_b64
 from agent.uplink.signed import report_json, sign_report
 
 __all__ = [
@@ -400,7 +401,7 @@ class Pipeline:
             raise RunCancelledError("the run was stopped; nothing more is done to this laptop")
 
     def _station_key(self, report: Report) -> Ed25519PrivateKey:
-        key = load_or_create_key(self.config.key_dir)
+        key = station_key(self.config)
         report.station = Station(
             name=self.config.station.name,
             hostname=socket.gethostname() or None,

@@ -103,6 +103,9 @@ grub-mkrescue -o "$IMG" "$ISO" -- -volid DIGIBENCH_LIVE \
     -append_partition 3 0x83 "$DATA_IMG" >&2 2>"$WORK/grub-mkrescue.log" \
     || { cat "$WORK/grub-mkrescue.log" >&2; die "grub-mkrescue failed"; }
 zstd -q -f -T0 "$IMG" -o "$IMG.zst"
+# What a bench server serves to laptops that boot from the network (docs/netboot.md).
+rm -rf "$OUT/netboot"; mkdir -p "$OUT/netboot"
+ln -f "$ISO/live/vmlinuz" "$ISO/live/initrd.img" "$OUT/netboot/"
 (cd "$OUT" && sha256sum "$NAME.img" "$NAME.img.zst" "$NAME.packages.txt" "$NAME.python-packages.txt" >"$NAME.SHA256SUMS")
 
 log "done in $(( $(date +%s) - T0 )) s"
