@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from types import FrameType
 
-import requests
-
 from agent.cli import summary
 from agent.errors import DigibenchError, InputError
 
@@ -106,6 +104,8 @@ def join(bench_url: str, mac: str, data: Path, *, wait_s: float = JOIN_WAIT_S) -
     """Ask the bench server for a session and this laptop's config; write them to ``data``.
 
     Tries again while the network comes up. True when the laptop is to run headless."""
+    import requests  # here, not at the top: ``digibench --help`` stays fast
+
     deadline = time.monotonic() + wait_s
     url = bench_url.rstrip("/") + "/netboot/join"
     while True:
