@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
-from tests.uplink.server_process import ServerProcess
+from agent.report.schema import Report
+from tests.uplink.server_process import ServerProcess, Station
+from tests.web.conftest import station_body
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -87,3 +90,14 @@ def artifacts_dir(prefix: str) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     print(f"\nbrowser screenshots: {path}", file=sys.stderr)
     return path
+
+
+def upload(srv: ServerProcess, station: Station, report: Report) -> None:
+    """Post a report as a station does: erasure records and report signed."""
+    response = requests.post(
+        f"{srv.url}/api/v1/reports",
+        data=station_body(report, station.key),
+        headers={"Authorization": f"Bearer {station.token}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text

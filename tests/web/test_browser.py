@@ -20,28 +20,16 @@ import requests
 from openpyxl import load_workbook
 
 from agent.report.samples import sample_report
-from agent.report.schema import ErasureResult, Report
+from agent.report.schema import ErasureResult
 from agent.signing import verify
 from tests.uplink.server_process import ServerProcess, Station
-from tests.web.browser import artifacts_dir, chromium, live_server, needs_chromium
-from tests.web.conftest import station_body
+from tests.web.browser import artifacts_dir, chromium, live_server, needs_chromium, upload
 
 pytest.importorskip("playwright.sync_api")
 PASSWORD = "browser-test-password"
 XSS = "<script>window.pwned=1</script>"
 
 pytestmark = needs_chromium
-
-
-def upload(srv: ServerProcess, station: Station, report: Report) -> None:
-    """Post a report as a station does: erasure records and report signed."""
-    response = requests.post(
-        f"{srv.url}/api/v1/reports",
-        data=station_body(report, station.key),
-        headers={"Authorization": f"Bearer {station.token}", "Content-Type": "application/json"},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
 
 
 @pytest.fixture(scope="module")

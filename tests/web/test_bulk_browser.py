@@ -11,8 +11,8 @@ import pytest
 from agent.report.samples import sample_report
 from agent.report.schema import ErasureResult
 from tests.uplink.server_process import ServerProcess, Station
-from tests.web.browser import artifacts_dir, chromium, live_server, needs_chromium
-from tests.web.test_browser import PASSWORD, login, upload
+from tests.web.browser import artifacts_dir, chromium, live_server, needs_chromium, upload
+from tests.web.test_browser import PASSWORD, login
 
 pytestmark = needs_chromium
 

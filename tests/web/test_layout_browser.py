@@ -1,7 +1,7 @@
 """The pages fit the screen they are read on, and print cleanly (Debian's chromium).
 
-Dashboard, device list, device page (eight runs), batch page and the review queue (when
-the server has one) at 1366 and 390 px wide: no page scrolls sideways; at 390 px the
+Dashboard, device list, device page (eight runs), batch page and the review queue at
+1366 and 390 px wide: no page scrolls sideways; at 390 px the
 navigation folds behind a menu button; printed, the device and batch pages show no
 navigation and no forms. Screenshots and the printed PDFs are kept as artifacts.
 """
@@ -15,31 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from agent.report.samples import sample_report
-from agent.report.schema import Report
-from tests.uplink.server_process import ServerProcess, Station
-from tests.web.browser import artifacts_dir, chromium, live_server, log_in, needs_chromium
-from tests.web.conftest import station_body
+from tests.uplink.server_process import ServerProcess
+from tests.web.browser import (
+    artifacts_dir,
+    chromium,
+    live_server,
+    log_in,
+    needs_chromium,
+    upload,
+)
 
 pytest.importorskip("playwright.sync_api")
 PASSWORD = "layout-test-password"
 WIDTHS = (1366, 390)
-#: the review queue's address, if this server has one
-QUEUE = ("/te-beslissen/",)
 
 pytestmark = needs_chromium
-
-
-def _upload(srv: ServerProcess, station: Station, report: Report) -> None:
-    response = requests.post(
-        f"{srv.url}/api/v1/reports",
-        data=station_body(report, station.key),
-        headers={"Authorization": f"Bearer {station.token}", "Content-Type": "application/json"},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +46,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
                 report.device.vendor = "HP"
                 report.device.product_name = "HP EliteBook 840 G5"
                 report.device.product_version = ""
-            _upload(srv, station, report)
+            upload(srv, station, report)
         for k in range(1, 8):  # DG-000001 came back seven times
             again = sample_report(1, station=station.name, report_id=uuid.uuid4())
             again.created_at = again.finished_at = now - timedelta(days=k)
-            _upload(srv, station, again)
+            upload(srv, station, again)
         yield srv
 
 
@@ -94,13 +86,8 @@ def _pages(server: ServerProcess, batch_url: str) -> dict[str, str]:
         "devices": f"{server.url}/devices/",
         "device": f"{server.url}/devices/DG-000001/",
         "batch": batch_url,
+        "queue": f"{server.url}/queue/",
     }
-    for path in QUEUE:
-        if (
-            requests.get(f"{server.url}{path}", timeout=30, allow_redirects=False).status_code
-            != 404
-        ):
-            pages["queue"] = f"{server.url}{path}"
     return pages
 
 
