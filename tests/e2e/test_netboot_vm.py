@@ -40,7 +40,7 @@ from tests.e2e.laptop import MiB, count_marker, donor_disk, new_marker, partitio
 from tests.images.qemu import BUILD, QEMU, REPO, require, tail
 from tests.netboot.bench_process import BenchProcess
 from tests.uplink.server_process import ServerProcess, Station
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.browser import ARGS, CHROMIUM
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root, pytest.mark.slow]
 
