@@ -251,3 +251,19 @@ def console_safe(text: str) -> set[str]:
         and ch not in CONSOLE_GLYPHS
         and not (" " <= ch <= "~" or "\xa0" <= ch <= "\xff")
     }
+
+
+class CountedKeys:
+    """Presses keys through ``pilot`` and counts them: the bench-time tests' volunteer.
+
+    What the barcode scanner types is pressed with ``pilot.press`` directly, uncounted;
+    ``start`` counts keys pressed before the app runs (the boot menu's entry and Enter).
+    """
+
+    def __init__(self, pilot: Pilot[Any], *, start: int = 0) -> None:
+        self.pilot = pilot
+        self.count = start
+
+    async def __call__(self, *names: str) -> None:
+        self.count += len(names)
+        await self.pilot.press(*names)

@@ -14,7 +14,14 @@ from agent.tui.screens.confirm import ConfirmScreen
 from agent.tui.screens.devices import DevicesScreen
 from agent.tui.screens.summary import SummaryScreen
 
-from .conftest import ScriptedPipeline, inspected_report, make_app, screen_text, wait_for
+from .conftest import (
+    CountedKeys,
+    ScriptedPipeline,
+    inspected_report,
+    make_app,
+    screen_text,
+    wait_for,
+)
 
 SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
 DEVICE_CHECKS = ["camera", "audio", "wifi", "bluetooth", "charging", "thermal"]
@@ -35,14 +42,8 @@ def _app(report: Report, **kwargs: Any) -> tuple[DigibenchApp, ScriptedPipeline]
 async def test_happy_path_with_device_checks_stays_within_15_keystrokes() -> None:
     """Bench time: asset tag to confirm, with every new check in its default policy."""
     app, pipeline = _app(_laptop())
-    keys = 2  # the boot menu: pick the entry, Enter
-
-    async def press(*names: str) -> None:
-        nonlocal keys
-        keys += len(names)
-        await pilot.press(*names)
-
     async with app.run_test(size=(100, 30)) as pilot:
+        press = CountedKeys(pilot, start=2)  # the boot menu: pick the entry, Enter
         await pilot.press(*"DG-000051")  # the barcode scanner types the tag...
         await press("enter")  # ...and the Enter is counted
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
@@ -64,7 +65,7 @@ async def test_happy_path_with_device_checks_stays_within_15_keystrokes() -> Non
     names = [t.name for t in pipeline.tests]
     assert names == ["keyboard", "screen", "touchpad", *DEVICE_CHECKS, "cosmetic"]
     assert all(t.outcome is TestOutcome.PASS for t in pipeline.tests if t.name in DEVICE_CHECKS)
-    assert keys <= 15, keys
+    assert press.count <= 15, press.count
 
 
 async def test_operator_marks_a_broken_camera_and_changes_their_mind_on_sound() -> None:

@@ -26,7 +26,7 @@ from agent.tui.screens.summary import SummaryScreen
 from agent.tui.screens.working import ErrorScreen
 from agent.tui.widgets import Badge, DiskBar, KeyboardMap, QRCode
 
-from .conftest import SERVER, inspected_report, make_app, screen_text, wait_for
+from .conftest import SERVER, CountedKeys, inspected_report, make_app, screen_text, wait_for
 
 
 def static_text(widget: Static) -> str:
@@ -62,14 +62,8 @@ async def test_inspection_error_is_shown_and_nothing_is_lost() -> None:
 
 async def test_intake_happy_path_through_every_screen() -> None:
     app, pipeline = make_app(hold_run=True, swappable_disks=True)
-    keys = 0
-
-    async def press(*names: str) -> None:
-        nonlocal keys
-        keys += len(names)
-        await pilot.press(*names)
-
     async with app.run_test(size=(80, 25)) as pilot:
+        press = CountedKeys(pilot, start=0)
         await pilot.press(*"DG-000042")  # the barcode scanner types the tag...
         await press("enter")  # ...and presses Enter
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
@@ -124,7 +118,7 @@ async def test_intake_happy_path_through_every_screen() -> None:
         assert "2 report(s) waiting" in text
         assert result.query_one(QRCode).data == f"{SERVER}/devices/DG-000042/"
         # boot menu (2 keys) + these must stay within the 15-keystroke budget
-        assert keys + 2 <= 15, keys
+        assert press.count + 2 <= 15, press.count
 
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, StartScreen))

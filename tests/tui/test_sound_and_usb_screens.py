@@ -25,7 +25,7 @@ from tests.checks.test_audio_loopback import _runner as audio_runner
 from tests.checks.test_camera_frame import _runner as camera_runner
 from tests.checks.test_usb_ports import FT232, TUNER, laptop_ports, moved
 
-from .conftest import make_app, screen_text, wait_for
+from .conftest import CountedKeys, make_app, screen_text, wait_for
 from .test_device_checks import DEVICE_CHECKS, _app, _laptop
 
 
@@ -68,14 +68,8 @@ async def test_happy_path_with_every_station_check_stays_within_15_keystrokes(
     app.camera_test = lambda: grab_frame(camera_runner(yuyv(scene(), noise=4)), "/dev/video0")
     app.audio_test = _heard()
     app.usb_ports = PortWatch(laptop_ports(tmp_path), events=plugs.events)
-    keys = 2  # the boot menu: pick the entry, Enter
-
-    async def press(*names: str) -> None:
-        nonlocal keys
-        keys += len(names)
-        await pilot.press(*names)
-
     async with app.run_test(size=(100, 40)) as pilot:
+        press = CountedKeys(pilot, start=2)  # the boot menu: pick the entry, Enter
         await pilot.press(*"DG-000071")  # the barcode scanner types the tag...
         await press("enter")  # ...and the Enter is counted
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
@@ -108,7 +102,7 @@ async def test_happy_path_with_every_station_check_stays_within_15_keystrokes(
     assert set(tests) == {"keyboard", "screen", "touchpad", "cosmetic", "usb_ports", *DEVICE_CHECKS}
     for name in ("camera", "audio", "usb_ports"):
         assert tests[name].outcome is TestOutcome.PASS, tests[name]
-    assert keys <= 15, keys
+    assert press.count <= 15, press.count
 
 
 async def test_a_silent_microphone_fails_the_sound_test_and_says_so_in_dutch() -> None:
