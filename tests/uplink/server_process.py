@@ -148,9 +148,17 @@ class ServerProcess:
         """Stop, and drop the PostgreSQL database if this server had one."""
         self.stop()
         if self.pg_admin_url and self.pg_db:
+            # FORCE ends the server's leftover sessions, but PostgreSQL 15 refuses it while an
+            # autovacuum worker (no role) is in the database, as after a restore: the plain
+            # DROP cancels autovacuum itself, so fall back to it and retry briefly.
+            name = sql.Identifier(self.pg_db)
             with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(self.pg_db)
-                    )
-                )
+                for attempt in range(20):
+                    force = sql.SQL(" WITH (FORCE)") if attempt % 2 == 0 else sql.SQL("")
+                    try:
+                        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name) + force)
+                        return
+                    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                        if attempt == 19:
+                            raise
+                        time.sleep(0.5)
