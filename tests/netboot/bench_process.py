@@ -4,15 +4,11 @@ tests: its log (with the count of backing-store reads) is a file the test reads.
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
-
-from tests.uplink.server_process import LOOPBACK, free_port
+from tests.uplink.server_process import LOOPBACK, free_port, start_process, stop_process
 
 
 class BenchProcess:
@@ -46,29 +42,12 @@ class BenchProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"bench server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/netboot/key", timeout=2).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"bench server did not come up: {self.log.read_text()[-3000:]}")
+        self.proc = start_process(
+            self.cmd, self.log, f"{self.url}/netboot/key", what="bench server"
+        )
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def backing_reads(self, name: str) -> int:
         """How often the log says ``name`` was read from the backing store."""

@@ -33,6 +33,43 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_process(
+    cmd: list[str],
+    log: Path,
+    ready_url: str,
+    *,
+    env: dict[str, str] | None = None,
+    verify: str | bool = True,
+    what: str = "server",
+) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` with its output in ``log`` and wait until ``ready_url`` answers."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited: {log.read_text()[-3000:]}")
+        try:
+            if requests.get(ready_url, timeout=2, verify=verify).ok:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not come up: {log.read_text()[-3000:]}")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL after 20 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def server_command() -> list[str]:
     script = Path(sys.executable).parent / "digibench-server"
     return [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
@@ -105,30 +142,13 @@ class ServerProcess:
         cmd += ["--workers", str(self.workers), "--threads", str(self.threads)]
         if self.tls:
             cmd += ["--certfile", str(self.tls[0]), "--keyfile", str(self.tls[1])]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         verify = str(self.ca_file) if self.ca_file else True
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{self.url}/api/v1/openapi.json", timeout=2, verify=verify).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server did not come up: {self.log.read_text()[-3000:]}")
+        self.proc = start_process(
+            cmd, self.log, f"{self.url}/api/v1/openapi.json", env=self.env, verify=verify
+        )
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        stop_process(self.proc)
 
     def count(self, table: str = "ingest_run", where: str = "", *params: object) -> int:
         """Rows in the server's database, read directly from it."""
