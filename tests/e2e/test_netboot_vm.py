@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from agent.netboot.ipxe import chain_script
 from tests.e2e.conftest import ARTIFACTS, failed
@@ -317,14 +316,7 @@ def test_laptops_boot_from_the_network_and_flash_from_one_read(
 
 
 def _api(world: World, path: str, **params: str) -> Any:
-    answer = requests.get(
-        f"{world.central.url}/api/v1/{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {world.station.token}"},
-        timeout=20,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    return world.central.api(path, world.station.token, **params)
 
 
 def _check_report(world: World, lt: Laptop) -> None:

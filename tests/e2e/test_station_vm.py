@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -229,14 +228,7 @@ def _boot_stick(world: World, name: str, args: list[str], timeout: float) -> str
 
 
 def _api(world: World, path: str, **params: str) -> Any:
-    answer = requests.get(
-        f"{world.server.url}/api/v1/{path}",
-        params=params,
-        headers={"Authorization": f"Bearer {world.station.token}"},
-        timeout=20,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    return world.server.api(path, world.station.token, **params)
 
 
 def _runs(world: World, tag: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -129,6 +130,17 @@ class ServerProcess:
         )
         assert out.returncode == 0, out.stderr
         return out.stdout
+
+    def api(self, path: str, token: str, **params: str) -> Any:
+        """GET ``/api/v1/<path>`` as a station; the answer must be 200."""
+        answer = requests.get(
+            f"{self.url}/api/v1/{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=20,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
 
     def add_station(self, name: str) -> Station:
         key_dir = self.data_dir / "stations" / name
