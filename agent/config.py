@@ -71,6 +71,14 @@ class HeadlessSection(_Section):
     #: the explicit consent to wipe, which the TUI gets from its confirm screen
     confirm_wipe: bool = False
     cosmetic: str | None = Field(default=None, pattern=r"^C[1-9]$")
+    #: device checks the run does by itself (nobody looks or listens, so what needs a
+    #: person's judgement is recorded as not judged, with what the station measured)
+    checks: list[Literal["camera", "audio", "usb_ports"]] = Field(default_factory=list)
+    #: the USB port map: how many sockets must see a stick where the firmware does not
+    #: say which sockets are on the case (virtual machines, many laptops)
+    usb_port_count: int = Field(default=0, ge=0, le=32)
+    #: how long the USB port map waits for the insertions
+    usb_timeout_s: float = Field(default=120, gt=0, le=3600)
 
 
 class TestingSection(_Section):

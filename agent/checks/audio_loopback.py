@@ -7,6 +7,12 @@ noise floor. The tone's level is measured at its own frequency (Goertzel), so
 a fan's hum does not count as hearing it: the microphone works when the tone
 stands ``MIC_MARGIN_DB`` above the floor. The volunteer only says whether they
 heard both tones (one key): no second person is needed.
+
+A recording of pure digital silence (every sample exactly zero) measures
+nothing: a real microphone always hears some noise, so the input is muted or
+not connected to anything (a virtual machine's sound card). That is "not
+measurable", never a working microphone. An unattended run (nobody listens)
+records what the station measured and leaves the rest unjudged.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ MIC_MARGIN_DB = 10.0
 SILENCE_DB = -120.0
 
 Channel = Literal["left", "right"]
-MicVerdict = Literal["ok", "silent", "no_recording"]
+MicVerdict = Literal["ok", "silent", "unmeasurable", "no_recording"]
 
 
 def tone_wav(channel: Channel, seconds: float = TONE_S, amplitude: float = 0.5) -> bytes:
@@ -92,17 +98,23 @@ class Loopback:
     floor_db: float | None = None
     tone_db: float | None = None
     error: str | None = None
+    #: a recording was all exact zeros: no input signal at all, so no floor or no level
+    digital_silence: bool = False
 
     @property
     def mic(self) -> MicVerdict:
         if self.floor_db is None or self.tone_db is None:
             return "no_recording"
+        if self.digital_silence:
+            return "unmeasurable"
         return "ok" if self.tone_db - self.floor_db >= MIC_MARGIN_DB else "silent"
 
     def detail(self) -> str:
         speakers = "tones played" if self.played else f"no sound played ({self.error})"
         if self.mic == "no_recording":
             return f"{speakers}; microphone: no recording ({self.error})"
+        if self.mic == "unmeasurable":
+            return f"{speakers}; microphone: not measurable (the recording is digital silence)"
         return (
             f"{speakers}; microphone: tone {self.tone_db:.0f} dB, "
             f"floor {self.floor_db:.0f} dB ({self.mic})"
@@ -117,6 +129,15 @@ class Loopback:
         else:
             outcome = TestOutcome.FAIL
         detail = self.detail() + ("; operator: not heard" if heard is False else "")
+        return TestResult(name="audio", outcome=outcome, details=detail)
+
+    def unattended(self) -> TestResult:
+        """Nobody listened: no sound played, or a microphone that recorded but did not hear
+        the tones, fails; otherwise the speakers are not judged (skipped, with what was
+        measured), even when the microphone heard them: left and right were not confirmed."""
+        failed = not self.played or self.mic in ("silent", "no_recording")
+        outcome = TestOutcome.FAIL if failed else TestOutcome.SKIPPED
+        detail = f"{self.detail()}; unattended run: nobody listened"
         return TestResult(name="audio", outcome=outcome, details=detail)
 
 
@@ -167,8 +188,13 @@ def loopback(runner: Runner, *, lead_in: float = 0.3) -> Loopback:
         why = failed.error_text.strip().splitlines()[-1:] if failed is not None else []
         return Loopback(played=ok_play, error=(why[0] if why else "no recording"))
     try:
-        floor_db = tone_level_db(samples(floor.stdout))
-        tone_db = tone_level_db(samples(recording[0].stdout))
+        floor_samples, tone_samples = samples(floor.stdout), samples(recording[0].stdout)
     except ValueError as exc:
         return Loopback(played=ok_play, error=str(exc))
-    return Loopback(played=ok_play, floor_db=floor_db, tone_db=tone_db, error=error)
+    return Loopback(
+        played=ok_play,
+        floor_db=tone_level_db(floor_samples),
+        tone_db=tone_level_db(tone_samples),
+        error=error,
+        digital_silence=not any(floor_samples) or not any(tone_samples),
+    )

@@ -94,6 +94,13 @@ class CameraFrame:
         detail = self.detail() + ("" if works is not False else "; operator: broken")
         return TestResult(name="camera", outcome=outcome, details=detail)
 
+    def unattended(self) -> TestResult:
+        """Nobody looked: a camera that delivers no frame fails; a frame is not judged
+        (skipped, with its brightness): only a person can say the picture is right."""
+        outcome = TestOutcome.FAIL if self.verdict == "no_frame" else TestOutcome.SKIPPED
+        detail = f"{self.detail()}; unattended run: nobody looked"
+        return TestResult(name="camera", outcome=outcome, details=detail)
+
     def preview(self, columns: int, rows: int) -> list[list[tuple[int, int]]]:
         """``rows`` lines of ``columns`` cells, each (top, bottom) grey level for a half block."""
         if not self.luma:

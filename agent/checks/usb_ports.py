@@ -106,10 +106,14 @@ def expected_ports(root: Path) -> list[Port]:
 
 
 def netlink_events(stop: threading.Event, poll_s: float = 0.2) -> Iterator[dict[str, str]]:
-    """The kernel's uevents until ``stop`` is set; raises OSError if the socket cannot open."""
+    """The kernel's uevents until ``stop`` is set; raises OSError if the socket cannot open.
+
+    The first event is empty: the socket listens from then on (an unattended run says
+    "plug the stick in" only then, so no insertion is lost)."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_KOBJECT_UEVENT)
     try:
         sock.bind((0, 1))  # multicast group 1: the kernel's events
+        yield {}
         while not stop.is_set():
             ready, _w, _x = select.select([sock], [], [], poll_s)
             if not ready:
@@ -121,28 +125,44 @@ def netlink_events(stop: threading.Event, poll_s: float = 0.2) -> Iterator[dict[
         sock.close()
 
 
-def watch(events: Iterable[dict[str, str]], root: Path, on_port: Callable[[Port], None]) -> None:
-    """Call ``on_port`` for each insertion in ``events`` (the first time each socket is seen)."""
+def watch(
+    events: Iterable[dict[str, str]],
+    root: Path,
+    on_port: Callable[[Port], None],
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Call ``on_port`` for each insertion in ``events`` (the first time each socket is seen);
+    ``on_ready`` at the empty event that says the events are being followed."""
     seen: set[Port] = set()
     for props in events:
+        if not props:
+            if on_ready is not None:
+                on_ready()
+            continue
         port = port_of(props, root)
         if port is not None and port not in seen:
             seen.add(port)
             on_port(port)
 
 
-def result(expected: list[Port], seen: set[Port], skipped: bool = False) -> TestResult:
-    """``usb_ports``: fails when an expected socket saw no stick (or none was seen at all)."""
+def result(
+    expected: list[Port], seen: set[Port], skipped: bool = False, count: int = 0
+) -> TestResult:
+    """``usb_ports``: fails when an expected socket saw no stick (or none was seen at all).
+
+    ``count``: how many sockets must see it where the firmware names none (an unattended
+    run's setting; the TUI's volunteer says so with a key instead)."""
     missing = [p for p in expected if p not in seen]
     extra = sorted(seen - set(expected)) if expected else sorted(seen)
-    detail = f"{len(seen)} ports seen" + (f" of {len(expected)} expected" if expected else "")
+    wanted = len(expected) or count
+    detail = f"{len(seen)} ports seen" + (f" of {wanted} expected" if wanted else "")
     if missing:
         detail += f"; no insertion in {', '.join(missing)}"
     if extra:
         detail += f"; seen {', '.join(extra)}"
     if skipped:
         outcome = TestOutcome.SKIPPED
-    elif missing or not seen:
+    elif missing or not seen or len(seen) < count:
         outcome = TestOutcome.FAIL
     else:
         outcome = TestOutcome.PASS
@@ -168,6 +188,48 @@ class PortWatch:
     def expected(self) -> list[Port]:
         return expected_ports(self.root)
 
-    def listen(self, on_port: Callable[[Port], None], stop: threading.Event) -> None:
+    def listen(
+        self,
+        on_port: Callable[[Port], None],
+        stop: threading.Event,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         """Report each new socket until ``stop``; OSError when events cannot be read."""
-        watch(self.events(stop), self.root, on_port)
+        watch(self.events(stop), self.root, on_port, on_ready)
+
+    def follow(
+        self,
+        count: int,
+        timeout_s: float,
+        on_port: Callable[[Port], None],
+        on_ready: Callable[[list[Port]], None],
+    ) -> tuple[list[Port], set[Port]]:
+        """An unattended port map: the expected sockets (the firmware's, else ``count`` of
+        any) and those seen before all were, or ``timeout_s`` passed. ``on_ready`` gets the
+        expected sockets once insertions are followed; OSError when events cannot be read."""
+        expected = self.expected()
+        seen: set[Port] = set()
+        stop, done = threading.Event(), threading.Event()
+        failure: list[OSError] = []
+
+        def seen_port(port: Port) -> None:
+            seen.add(port)
+            on_port(port)
+            if (expected and set(expected) <= seen) or (not expected and 0 < count <= len(seen)):
+                done.set()
+
+        def listen() -> None:
+            try:
+                self.listen(seen_port, stop, lambda: on_ready(expected))
+            except OSError as exc:
+                failure.append(exc)
+            done.set()
+
+        listener = threading.Thread(target=listen, name="usb-ports", daemon=True)
+        listener.start()
+        done.wait(timeout_s)
+        stop.set()
+        listener.join()
+        if failure and not seen:
+            raise failure[0]
+        return expected, set(seen)

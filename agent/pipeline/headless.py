@@ -24,7 +24,8 @@ from agent.pipeline.events import (
     tee,
 )
 from agent.pipeline.station import Pipeline
-from agent.report.schema import ErasureResult, Mode, Report
+from agent.pipeline.unattended_checks import Checkers, run_unattended_checks
+from agent.report.schema import ErasureResult, Mode, Peripherals, Report
 from agent.runner import Runner
 
 EXIT_OK = 0
@@ -106,10 +107,12 @@ def run_headless(
     runner: Runner,
     out: TextIO = sys.stdout,
     observe: EventSink | None = None,
+    checkers: Checkers | None = None,
 ) -> int:
     """One unattended run (or the resumption of an interrupted one); exit status.
 
-    ``observe`` also sees every pipeline event (the demo checks what was run)."""
+    ``observe`` also sees every pipeline event (the demo checks what was run);
+    ``checkers`` reach the camera, sound and USB ports for ``[headless] checks``."""
     printer = LinePrinter(out)
     pipeline = Pipeline(config, runner=runner, emit=tee(printer, observe))
     if pipeline.pending_resume() is not None:
@@ -123,8 +126,18 @@ def run_headless(
             hint="set [headless] asset_tag in the station config",
         )
     mode = config.station.mode
-    pipeline.inspect(asset_tag=tag, mode=mode)
-    pipeline.record_tests(Pipeline.skipped_tests(config.headless.cosmetic))
+    report = pipeline.inspect(asset_tag=tag, mode=mode)
+    tests = Pipeline.skipped_tests(config.headless.cosmetic)
+    if config.headless.checks:
+        sysfs = config.testing.profile_root or pipeline.root
+        tests += run_unattended_checks(
+            config.headless,
+            pipeline.policy.checks,
+            report.components.peripherals or Peripherals(),
+            checkers or Checkers.on(runner, pipeline.root, sysfs),
+            pipeline.emit,
+        )
+    pipeline.record_tests(tests)
     if mode is Mode.CHECK:
         pipeline.finish()
         return EXIT_OK

@@ -453,6 +453,18 @@ CATALOG: dict[str, Wording] = {
     "notice.resume_refused": _w("Disk {disk} is refused on resume: {why}"),
     "notice.modprobe_device": _w("Test setup: /dev/{name} appeared after modprobe."),
     "notice.machine_checks": _w("The memory and thermal checks run in the background."),
+    "notice.usb_ports_plug": _w(
+        "USB ports: plug a USB stick into each USB port of the laptop in turn "
+        "({count} to go, at most {seconds} s)."
+    ),
+    "notice.usb_ports_plug/any": _w(
+        "USB ports: plug a USB stick into each USB port of the laptop in turn "
+        "(at most {seconds} s)."
+    ),
+    "notice.usb_port_seen": _w("USB port {port} seen ({done} of {count})."),
+    "notice.usb_port_seen/any": _w("USB port {port} seen."),
+    "notice.usb_ports_none": _w("No USB controller found: the USB port check is not done."),
+    "notice.usb_ports_unreadable": _w("The station cannot follow the USB ports: {error}"),
     "notice.confirmed": _w("Confirmed: {disks}"),
     "notice.wipe_done": _w("{disk}: the wipe ended: {result}."),
     "notice.no_image": _w("No OS image configured: not flashing."),

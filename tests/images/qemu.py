@@ -26,6 +26,18 @@ OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 QEMU = "qemu-system-x86_64"
 
 
+def require_devices(*names: str, audio: str = "none") -> None:
+    """QEMU's emulated devices (``-device help``) and audio backend a boot proof uses; a
+    missing one fails it with the fix (tests/conftest.py)."""
+    devices = run(QEMU, "-device", "help", check=False).stdout
+    missing = [n for n in names if f'name "{n}"' not in devices]
+    if missing:
+        pytest.skip(f"{QEMU} lacks the devices {missing} (scripts/setup-debian.sh images)")
+    backends = run(QEMU, "-audiodev", "help", check=False).stdout.split()
+    if audio not in backends:
+        pytest.skip(f"{QEMU} lacks the audio backend {audio!r} (scripts/setup-debian.sh images)")
+
+
 def run(*cmd: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=timeout)
 
@@ -250,6 +262,26 @@ class Machine:
                     break
                 answer += chunk
         return answer.decode(errors="replace")
+
+    def plug_usb_stick(self, name: str, backing: Path, bus: str, port: int) -> None:
+        """Hot-plug a USB stick (``backing``: a file the test made, read-only) into ``port``."""
+        drive = f"{name}-drive"
+        answer = self.monitor(
+            f"drive_add 0 if=none,id={drive},format=raw,readonly=on,file={backing}"
+        )
+        assert "OK" in answer, f"drive_add failed: {answer}"
+        answer = self.monitor(
+            f"device_add usb-storage,id={name},bus={bus},port={port},drive={drive},removable=on"
+        )
+        assert "rror" not in answer, f"device_add failed: {answer}"
+
+    def unplug_usb_stick(self, name: str, timeout: float = 60) -> None:
+        """Pull a hot-plugged stick out and wait until QEMU no longer lists it."""
+        self.monitor(f"device_del {name}")
+        deadline = time.monotonic() + timeout
+        while f"ID: {name}" in self.monitor("info usb"):
+            assert time.monotonic() < deadline, f"the stick {name} was not unplugged"
+            time.sleep(1)
 
     def keys(self, *names: str) -> None:
         """Press keys on the guest's keyboard (QEMU key names: ``ret``, ``shift-t``, ``f2``)."""

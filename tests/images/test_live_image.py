@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.images.qemu import (
     mounted,
     ovmf,
     require,
+    require_devices,
     run,
     tail,
 )
@@ -61,18 +63,18 @@ def _data_partition(dev: str) -> str:
     raise AssertionError(f"no DIGIBENCH partition among {[str(p) for p in parts]}")
 
 
-def _stick(tmp: Path, boot_cfg: str = BOOT_CFG) -> Path:
+def _stick(tmp: Path, boot_cfg: str = BOOT_CFG, station: str = STATION) -> Path:
     """A 1 GiB stick made by `make stick` (images/live/stick.sh), plus a test boot.cfg."""
     stick = tmp / "stick.img"
     config = tmp / "station.toml"
-    config.write_text(STATION)
+    config.write_text(station)
     env = {**os.environ, "STICK_MIB": "1024"}
     subprocess.run(
         ["bash", str(REPO / "images/live/stick.sh"), str(stick), str(config)],
         check=True, env=env, capture_output=True, timeout=300,
     )  # fmt: skip
     with loop_device(stick) as dev, mounted(_data_partition(dev), tmp / "data") as data:
-        assert (data / "station.toml").read_text() == STATION
+        assert (data / "station.toml").read_text() == station
         free = shutil.disk_usage(data).free
         assert free > 700 << 20, f"data partition was not grown: {free} bytes free"
         (data / "boot.cfg").write_text(boot_cfg)
@@ -187,3 +189,109 @@ def test_live_stick_runs_the_tui_on_tty1(tmp_path: Path) -> None:
         run_state = json.loads(state.read_text())
         assert run_state["report"]["asset_tag"] == TUI_TAG, run_state["report"]["asset_tag"]
         assert run_state["stage"] == "tests", run_state["stage"]
+
+
+def _checked(stick: Path, tmp: Path, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run ended well; its tests by name and its report (console and report are kept
+    in build/test-artifacts/)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp / "ttyS0.log", ARTIFACTS / f"{name}-console.log")
+    console = (tmp / "ttyS0.log").read_text(errors="replace")
+    assert "agent exited with status 0" in console, tail(tmp / "ttyS0.log", 120)
+    with loop_device(stick) as dev, mounted(_data_partition(dev), tmp / "after") as data:
+        (path,) = sorted((data / "outbox").rglob("*.json"))
+        shutil.copyfile(path, ARTIFACTS / f"{name}-report.json")
+        report: dict[str, Any] = json.loads(path.read_text())
+    return {t["name"]: t for t in report["tests"]}, report
+
+
+# The device checks a VM can do, unattended: the same checks as the TUI's screens.
+STATION_CHECKS = (
+    STATION
+    + """checks = ["camera", "audio", "usb_ports"]
+usb_port_count = 2
+usb_timeout_s = 900
+"""
+)
+# printk.devkmsg=on: every line the launcher copies to the kernel log reaches the console
+BOOT_CFG_CHECKS = BOOT_CFG.replace("loglevel=6", "loglevel=6 printk.devkmsg=on")
+# QEMU's HD Audio (line out and line in) on the `none` backend: the guest has a real sound
+# card to play on and record from, but nothing joins the output to the input, so the
+# microphone records digital silence. No emulated USB video device exists in QEMU 7.2
+# (Debian 12): the laptop has no webcam.
+SOUND = ["-audiodev", "none,id=snd0", "-device", "intel-hda,id=hda",
+         "-device", "hda-duplex,bus=hda.0,audiodev=snd0"]  # fmt: skip
+# QEMU's USB port N of the xHCI is port N of the guest's USB 2 root hub (bus 1) for a
+# USB 2 stick; the boot stick took port 1.
+PLUGS = [(2, "1-2"), (3, "1-3")]
+
+
+def test_live_stick_checks_usb_ports_sound_and_camera_unattended(tmp_path: Path) -> None:
+    """Headless with [headless] checks: the station says when to plug a stick in; a virtual
+    stick hot-plugged into port 2, pulled out, and plugged into port 3 ticks off both
+    ports by name; the sound check plays its tones on the emulated card and says the
+    microphone cannot be measured (digital silence), the camera check finds no camera."""
+    require(STICK, "live-image")
+    require_devices("qemu-xhci", "usb-storage", "intel-hda", "hda-duplex", audio="none")
+    stick = _stick(tmp_path, BOOT_CFG_CHECKS, STATION_CHECKS)
+    args = [*ovmf(tmp_path), *_usb_and_disk(stick, tmp_path), *SOUND]
+    virtual = tmp_path / "virtual-stick.raw"
+    with virtual.open("wb") as fh:
+        fh.truncate(16 << 20)
+    agent = r"digibench-live: agent: +info: "
+    try:
+        with Machine(args, tmp_path, serial1=False) as vm:
+            vm.console_expect(
+                agent + r"USB ports: plug a USB stick .*\(2 to go, at most 900 s\)", timeout=1500
+            )
+            for n, (port, name) in enumerate(PLUGS, start=1):
+                vm.plug_usb_stick(f"vstick{n}", virtual, "xhci.0", port)
+                vm.console_expect(agent + rf"USB port {name} seen \({n} of 2\)\.", timeout=300)
+                vm.unplug_usb_stick(f"vstick{n}")
+            try:
+                vm.proc.wait(900)  # the run ends, the stick powers the VM off
+            except subprocess.TimeoutExpired:
+                raise AssertionError(f"the run did not end:\n{tail(vm.serial0, 120)}") from None
+    finally:
+        virtual.unlink(missing_ok=True)
+    tests, report = _checked(stick, tmp_path, "live-checks")
+    assert tests["usb_ports"]["outcome"] == "pass", tests["usb_ports"]
+    assert tests["usb_ports"]["details"] == "2 ports seen of 2 expected; seen 1-2, 1-3"
+    cards = report["components"]["peripherals"]["sound_cards"]
+    assert cards and all("HDA" in c for c in cards), cards
+    audio = tests["audio"]
+    assert audio["outcome"] == "skipped", audio  # nobody listened, the mic measured nothing
+    assert audio["details"].startswith("tones played; microphone: not measurable"), audio
+    assert report["components"]["peripherals"]["cameras"] == []
+    camera = tests["camera"]
+    assert (camera["outcome"], camera["details"]) == ("fail", "no camera (V4L2) found"), camera
+
+
+# vivid, the kernel's virtual video driver, as one webcam (a capture node only): the
+# nearest thing to a webcam a VM has, since QEMU emulates none.
+STATION_VIVID = (
+    STATION
+    + """checks = ["camera"]
+
+[testing]
+modprobe = [["vivid", "n_devs=1", "node_types=0x1"]]
+"""
+)
+
+
+def test_live_stick_grabs_a_frame_from_a_virtual_camera(tmp_path: Path) -> None:
+    """The camera check on the stick itself (v4l2-ctl, the V4L2 modules kept in the image):
+    with vivid loaded, a 640x480 frame is grabbed and measured; nobody looked at it, so
+    the check is recorded as not judged, with the frame's brightness."""
+    require(STICK, "live-image")
+    stick = _stick(tmp_path, BOOT_CFG, STATION_VIVID)
+    args = [*ovmf(tmp_path), *_usb_and_disk(stick, tmp_path)]
+    boot(args, tmp_path / "ttyS0.log", None, timeout=1500)
+    tests, report = _checked(stick, tmp_path, "live-vivid")
+    cameras = report["components"]["peripherals"]["cameras"]
+    assert len(cameras) == 1 and "vivid" in cameras[0], cameras
+    camera = tests["camera"]
+    assert camera["outcome"] == "skipped", camera
+    details = camera["details"]
+    assert re.match(r"/dev/video0: 640x480 frame, brightness \d+/255, ok; ", details), details
+    assert details.endswith("unattended run: nobody looked"), details

@@ -24,6 +24,7 @@ from agent.tui.screens.base import StationScreen
 MIC_WORDS = {
     "ok": N_("Microphone: it heard the tones ({margin:.0f} dB above the background noise)."),
     "silent": N_("Microphone: it did not hear the tones."),
+    "unmeasurable": N_("Microphone: not measurable (it recorded pure digital silence)."),
     "no_recording": N_("Microphone: nothing was recorded ({error})."),
 }
 

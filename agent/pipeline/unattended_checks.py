@@ -1,0 +1,114 @@
+"""The device checks an unattended run does by itself: camera, sound, USB port map.
+
+The same checks as the TUI's screens (agent/checks), chosen by ``[headless]
+checks`` and left out where the policy skips them. Nobody looks or listens, so
+a check passes only on what the station measured itself, and what needs a
+person's eye or ear is recorded as not judged (skipped) with the measurement:
+a camera that gives no frame, a laptop without a sound card or whose tones
+cannot be played, and a USB socket that saw no stick fail. The USB port map
+says on the progress stream when to plug the stick in and each socket it saw
+(a bench, or a test driving a virtual machine, follows those lines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.checks.audio_loopback import Loopback, loopback
+from agent.checks.camera_frame import CameraFrame, grab_frame
+from agent.checks.devices import device_checks
+from agent.checks.usb_ports import Port, PortWatch, result
+from agent.config import HeadlessSection
+from agent.pipeline.events import EventSink, notice
+from agent.policy import ChecksPolicy
+from agent.probes.camera import camera_nodes
+from agent.report.schema import Peripherals, TestOutcome, TestResult
+from agent.runner import Runner
+
+
+@dataclass(frozen=True)
+class Checkers:
+    """How each check reaches the machine (tests put recorded or fake ones here)."""
+
+    grab: Callable[[str], CameraFrame]
+    play: Callable[[], Loopback]
+    ports: PortWatch
+    cameras: Callable[[], list[str]]
+
+    @classmethod
+    def on(cls, runner: Runner, root: Path, sysfs: Path) -> Checkers:
+        """The real ones: v4l2-ctl, aplay/arecord and the kernel's uevents."""
+        return cls(
+            grab=lambda device: grab_frame(runner, device),
+            play=lambda: loopback(runner),
+            ports=PortWatch(root),
+            cameras=lambda: [node for node, _name in camera_nodes(sysfs)],
+        )
+
+
+def _usb_ports(settings: HeadlessSection, ports: PortWatch, emit: EventSink) -> TestResult:
+    if not ports.available():
+        emit(notice("warning", "notice.usb_ports_none"))
+        return TestResult(
+            name="usb_ports", outcome=TestOutcome.SKIPPED, details="no USB controller found"
+        )
+    count = settings.usb_port_count
+    seconds = round(settings.usb_timeout_s)
+    wanted: list[int] = [count]
+    done: list[Port] = []
+
+    def ready(expected: list[Port]) -> None:
+        wanted[0] = len(expected) or count
+        any_ = {} if wanted[0] else {"variant": "any"}
+        emit(notice("info", "notice.usb_ports_plug", count=wanted[0], seconds=seconds, **any_))
+
+    def seen(port: Port) -> None:
+        done.append(port)
+        any_ = {} if wanted[0] else {"variant": "any"}
+        emit(
+            notice(
+                "info", "notice.usb_port_seen", port=port, done=len(done), count=wanted[0], **any_
+            )
+        )
+
+    try:
+        expected, found = ports.follow(count, settings.usb_timeout_s, seen, ready)
+    except OSError as exc:
+        error = str(exc.strerror or exc)
+        emit(notice("warning", "notice.usb_ports_unreadable", error=error))
+        return TestResult(
+            name="usb_ports",
+            outcome=TestOutcome.SKIPPED,
+            details=f"USB events could not be read: {error}",
+        )
+    return result(expected, found, count=count)
+
+
+def run_unattended_checks(
+    settings: HeadlessSection,
+    policy: ChecksPolicy,
+    peripherals: Peripherals,
+    checkers: Checkers,
+    emit: EventSink,
+) -> list[TestResult]:
+    """The checks ``settings`` asks for and the policy does not skip, in the TUI's order."""
+    wanted = [c for c in ("camera", "audio", "usb_ports") if c in settings.checks]
+    wanted = [c for c in wanted if c not in policy.skip]
+    proposed = {c.name: c for c in device_checks(peripherals, policy)}
+    results: list[TestResult] = []
+    if "camera" in wanted:
+        if peripherals.cameras:
+            nodes = checkers.cameras()
+            results.append(checkers.grab(nodes[0] if nodes else "/dev/video0").unattended())
+        else:
+            results.append(proposed["camera"].result())  # no camera: fails
+    if "audio" in wanted:
+        if peripherals.sound_cards:
+            results.append(checkers.play().unattended())
+        else:
+            results.append(proposed["audio"].result())  # no sound card: fails
+    if "usb_ports" in wanted:
+        results.append(_usb_ports(settings, checkers.ports, emit))
+    return results
