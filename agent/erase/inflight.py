@@ -23,7 +23,8 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 #: Jobs in flight per disk: enough to keep an NVMe queue busy, few enough to
-#: keep memory small (4 x 8 MiB buffers per disk, plus scratch for a check).
+#: keep memory small and in cache (4 x 2 MiB buffers per disk, plus scratch for a
+#: check).
 WORKERS = 4
 
 

@@ -47,8 +47,9 @@ def image_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def bench(tmp_path: Path, image_manifest: Path) -> Iterator[Bench]:
-    sizes = [80 * MiB, 40 * MiB]
+def bench(request: pytest.FixtureRequest, tmp_path: Path, image_manifest: Path) -> Iterator[Bench]:
+    """Two disks of 80 and 40 MiB, or the sizes given by indirect parametrization."""
+    sizes: list[int] = getattr(request, "param", [80 * MiB, 40 * MiB])
     with ExitStack() as stack:
         disks = [
             stack.enter_context(loop_device(tmp_path, size, name=f"disk{i}.raw"))
