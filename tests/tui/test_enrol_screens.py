@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,9 @@ from tests.uplink.test_enrol import _admin_session, _decide
 from .conftest import SERVER, console_safe, make_app, screen_text
 
 LOOPBACK = ["127.0.0.1"]
+# This run's own instance name: other test runs on the machine announce on loopback too,
+# and the screens must see only this run's server (or, when nothing is announced, none).
+NAME = f"Digibench test {uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +52,12 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
 def announcement(central: ServerProcess) -> Iterator[None]:
     """The server announced on loopback (outside the test's event loop: zeroconf's
     blocking calls may not run on a thread whose loop is busy)."""
-    with announced(central.url, name="Digibench test", interfaces=LOOPBACK):
+    with announced(central.url, name=NAME, interfaces=LOOPBACK):
         yield
 
 
 def _loopback_discovery() -> list[Found]:
-    return discover(1.5, interfaces=LOOPBACK)
+    return [f for f in discover(1.5, interfaces=LOOPBACK) if f.name == NAME]
 
 
 async def _until(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
@@ -85,7 +89,7 @@ async def test_found_on_the_network_approved_in_the_web_ui(
         async with app.run_test(size=(80, 25)) as pilot:
             field = app.screen.query_one("#address")
             await _until(pilot, lambda: getattr(field, "value", "") == central.url, "found")
-            assert "Gevonden op dit netwerk" in screen_text(app)
+            await _until(pilot, lambda: "Gevonden op dit netwerk" in screen_text(app), "said")
             await pilot.press("enter")  # the volunteer confirms what was found
             await _until(pilot, lambda: _has_code(app), "a pairing code")
             text = screen_text(app)
@@ -95,7 +99,7 @@ async def test_found_on_the_network_approved_in_the_web_ui(
             assert console_safe(text) == set()
             await asyncio.to_thread(_decide, central, web, _code(app), "approve")
             await _until(pilot, lambda: isinstance(app.screen, OutcomeScreen), "an outcome")
-            assert "Goedgekeurd" in screen_text(app)
+            await _until(pilot, lambda: "Goedgekeurd" in screen_text(app), "approval said")
             config = load_config(tmp_path / "station.toml")
             assert config.server.url == central.url and config.station.name == "werkbank-noord"
             assert config.server.token
@@ -187,7 +191,10 @@ async def test_nothing_found_on_the_network_asks_to_type(tmp_path: Path) -> None
         screen = app.screen
         assert isinstance(screen, AddressScreen)
         await _until(pilot, lambda: screen.found is not None, "discovery ended")
-        assert "Geen server gevonden" in screen_text(app)
+        # The screen repaints after the state changes: wait for the words, under any load.
+        await _until(
+            pilot, lambda: "Geen server gevonden" in screen_text(app), "nothing found said"
+        )
 
 
 # ---------------------------------------------------------------- snapshots

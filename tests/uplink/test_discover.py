@@ -7,28 +7,36 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import uuid
 
 from agent.uplink.discover import Found, discover, service_url
 from server.discovery import announced
 from tests.uplink.server_process import server_command
 
 LOOPBACK = ["127.0.0.1"]
+# Other test runs on this machine may announce on loopback at the same time: each test looks
+# for its own instance names only.
+RUN = uuid.uuid4().hex[:8]
 
 
 def test_an_announced_server_is_found() -> None:
-    with announced("https://digibench.example.org", name="Werkbank Noord", interfaces=LOOPBACK):
+    name = f"Werkbank Noord {RUN}"
+    with announced("https://digibench.example.org", name=name, interfaces=LOOPBACK):
         found = discover(1.5, interfaces=LOOPBACK)
-    assert found == [Found("Werkbank Noord", "https://digibench.example.org")]
+    assert [f for f in found if f.name == name] == [Found(name, "https://digibench.example.org")]
 
 
-def test_nothing_announced_finds_nothing() -> None:
-    assert discover(0.5, interfaces=LOOPBACK) == []
+def test_a_withdrawn_announcement_is_not_found() -> None:
+    name = f"Werkbank Zuid {RUN}"
+    with announced("https://zuid.example.org", name=name, interfaces=LOOPBACK):
+        assert name in {f.name for f in discover(1.5, interfaces=LOOPBACK)}
+    assert name not in {f.name for f in discover(0.5, interfaces=LOOPBACK)}
 
 
 def test_the_announce_command_is_found_and_stops_cleanly() -> None:
     """The process a deployment runs (systemd stops it with SIGTERM)."""
     proc = subprocess.Popen(
-        [*server_command(), "announce", "--url", "http://127.0.0.1:8123", "--name", "Bench"],
+        [*server_command(), "announce", "--url", "http://127.0.0.1:8123", "--name", f"Bench {RUN}"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "DIGIBENCH_DATA_DIR": "/nonexistent"},
     )  # fmt: skip
     try:
@@ -38,7 +46,7 @@ def test_the_announce_command_is_found_and_stops_cleanly() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(60)
-    assert Found("Bench", "http://127.0.0.1:8123") in found
+    assert Found(f"Bench {RUN}", "http://127.0.0.1:8123") in found
     assert code == 0
 
 
