@@ -71,6 +71,14 @@ class HeadlessSection(_Section):
     #: the explicit consent to wipe, which the TUI gets from its confirm screen
     confirm_wipe: bool = False
     cosmetic: str | None = Field(default=None, pattern=r"^C[1-9]$")
+    #: helpdesk (check mode): the resident's answers, as the TUI's consent screen asks them;
+    #: each false unless set, so only the anonymous minimum reaches the server
+    consent_diagnosis: bool = False
+    consent_label: bool = False
+    #: helpdesk: wipe and reinstall the resident's own laptop; needs refresh_copy_made (a
+    #: copy of their files was made) and confirm_wipe, as the TUI's two confirmations do
+    refresh: bool = False
+    refresh_copy_made: bool = False
 
 
 class TestingSection(_Section):

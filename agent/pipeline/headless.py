@@ -24,7 +24,7 @@ from agent.pipeline.events import (
     tee,
 )
 from agent.pipeline.station import Pipeline
-from agent.report.schema import ErasureResult, Mode, Report
+from agent.report.schema import ErasureResult, HelpdeskConsent, Mode, Report
 from agent.runner import Runner
 
 EXIT_OK = 0
@@ -76,7 +76,9 @@ class LinePrinter:
             self._line(f"   {event.level}: {event.message}")
         elif isinstance(event, Finished):
             grade = event.grade
-            if grade is not None:
+            if event.report.mode is Mode.CHECK:  # a resident's own laptop: never graded
+                self._line("== helpdesk visit (no grade, no destination)")
+            elif grade is not None:
                 self._line(f"== grade {grade.grade} -> {grade.destination.value}")
                 for fix in grade.to_fix:
                     self._line(f"   to fix: {fix}")
@@ -125,9 +127,17 @@ def run_headless(
     mode = config.station.mode
     pipeline.inspect(asset_tag=tag, mode=mode)
     pipeline.record_tests(Pipeline.skipped_tests(config.headless.cosmetic))
+    headless = config.headless
     if mode is Mode.CHECK:
-        pipeline.finish()
-        return EXIT_OK
+        consent = HelpdeskConsent(
+            diagnosis=headless.consent_diagnosis, label=headless.consent_label
+        )
+        pipeline.record_consent(consent)
+        if not headless.refresh:
+            pipeline.finish()
+            return EXIT_OK
+        # the same confirmation as the TUI's refresh screen: refused without a copy
+        pipeline.confirm_refresh(copy_made=headless.refresh_copy_made)
     if not config.headless.confirm_wipe:
         raise DigibenchError(
             "a headless intake run wipes disks only with explicit consent",
