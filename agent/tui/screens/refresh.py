@@ -3,7 +3,7 @@
 A refresh erases the laptop and installs the programme's system: the
 resident's files will be gone. The screen says so and asks whether a copy of
 the files was made. The focus starts on Cancel; without a copy the refresh is
-refused (nothing erased). Only "a copy is made" goes on, to the usual disk
+refused (nothing erased). Only "yes, copy made" goes on, to the usual disk
 confirmation. Dismisses with True (go on) or False (no refresh).
 """
 
@@ -69,9 +69,9 @@ class RefreshScreen(StationScreen):
             )
             with Horizontal(id="confirm-buttons"):
                 yield Button(_("Cancel"), id="cancel", compact=True)
-                yield Button(_("No copy made"), id="no-copy", compact=True)
+                yield Button(_("No, no copy"), id="no-copy", compact=True)
                 yield Button(
-                    _("Yes, a copy is made"), id="copy-made", variant="error", compact=True
+                    _("Yes, copy made"), id="copy-made", variant="error", compact=True
                 )
         yield Footer()
 
