@@ -70,9 +70,7 @@ class RefreshScreen(StationScreen):
             with Horizontal(id="confirm-buttons"):
                 yield Button(_("Cancel"), id="cancel", compact=True)
                 yield Button(_("No, no copy"), id="no-copy", compact=True)
-                yield Button(
-                    _("Yes, copy made"), id="copy-made", variant="error", compact=True
-                )
+                yield Button(_("Yes, copy made"), id="copy-made", variant="error", compact=True)
         yield Footer()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
