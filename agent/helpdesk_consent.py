@@ -104,6 +104,7 @@ def visit_upload(report: Report, policy: Policy) -> Report:
             "tests": [],
             "grade": None,
             "warnings": [],
+            "interruptions": [],  # they name disks by model and serial
             "erasures": [_evidence(r) for r in report.erasures] if refreshed else [],
             "images": [_image(i) for i in report.images] if refreshed else [],
             "helpdesk": helpdesk.model_copy(update={"diagnosis": diagnosis}),
@@ -132,7 +133,7 @@ def uncovered(report: Report) -> list[str]:
     for name in ("operator", "device", "components"):
         if getattr(report, name).model_dump(exclude_defaults=True):
             found.append(name)
-    for name in ("tests", "warnings"):
+    for name in ("tests", "warnings", "interruptions"):
         if getattr(report, name):
             found.append(name)
     if report.grade is not None:
