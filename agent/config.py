@@ -79,6 +79,14 @@ class HeadlessSection(_Section):
     usb_port_count: int = Field(default=0, ge=0, le=32)
     #: how long the USB port map waits for the insertions
     usb_timeout_s: float = Field(default=120, gt=0, le=3600)
+    #: helpdesk (check mode): the resident's answers, as the TUI's consent screen asks them;
+    #: each false unless set, so only the anonymous minimum reaches the server
+    consent_diagnosis: bool = False
+    consent_label: bool = False
+    #: helpdesk: wipe and reinstall the resident's own laptop; needs refresh_copy_made (a
+    #: copy of their files was made) and confirm_wipe, as the TUI's two confirmations do
+    refresh: bool = False
+    refresh_copy_made: bool = False
 
 
 class TestingSection(_Section):

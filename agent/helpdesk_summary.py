@@ -13,13 +13,15 @@ from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
-from pydantic import BaseModel, Field
 
 from agent.policy import Policy
 from agent.report.reasons import ParamValue, reason
 from agent.report.schema import (
+    Battery,
     BatteryVerdict,
+    Diagnosis,
     DiskVerdict,
+    ErasureResult,
     Reason,
     Report,
 )
@@ -38,7 +40,49 @@ def _say(code: str, **params: ParamValue) -> str:
     return reason_text(reason(code, "info", None, **params))
 
 
-def _battery_lines(report: Report) -> list[Reason]:
+def _watt_hours(bat: Battery) -> tuple[float, float] | None:
+    """(now, new) in Wh: energy in µWh, or charge in µAh times the design voltage."""
+    if bat.energy_full_uwh and bat.energy_full_design_uwh:
+        return bat.energy_full_uwh / 1e6, bat.energy_full_design_uwh / 1e6
+    volts = (bat.voltage_min_design_uv or 0) / 1e6
+    if bat.charge_full_uah and bat.charge_full_design_uah and volts:
+        return bat.charge_full_uah / 1e6 * volts, bat.charge_full_design_uah / 1e6 * volts
+    return None
+
+
+def _hours(wh: float, watts: float) -> float:
+    """Hours at ``watts``, to the half hour (an estimate: more precision would mislead)."""
+    return max(0.5, round(wh / watts * 2) / 2)
+
+
+def _battery_time(bat: Battery, policy: Policy) -> list[Reason]:
+    """How long it lasts now and new; for a worn or bad battery, what a new one costs."""
+    h = policy.helpdesk
+    lines = []
+    wh = _watt_hours(bat)
+    if wh is not None:
+        now, new = wh
+        lines.append(
+            reason(
+                "diagnosis.battery_runtime",
+                now=_hours(now, h.typical_draw_w),
+                new=_hours(new, h.typical_draw_w),
+                watts=h.typical_draw_w,
+            )
+        )
+    if bat.verdict in (BatteryVerdict.WORN, BatteryVerdict.BAD):
+        lines.append(
+            reason(
+                "diagnosis.battery_cost",
+                low=h.battery_price_low_eur,
+                high=max(h.battery_price_high_eur, h.battery_price_low_eur),
+                days=h.battery_turnaround_days,
+            )
+        )
+    return lines
+
+
+def _battery_lines(report: Report, policy: Policy) -> list[Reason]:
     batteries = report.components.batteries
     if not batteries:
         return [reason("diagnosis.battery_none")]
@@ -54,6 +98,7 @@ def _battery_lines(report: Report) -> list[Reason]:
                 BatteryVerdict.BAD: "diagnosis.battery_bad",
             }[bat.verdict]
             lines.append(reason(code, health=health))
+            lines.extend(_battery_time(bat, policy))
     return lines
 
 
@@ -102,23 +147,48 @@ def os_verdict(report: Report, policy: Policy) -> Reason:
     return reason("diagnosis.os_yes")
 
 
-class Diagnosis(BaseModel):
-    """What the summary says, as catalog codes and facts: no language, no grade, no serials.
+def recommendations(report: Report, policy: Policy) -> list[Reason]:
+    """What the volunteer recommends: replace the battery, replace the disk, a refresh, or keep.
 
-    The station prints it at once; the server keeps it as the helpdesk visit and
-    prints it again later, in Dutch, French or English.
+    A worn or bad battery or disk is worth replacing; a new disk needs a system, so
+    a refresh follows it when the programme's OS runs here. Nothing wrong: keep it.
     """
+    found = []
+    worn = (BatteryVerdict.WORN, BatteryVerdict.BAD)
+    if any(b.verdict in worn for b in report.components.batteries):
+        h = policy.helpdesk
+        found.append(
+            reason(
+                "diagnosis.recommend_battery",
+                low=h.battery_price_low_eur,
+                high=max(h.battery_price_high_eur, h.battery_price_low_eur),
+                days=h.battery_turnaround_days,
+            )
+        )
+    disks = [d for d in report.components.disks if d.internal and not d.is_boot_medium]
+    bad = (DiskVerdict.WORN, DiskVerdict.FAILING)
+    if any(d.health is not None and d.health.verdict in bad for d in disks):
+        found.append(reason("diagnosis.recommend_disk"))
+        if os_verdict(report, policy).code in ("diagnosis.os_yes", "diagnosis.os_no_disk"):
+            found.append(reason("diagnosis.recommend_refresh"))
+    return found or [reason("diagnosis.recommend_keep")]
 
-    laptop: str = Field(max_length=256)
-    visit: str = Field(max_length=256)
-    date: str = Field(max_length=16)  # dd-mm-yyyy, as the resident reads it
-    battery: list[Reason] = Field(max_length=8)
-    disk: list[Reason] = Field(max_length=16)
-    ram: Reason
-    os: Reason
-    #: the problems found that have a repair wording (the volunteer's advice)
-    findings: list[Reason] = Field(default_factory=list, max_length=64)
-    advice: str | None = Field(default=None, max_length=2000)
+
+def refresh_lines(report: Report) -> list[Reason]:
+    """A refresh done at the helpdesk, for the resident: each disk's erasure and the new system."""
+    if report.helpdesk is None or report.helpdesk.refresh is None:
+        return []
+    lines = []
+    for record in report.erasures:
+        gb = round(record.disk_size_bytes / GB)
+        when = (record.finished_at or record.started_at).strftime("%d-%m-%Y")
+        if record.result is ErasureResult.ERASED and record.verification_passed:
+            lines.append(reason("diagnosis.erased", gb=gb, date=when))
+        else:
+            lines.append(reason("diagnosis.erase_failed", gb=gb))
+    if report.images and report.images[-1].verified:
+        lines.append(reason("diagnosis.reinstalled"))
+    return lines or [reason("diagnosis.not_erased")]
 
 
 def diagnose(
@@ -129,12 +199,14 @@ def diagnose(
         laptop=_laptop_name(report)[:256],
         visit=(report.asset_tag or "?")[:256],
         date=(when or report.finished_at or report.created_at).strftime("%d-%m-%Y"),
-        battery=_battery_lines(report)[:8],
+        battery=_battery_lines(report, policy)[:16],
         disk=_disk_lines(report)[:16],
         ram=_memory_line(report, policy),
         os=os_verdict(report, policy),
         findings=[r for r in findings if r.severity != "info"][:64],
         advice=advice.strip()[:2000] if advice and advice.strip() else None,
+        recommendations=recommendations(report, policy)[:8],
+        refresh=refresh_lines(report)[:16],
     )
 
 
@@ -142,13 +214,19 @@ def diagnosis_lines(d: Diagnosis) -> list[tuple[str, list[str]]]:
     """(heading, sentences) in the current language, in the order they are printed."""
     volunteer = [d.advice] if d.advice else []
     volunteer += advice_texts(list(d.findings)) or [_say("diagnosis.advice_none")]
-    return [
+    sections = [
         (_say("diagnosis.heading_battery"), [reason_text(r) for r in d.battery]),
         (_say("diagnosis.heading_disk"), [reason_text(r) for r in d.disk]),
         (_say("diagnosis.heading_ram"), [reason_text(d.ram)]),
         (_say("diagnosis.heading_os"), [reason_text(d.os)]),
-        (_say("diagnosis.heading_advice"), volunteer[:8]),
     ]
+    if d.refresh:
+        sections.append((_say("diagnosis.heading_refresh"), [reason_text(r) for r in d.refresh]))
+    if d.recommendations:
+        recommended = [reason_text(r) for r in d.recommendations]
+        sections.append((_say("diagnosis.heading_recommendation"), recommended))
+    sections.append((_say("diagnosis.heading_advice"), volunteer[:8]))
+    return sections
 
 
 def summary_lines(

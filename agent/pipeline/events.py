@@ -22,6 +22,8 @@ class Stage(StrEnum):
     INSPECT = "inspect"
     TESTS = "tests"
     CONFIRM = "confirm"
+    #: helpdesk only: the resident confirmed a refresh of their own laptop (files gone, copy made)
+    REFRESH = "refresh"
     WIPE = "wipe"
     FLASH = "flash"
     GRADE = "grade"

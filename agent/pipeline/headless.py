@@ -25,7 +25,7 @@ from agent.pipeline.events import (
 )
 from agent.pipeline.station import Pipeline
 from agent.pipeline.unattended_checks import Checkers, run_unattended_checks
-from agent.report.schema import ErasureResult, Mode, Peripherals, Report
+from agent.report.schema import ErasureResult, HelpdeskConsent, Mode, Peripherals, Report
 from agent.runner import Runner
 
 EXIT_OK = 0
@@ -77,7 +77,9 @@ class LinePrinter:
             self._line(f"   {event.level}: {event.message}")
         elif isinstance(event, Finished):
             grade = event.grade
-            if grade is not None:
+            if event.report.mode is Mode.CHECK:  # a resident's own laptop: never graded
+                self._line("== helpdesk visit (no grade, no destination)")
+            elif grade is not None:
                 self._line(f"== grade {grade.grade} -> {grade.destination.value}")
                 for fix in grade.to_fix:
                     self._line(f"   to fix: {fix}")
@@ -127,11 +129,12 @@ def run_headless(
         )
     mode = config.station.mode
     report = pipeline.inspect(asset_tag=tag, mode=mode)
-    tests = Pipeline.skipped_tests(config.headless.cosmetic)
-    if config.headless.checks:
+    headless = config.headless
+    tests = Pipeline.skipped_tests(headless.cosmetic)
+    if headless.checks:
         sysfs = config.testing.profile_root or pipeline.root
         tests += run_unattended_checks(
-            config.headless,
+            headless,
             pipeline.policy.checks,
             report.components.peripherals or Peripherals(),
             checkers or Checkers.on(runner, pipeline.root, sysfs),
@@ -139,8 +142,15 @@ def run_headless(
         )
     pipeline.record_tests(tests)
     if mode is Mode.CHECK:
-        pipeline.finish()
-        return EXIT_OK
+        consent = HelpdeskConsent(
+            diagnosis=headless.consent_diagnosis, label=headless.consent_label
+        )
+        pipeline.record_consent(consent)
+        if not headless.refresh:
+            pipeline.finish()
+            return EXIT_OK
+        # the same confirmation as the TUI's refresh screen: refused without a copy
+        pipeline.confirm_refresh(copy_made=headless.refresh_copy_made)
     if not config.headless.confirm_wipe:
         raise DigibenchError(
             "a headless intake run wipes disks only with explicit consent",

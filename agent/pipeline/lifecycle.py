@@ -19,6 +19,7 @@ TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     S.INSPECT: frozenset({S.TESTS, S.CANCELLED, S.FAILED}),
     S.TESTS: frozenset({S.CONFIRM, S.GRADE, S.CANCELLED, S.FAILED}),
     S.CONFIRM: frozenset({S.CONFIRM, S.WIPE, S.GRADE, S.CANCELLED, S.FAILED}),
+    S.REFRESH: frozenset(),  # helpdesk only
     S.WIPE: frozenset({S.FLASH, S.CANCELLED, S.FAILED}),
     S.FLASH: frozenset({S.GRADE, S.CANCELLED, S.FAILED}),
     S.GRADE: frozenset({S.REPORT, S.FAILED}),
@@ -26,6 +27,15 @@ TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     S.DONE: frozenset(),
     S.CANCELLED: frozenset(),
     S.FAILED: frozenset(),
+}
+#: Helpdesk (check mode): a resident's own laptop. Nothing is wiped unless the resident's
+#: separate refresh confirmation (REFRESH) came first: the tests or the check's end never
+#: lead to a wipe, and disks are confirmed (REFRESH -> REFRESH) only after it.
+HELPDESK_TRANSITIONS: dict[Stage, frozenset[Stage]] = {
+    **TRANSITIONS,
+    S.TESTS: frozenset({S.CONFIRM, S.GRADE, S.REFRESH, S.CANCELLED, S.FAILED}),
+    S.CONFIRM: frozenset({S.GRADE, S.REFRESH, S.CANCELLED, S.FAILED}),
+    S.REFRESH: frozenset({S.REFRESH, S.WIPE, S.GRADE, S.CANCELLED, S.FAILED}),
 }
 #: stages a power cut can interrupt with something to resume
 RESUMABLE = frozenset({S.WIPE, S.FLASH, S.GRADE, S.REPORT})
@@ -39,9 +49,12 @@ class WrongStageError(DigibenchError):
 class Lifecycle:
     """Where one run stands; thread-safe, since a screen may cancel while a worker runs."""
 
-    def __init__(self, stage: Stage = S.START) -> None:
+    def __init__(self, stage: Stage = S.START, *, helpdesk: bool = False) -> None:
         self._stage = stage
         self._lock = threading.Lock()
+        #: a resident's own laptop (check mode): wiped only after a refresh confirmation
+        self.helpdesk = helpdesk
+        self._table = HELPDESK_TRANSITIONS if helpdesk else TRANSITIONS
 
     @property
     def stage(self) -> Stage:
@@ -51,7 +64,7 @@ class Lifecycle:
         """Go to ``to`` or raise; returns the stage left."""
         with self._lock:
             here = self._stage
-            if to not in TRANSITIONS[here]:
+            if to not in self._table[here]:
                 what = action or f"going to '{to.value}'"
                 raise WrongStageError(
                     f"{what} is not possible while the run is in '{here.value}'",
@@ -61,12 +74,13 @@ class Lifecycle:
             return here
 
     def can(self, to: Stage) -> bool:
-        return to in TRANSITIONS[self._stage]
+        return to in self._table[self._stage]
 
 
 _HINTS = {
     S.TESTS: "inspect the laptop first",
     S.CONFIRM: "inspect the laptop and record the tests first",
     S.WIPE: "confirm the disks first",
+    S.REFRESH: "a refresh is for a resident's own laptop (helpdesk), after the check",
     S.GRADE: "a run with confirmed disks continues with run()",
 }

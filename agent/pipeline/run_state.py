@@ -19,7 +19,7 @@ from agent.pipeline.events import EventSink, Stage, notice
 from agent.pipeline.laptop_run import LaptopRun
 from agent.pipeline.lifecycle import RESUMABLE, Lifecycle, WrongStageError
 from agent.pipeline.storage import Keeper
-from agent.report.schema import Report
+from agent.report.schema import Mode, Report
 
 STATE_FILE = "run.json"
 S = Stage
@@ -94,13 +94,16 @@ class RunState:
             raise WrongStageError(f"the interrupted run's state is damaged: {exc}") from exc
         signed = state.get("signed")
         run = LaptopRun(report=report, confirmed_ids=info.disks)
+        # a resident's laptop (helpdesk) keeps its own table: wiped only after REFRESH
+        helpdesk = report.mode is Mode.CHECK
         if info.stage is S.REPORT and signed:
             # signed already: the same bytes are spooled (idempotently) and delivered, never
             # signed again, so the outbox never holds two versions of one report
             run.signed, run.spooled = base64.b64decode(signed), bool(state.get("spooled"))
-            run.life = Lifecycle(S.GRADE)
+            run.life = Lifecycle(S.GRADE, helpdesk=helpdesk)
         elif info.stage in (S.GRADE, S.REPORT):
-            run.life = Lifecycle(S.FLASH)  # grade and sign again, with the interruption noted
+            # grade and sign again, with the interruption noted
+            run.life = Lifecycle(S.FLASH, helpdesk=helpdesk)
         else:
-            run.life = Lifecycle(S.CONFIRM)
+            run.life = Lifecycle(S.REFRESH if helpdesk else S.CONFIRM, helpdesk=helpdesk)
         return run

@@ -2,6 +2,12 @@
 
 ``inspect > tests > CONFIRM > wipe (+verify) > flash > grade > report > done``
 
+Helpdesk (check) mode is a resident's own laptop: ``inspect > tests > grade >
+report``, nothing wiped. Only a refresh, after the resident's separate
+confirmation (:meth:`Pipeline.confirm_refresh`), goes on ``REFRESH > wipe >
+flash``, with the same disk confirmation and refusals; what reaches the server
+is only what the resident agreed to (:mod:`agent.helpdesk_consent`).
+
 The TUI and headless mode both drive this one object, so interactive and
 unattended runs take the same path. Every step goes through the transition
 table of :mod:`agent.pipeline.lifecycle`; nothing destructive happens unless
@@ -38,6 +44,7 @@ from agent.erase.safety import RefusedError, Target, resolve
 from agent.errors import DigibenchError
 from agent.flash.engine import FlashFailedError, FlashOptions, flash
 from agent.grading import grade_report
+from agent.helpdesk_consent import visit_upload
 from agent.inspect import inspect_machine
 from agent.netboot.keys import station_key
 from agent.pipeline.delivery import Delivery
@@ -52,7 +59,7 @@ from agent.pipeline.events import (
 from agent.pipeline.hotplug import DiskWatcher
 from agent.pipeline.kmod import load_modules
 from agent.pipeline.laptop_run import LaptopRun, disk_label
-from agent.pipeline.lifecycle import ENDED, WrongStageError
+from agent.pipeline.lifecycle import ENDED, Lifecycle, WrongStageError
 from agent.pipeline.machine_checks import MachineChecks, merge, wanted
 from agent.pipeline.progress import flash_relay
 from agent.pipeline.run_state import STATE_FILE, ResumeInfo, RunState
@@ -63,11 +70,14 @@ from agent.policy import Policy, load_policy
 from agent.report.reasons import warning
 from agent.report.schema import (
     Disk,
+    Helpdesk,
+    HelpdeskConsent,
     Interruption,
     MediaType,
     Mode,
     Operator,
     Reason,
+    RefreshConfirmation,
     Report,
     Station,
     TestOutcome,
@@ -191,6 +201,12 @@ class Pipeline:
             return self._guarded(lambda: self._finish(run, report, self._station_key(report)))
         interruption = Interruption(stage=info.stage.value, resumed_at=datetime.now(UTC))
         report.warnings.append(warning("run.resumed", stage=info.stage.value))
+        unconfirmed = report.helpdesk is None or report.helpdesk.refresh is None
+        if info.stage in (Stage.WIPE, Stage.FLASH) and report.mode is Mode.CHECK and unconfirmed:
+            raise NotConfirmedError(
+                "a resident's laptop is wiped only after the refresh confirmation",
+                hint="the saved run has none: start the helpdesk check again",
+            )
         if info.stage in (Stage.WIPE, Stage.FLASH):
             targets, bad = recheck(info.disks, self.config, self.root)
             for identity, disk, why in bad:
@@ -223,7 +239,7 @@ class Pipeline:
                 f"a new laptop cannot be inspected while the run is in '{self.stage.value}'",
                 hint="finish or cancel this laptop's run first",
             )
-        self._run = LaptopRun()
+        self._run = LaptopRun(life=Lifecycle(helpdesk=mode is Mode.CHECK))
         self.mode = mode
         self._run.life.move(Stage.INSPECT)
         self.emit(StageChanged(Stage.INSPECT, asset_tag=asset_tag))
@@ -265,6 +281,44 @@ class Pipeline:
         report.tests = list(tests)
         self._move(Stage.CONFIRM)
 
+    def _helpdesk_record(self, action: str) -> tuple[Report, Helpdesk]:
+        report = self._run.require_report()
+        if report.mode is not Mode.CHECK:
+            raise WrongStageError(f"{action} is for a helpdesk visit (check mode) only")
+        if self.stage not in (Stage.TESTS, Stage.CONFIRM, Stage.REFRESH):
+            raise WrongStageError(f"{action} is not possible while the run is in '{self.stage}'")
+        return report, report.helpdesk or Helpdesk()
+
+    def record_consent(self, consent: HelpdeskConsent) -> None:
+        """What the resident agreed the server may keep; before the visit is reported."""
+        report, helpdesk = self._helpdesk_record("the resident's consent")
+        report.helpdesk = helpdesk.model_copy(update={"consent": consent})
+        self._persist()
+
+    def confirm_refresh(self, *, copy_made: bool) -> None:
+        """The resident's separate yes to a refresh: their files will be gone, a copy was made.
+
+        Without a copy nothing is wiped (:class:`NotConfirmedError`). The disks are
+        then confirmed as in an intake run, with the same refusals.
+        """
+        report, helpdesk = self._helpdesk_record("a refresh")
+        if not copy_made:
+            raise NotConfirmedError(
+                "no copy of the resident's files was made: nothing is wiped",
+                hint="make a copy of the files first, or finish the check without a refresh",
+            )
+        self._run.life.move(Stage.REFRESH, action="a refresh")
+        confirmation = RefreshConfirmation(
+            files_gone_understood=True, copy_made=True, confirmed_at=datetime.now(UTC)
+        )
+        report.helpdesk = helpdesk.model_copy(update={"refresh": confirmation})
+        self._persist()
+        self.emit(self._stage_event(Stage.REFRESH))
+
+    def _confirm_stage(self) -> Stage:
+        """Where confirmed disks wait: CONFIRM, or for a resident's laptop REFRESH."""
+        return Stage.REFRESH if self._run.life.helpdesk else Stage.CONFIRM
+
     def _candidates(self) -> tuple[list[Disk], list[tuple[Disk, Reason]]]:
         report = self._run.report
         if report is None:
@@ -291,7 +345,13 @@ class Pipeline:
         """
         run = self._run
         run.require_report()
-        if not run.life.can(Stage.CONFIRM):
+        waiting = self._confirm_stage()
+        if waiting is Stage.REFRESH and self.stage is not Stage.REFRESH:
+            raise NotConfirmedError(
+                "a resident's own laptop is wiped only after the refresh confirmation",
+                hint="the resident confirms the refresh first (files gone, copy made)",
+            )
+        if not run.life.can(waiting):
             raise WrongStageError(
                 f"disks are confirmed before the wipe, not in '{self.stage.value}'"
             )
@@ -311,7 +371,7 @@ class Pipeline:
             except RefusedError as exc:
                 raise NotConfirmedError(exc.message, hint=exc.hint) from exc
         run.confirmed = confirmed
-        run.life.move(Stage.CONFIRM)
+        run.life.move(waiting)
         self._persist()
         labels = ", ".join(disk_label(t.disk) for t in confirmed)
         self.emit(notice("info", "notice.confirmed", disks=labels))
@@ -347,7 +407,7 @@ class Pipeline:
             raise NotConfirmedError(
                 "nothing is wiped without confirmation", hint="confirm the disks first"
             )
-        if self.stage is not Stage.CONFIRM:
+        if self.stage is not self._confirm_stage():
             raise WrongStageError(f"run() follows confirm(), not '{self.stage.value}'")
         return self._continue(run, Stage.WIPE)
 
@@ -474,7 +534,9 @@ class Pipeline:
             report.grade = grade_report(report, self.policy)
             report.finished_at = datetime.now(UTC)
             signed = sign_report(report, key)
-            run.report, run.signed = signed, report_json(signed)
+            # a resident's laptop: the server gets only what they agreed to, signed anew
+            sent = signed if report.mode is not Mode.CHECK else self._visit_upload(report, key)
+            run.report, run.signed = signed, report_json(sent)
         self._move(Stage.REPORT)
         final = run.require_report()
         report_id = str(final.report_id)
@@ -488,6 +550,9 @@ class Pipeline:
         self.emit(self._stage_event(Stage.DONE))
         self.emit(Finished(final, final.grade, run.uploaded, pending))
         return final
+
+    def _visit_upload(self, report: Report, key: Ed25519PrivateKey) -> Report:
+        return sign_report(visit_upload(report, self.policy), key)
 
     # ------------------------------------------------------------------ outbox
 

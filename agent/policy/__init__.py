@@ -111,6 +111,20 @@ class ChecksPolicy(_Section):
         return tuple(c for c in DEVICE_CHECKS if c not in self.skip)
 
 
+class HelpdeskPolicy(_Section):
+    """What the resident's summary says a new battery costs, in money and in days (issue #19).
+
+    Each organisation sets its own prices and turnaround in its policy file.
+    """
+
+    #: watts a laptop draws in ordinary use (browsing, a video call): turns Wh into hours
+    typical_draw_w: float = Field(default=8.0, gt=0, le=200)
+    battery_price_low_eur: int = Field(default=40, ge=0)
+    battery_price_high_eur: int = Field(default=90, ge=0)
+    #: working days from ordering to fitting a new battery
+    battery_turnaround_days: int = Field(default=5, ge=0, le=365)
+
+
 class Policy(_Section):
     version: str
     disk: DiskPolicy
@@ -118,6 +132,7 @@ class Policy(_Section):
     grading: GradingPolicy
     locks: LocksPolicy = LocksPolicy()
     checks: ChecksPolicy = ChecksPolicy()
+    helpdesk: HelpdeskPolicy = HelpdeskPolicy()
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

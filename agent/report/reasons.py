@@ -218,6 +218,34 @@ CATALOG: dict[str, Wording] = {
     ),
     "diagnosis.os_unknown": _w("Whether the programme's operating system runs here is unknown."),
     "diagnosis.advice_none": _w("Nothing needs repairing."),
+    "diagnosis.battery_runtime": _w(
+        "Fully charged it lasts about {now:g} hours now; with a new battery about {new:g} hours "
+        "(an estimate, at {watts:g} W of ordinary use)."
+    ),
+    "diagnosis.battery_cost": _w(
+        "A new battery costs about {low}-{high} euros; the helpdesk fits it in about {days} "
+        "working days."
+    ),
+    "diagnosis.heading_recommendation": _w("What we recommend"),
+    "diagnosis.recommend_keep": _w("Keep using the laptop as it is."),
+    "diagnosis.recommend_battery": _w(
+        "Replace the battery (about {low}-{high} euros, {days} working days)."
+    ),
+    "diagnosis.recommend_disk": _w("Replace the disk: make a copy of your files first."),
+    "diagnosis.recommend_refresh": _w(
+        "Bring it in for a refresh: the helpdesk erases it and installs the programme's "
+        "operating system. Your files will be gone, so make a copy first."
+    ),
+    "diagnosis.heading_refresh": _w("Refresh"),
+    "diagnosis.erased": _w(
+        "The disk ({gb} GB) was erased on {date} and the erasure was checked: the files that "
+        "were on it are gone for good."
+    ),
+    "diagnosis.erase_failed": _w(
+        "The disk ({gb} GB) could not be erased completely: ask the helpdesk."
+    ),
+    "diagnosis.reinstalled": _w("The programme's operating system was installed."),
+    "diagnosis.not_erased": _w("Nothing was erased."),
     # ---------------------------------------------------------------- disk health (SMART)
     "smart.passed_but_failing": _w(
         "The drive's own self-assessment says PASSED, but the counts above show it is "

@@ -498,6 +498,60 @@ class Interruption(Model):
     refused: list[ShortStr] = Field(default_factory=list, max_length=64)
 
 
+class Diagnosis(Model):
+    """A helpdesk check's one-page summary, as catalog codes and facts (issue #19).
+
+    No language, no grade, no serials: the station prints it at once, and the
+    server keeps it (only when the resident agreed) to print again in Dutch,
+    French or English.
+    """
+
+    laptop: ShortStr
+    visit: ShortStr
+    date: Annotated[str, Field(max_length=16)]  # dd-mm-yyyy, as the resident reads it
+    battery: list[Reason] = Field(max_length=16)
+    disk: list[Reason] = Field(max_length=16)
+    ram: Reason
+    os: Reason
+    #: the problems found that have a repair wording (the volunteer's advice)
+    findings: list[Reason] = Field(default_factory=list, max_length=64)
+    advice: Annotated[str, Field(max_length=2000)] | None = None
+    #: keep, replace the battery, replace the disk, bring it in for a refresh
+    recommendations: list[Reason] = Field(default_factory=list, max_length=8)
+    #: a refresh done at the helpdesk: each disk's verified erasure, said for the resident
+    refresh: list[Reason] = Field(default_factory=list, max_length=16)
+
+
+class HelpdeskConsent(Model):
+    """What the resident agreed the server may keep of their visit, asked through the volunteer.
+
+    Every answer starts on "no": without a yes the server keeps only the
+    anonymous minimum (which station, when, and a refresh's erasure evidence).
+    """
+
+    #: the summary with hardware facts (battery, disk, memory, OS fit, the advice)
+    diagnosis: bool = False
+    #: what the volunteer typed for the visit (a first name, a ticket number)
+    label: bool = False
+
+
+class RefreshConfirmation(Model):
+    """The resident's separate yes to wiping and reinstalling their own laptop."""
+
+    files_gone_understood: Literal[True]
+    copy_made: Literal[True]
+    confirmed_at: datetime
+
+
+class Helpdesk(Model):
+    """A check-mode (helpdesk) run: the resident's consent and, for a refresh, their yes."""
+
+    consent: HelpdeskConsent = Field(default_factory=HelpdeskConsent)
+    refresh: RefreshConfirmation | None = None
+    #: only in what is uploaded, and only with ``consent.diagnosis``
+    diagnosis: Diagnosis | None = None
+
+
 class Report(Model):
     """Everything one station run found out and did to one laptop."""
 
@@ -518,6 +572,8 @@ class Report(Model):
     warnings: list[Warning_] = Field(default_factory=list, max_length=256)
     #: each time this run was cut short and resumed (absent in older reports)
     interruptions: list[Interruption] = Field(default_factory=list, max_length=32)
+    #: helpdesk (check) mode only: consent, refresh confirmation (absent in older reports)
+    helpdesk: Helpdesk | None = None
     signature: Signature | None = None
 
 

@@ -32,7 +32,7 @@ from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
 from agent.policy import ChecksPolicy, LocksPolicy
 from agent.probes.camera import camera_nodes
-from agent.report.schema import Disk, Grade, Mode, Reason, Report, TestResult
+from agent.report.schema import Disk, Grade, HelpdeskConsent, Mode, Reason, Report, TestResult
 from agent.runner import Runner
 from agent.tui import i18n
 from agent.tui.driver import EventBridge, PipelineEvent, StationPipeline
@@ -49,8 +49,10 @@ from agent.tui.screens.checks import (
     TouchpadScreen,
 )
 from agent.tui.screens.confirm import ConfirmScreen
+from agent.tui.screens.consent import ConsentScreen
 from agent.tui.screens.devices import DevicesScreen
 from agent.tui.screens.progress import ProgressScreen
+from agent.tui.screens.refresh import RefreshScreen
 from agent.tui.screens.result import ResultScreen
 from agent.tui.screens.start import StartScreen
 from agent.tui.screens.stopped import StoppedScreen
@@ -344,8 +346,9 @@ class DigibenchApp(App[None]):
 
     def on_summary_screen_next(self, _message: SummaryScreen.Next) -> None:
         if self.mode is Mode.CHECK:
-            # Helpdesk: nothing is erased; grade and report what was found.
-            self._start_work(self.pipeline.finish)
+            # Helpdesk: nothing is erased; what the resident lets the server keep, then
+            # grade and report what was found.
+            self.push_screen(ConsentScreen(self.asset_tag), self._consent_then_finish)
             return
         self.tests = []
         checks: list[StationScreen] = [
@@ -398,8 +401,37 @@ class DigibenchApp(App[None]):
 
         self.push_screen(screen, answered)
 
+    # ------------------------------------------------------------------ helpdesk
+
+    def _record_consent(self, consent: HelpdeskConsent | None) -> bool:
+        try:
+            self.pipeline.record_consent(consent or HelpdeskConsent())
+        except DigibenchError as error:
+            self._show(ErrorScreen(_("Something went wrong"), error_text(error)))
+            return False
+        return True
+
+    def _consent_then_finish(self, consent: HelpdeskConsent | None) -> None:
+        if self._record_consent(consent):
+            self._start_work(self.pipeline.finish)
+
     def on_summary_screen_reinstall(self, _message: SummaryScreen.Reinstall) -> None:
-        self._ask_confirm()
+        """Helpdesk: a refresh is offered only after its own confirmation (files gone, copy)."""
+        self.push_screen(RefreshScreen(self.asset_tag), self._refresh_answered)
+
+    def _refresh_answered(self, copy_made: bool | None) -> None:
+        if not copy_made:
+            return  # back on the summary; nothing happened
+        try:
+            self.pipeline.confirm_refresh(copy_made=True)
+        except DigibenchError as error:
+            self._show(ErrorScreen(_("Something went wrong"), error_text(error)))
+            return
+        self.push_screen(ConsentScreen(self.asset_tag), self._consent_then_confirm)
+
+    def _consent_then_confirm(self, consent: HelpdeskConsent | None) -> None:
+        if self._record_consent(consent):
+            self._ask_confirm()
 
     # ------------------------------------------------------------------ confirm and run
 

@@ -16,7 +16,7 @@ from textual.app import App
 from textual.message import Message
 
 from agent.pipeline.events import Event, Stage
-from agent.report.schema import Disk, Mode, Reason, Report, TestResult
+from agent.report.schema import Disk, HelpdeskConsent, Mode, Reason, Report, TestResult
 
 if TYPE_CHECKING:
     from agent.pipeline.station import Pipeline, ResumeInfo
@@ -55,6 +55,14 @@ class StationPipeline(Protocol):
     def outbox_pending(self) -> int: ...
     def finish(self) -> Report:
         """Grade and report without wiping (helpdesk mode)."""
+        ...
+
+    def record_consent(self, consent: HelpdeskConsent) -> None:
+        """Helpdesk: what the resident agreed the server may keep."""
+        ...
+
+    def confirm_refresh(self, *, copy_made: bool) -> None:
+        """Helpdesk: the resident's separate yes to a refresh (files gone, copy made)."""
         ...
 
     def pending_resume(self) -> ResumeInfo | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, user_passes_test
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from agent.helpdesk_summary import diagnosis_pdf
@@ -40,10 +40,13 @@ def visits(request: HttpRequest) -> HttpResponse:
 def summary_pdf(request: HttpRequest, report_id: str) -> HttpResponse:
     """The one-page summary, in ``?lang=`` nl (default), fr or en, to print for the resident."""
     visit = get_object_or_404(HelpdeskVisit, report_id=report_id)
+    diagnosis = visit_diagnosis(visit)
+    if diagnosis is None:  # the resident did not agree: it was printed at the helpdesk only
+        raise Http404("the resident did not agree to keep the summary on the server")
     language = request.GET.get("lang", "nl")
     if language not in DOCUMENT_LANGUAGES:
         language = "nl"
-    body = diagnosis_pdf(visit_diagnosis(visit), language=language)
+    body = diagnosis_pdf(diagnosis, language=language)
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = (
         f'inline; filename="helpdesk-{visit.report_id}-{language}.pdf"'
@@ -61,5 +64,5 @@ def visit_status(request: HttpRequest, report_id: str) -> HttpResponse:
         return JsonResponse({"detail": "Unauthorized"}, status=401)
     visit = get_object_or_404(HelpdeskVisit, report_id=report_id, station=station)
     return JsonResponse(
-        {"report_id": str(visit.report_id), "label": visit.label, "kind": "helpdesk_visit"}
+        {"report_id": str(visit.report_id), "label": visit.shown_label, "kind": "helpdesk_visit"}
     )

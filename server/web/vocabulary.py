@@ -207,6 +207,7 @@ LABELS["audit"] = {
     "station.pairing_denied": _("station pairing denied"),
     "user.added": _("user added"),
     "user.changed": _("user changed"),
+    "helpdesk.consent_stripped": _("helpdesk visit: data without consent left out"),
 }
 
 
@@ -223,6 +224,7 @@ LABELS["object"] = {
     "session": _("session"),
     "user": _("user"),
     "enrolment": _("pairing"),
+    "helpdesk_visit": _("helpdesk visit"),
 }
 #: the facts an audit event records, by name
 LABELS["audit_field"] = {
@@ -256,6 +258,7 @@ LABELS["audit_field"] = {
     "rows": _("rows"),
     "superseded_by": _("replaced by"),
     "changed": _("changed"),
+    "stripped": _("left out"),
 }
 #: which kind of value a fact of an audited action holds
 _AUDIT_VALUES: dict[tuple[str, str], str] = {

@@ -119,6 +119,8 @@ def _station_toml(world: World, **over: Any) -> str:
         asset_tag = "{cfg["tag"]}"
         confirm_wipe = true
         cosmetic = "C4"
+        # a helpdesk check: the resident agreed to keep the visit's label on the server
+        consent_label = true
 
         [testing]
         allowed_devices = {json.dumps(cfg["allowed"])}

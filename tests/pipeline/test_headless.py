@@ -92,7 +92,11 @@ def test_check_mode_reports_without_wiping(bench: Bench) -> None:
     bench.config.station.mode = Mode.CHECK
     assert run_headless(bench.config, runner=SystemRunner(), out=io.StringIO()) == 0
     (report,) = _outbox_reports(bench)
-    assert report.mode == "check" and not report.erasures and report.grade is not None
+    # what goes to the server: a visit with no grade and, without the resident's yes, nothing
+    # beyond the anonymous minimum (issue #19)
+    assert report.mode == "check" and not report.erasures and report.grade is None
+    assert report.helpdesk is not None and report.helpdesk.diagnosis is None
+    assert report.asset_tag is None and not report.components.disks
     for dev in bench.disks:
         assert count_markers(dev) > 0
 

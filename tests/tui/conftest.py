@@ -33,7 +33,15 @@ from agent.pipeline.station import disk_label
 from agent.policy import load_policy
 from agent.report.reasons import reason
 from agent.report.samples import sample_report
-from agent.report.schema import Disk, ErasureResult, Mode, Reason, Report, TestResult
+from agent.report.schema import (
+    Disk,
+    ErasureResult,
+    HelpdeskConsent,
+    Mode,
+    Reason,
+    Report,
+    TestResult,
+)
 from agent.runner import ReplayRunner
 from agent.tui import i18n
 from agent.tui.app import DigibenchApp
@@ -90,6 +98,7 @@ class ScriptedPipeline:
         self.tests: list[TestResult] = []
         self.confirmed: list[str] = []
         self.resume_info: Any = None
+        self.consent: HelpdeskConsent | None = None
 
     def inspect(self, *, asset_tag: str, mode: Mode, operator: str | None = None) -> Report:
         self.calls.append(f"inspect {asset_tag} {mode.value}")
@@ -120,6 +129,14 @@ class ScriptedPipeline:
     def confirm(self, disk_names: Sequence[str]) -> None:
         self.calls.append("confirm")
         self.confirmed = list(disk_names)
+
+    def record_consent(self, consent: HelpdeskConsent) -> None:
+        self.calls.append(f"consent diagnosis={consent.diagnosis} label={consent.label}")
+        self.consent = consent
+
+    def confirm_refresh(self, *, copy_made: bool) -> None:
+        self.calls.append(f"refresh copy_made={copy_made}")
+        assert copy_made, "a refresh without a copy of the files"
 
     def cancel(self) -> None:
         self.calls.append("cancel")

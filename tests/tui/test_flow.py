@@ -271,9 +271,13 @@ async def test_helpdesk_mode_shows_plain_words_and_never_wipes() -> None:
         text = screen_text(app)
         assert "In plain words" in text
         assert "F8" in text
-        await pilot.press("enter")
+        await pilot.press("enter", "n", "n")  # the resident's consent: nothing kept
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
-        assert pipeline.calls == ["inspect HD-1 check", "finish"]
+        assert pipeline.calls == [
+            "inspect HD-1 check",
+            "consent diagnosis=False label=False",
+            "finish",
+        ]
 
 
 async def test_helpdesk_reinstall_needs_the_confirm_screen() -> None:
@@ -281,7 +285,10 @@ async def test_helpdesk_reinstall_needs_the_confirm_screen() -> None:
     async with app.run_test(size=(80, 25)) as pilot:
         await pilot.press(*"HD-2", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
-        await pilot.press("f8")
+        await pilot.press("f8")  # the refresh's own confirmation first (tests in
+        # test_helpdesk_consent_refresh.py), then the resident's consent
+        await wait_for(pilot, lambda: not isinstance(app.screen, SummaryScreen))
+        await pilot.press("tab", "tab", "enter", "n", "n")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert app.focused is not None and app.focused.id == "cancel"
         await pilot.press("enter")

@@ -9,6 +9,7 @@ import pytest
 from agent.helpdesk_summary import write_summary_pdf
 from agent.policy import load_policy
 from agent.report.schema import Mode, Report
+from agent.tui.screens.consent import ConsentScreen
 from agent.tui.screens.result import ResultScreen
 from agent.tui.screens.summary import SummaryScreen
 from agent.tui.widgets import BigText
@@ -22,6 +23,8 @@ async def test_residents_laptop_gets_a_diagnosis_not_a_lending_grade() -> None:
         await pilot.press(*"HD-7", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsentScreen))
+        await pilot.press("n", "n")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
         await pilot.pause()
         text = screen_text(app)
@@ -31,7 +34,11 @@ async def test_residents_laptop_gets_a_diagnosis_not_a_lending_grade() -> None:
         assert not app.screen.query(BigText)
         assert "HD-7: diagnosis" in text
         assert "goes back to its owner" in text
-        assert pipeline.calls == ["inspect HD-7 check", "finish"]
+        assert pipeline.calls == [
+            "inspect HD-7 check",
+            "consent diagnosis=False label=False",
+            "finish",
+        ]
 
 
 async def test_helpdesk_result_names_the_residents_summary_pdf(tmp_path: Path) -> None:
@@ -48,6 +55,8 @@ async def test_helpdesk_result_names_the_residents_summary_pdf(tmp_path: Path) -
         await pilot.press(*"HD-8", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsentScreen))
+        await pilot.press("enter", "enter")  # Enter is "no": the default keeps nothing
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
         await pilot.pause()
         assert written == [tmp_path / "HD-8.pdf"] and written[0].stat().st_size > 1000

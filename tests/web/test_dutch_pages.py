@@ -92,7 +92,10 @@ def problems(html: str, allowed: set[str]) -> list[str]:
     for chunk in visible(html):
         if chunk in allowed:
             continue
-        words = re.findall(r"[A-Za-z_][A-Za-z_.]*[A-Za-z_]|[A-Za-z]", chunk)
+        # a token with a digit (a SHA-256, a serial, a model number) holds no word: "bad"
+        # inside "...10bad18..." is a hash, not a raw code
+        tokens = re.findall(r"[A-Za-z0-9_][A-Za-z0-9_.]*[A-Za-z0-9_]|[A-Za-z0-9]", chunk)
+        words = [w for w in tokens if not any(c.isdigit() for c in w)]
         raw = [w for w in words if w in RAW_CODES]
         english = [w for w in words if w.lower() in ENGLISH]
         if raw or english:
