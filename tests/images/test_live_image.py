@@ -45,7 +45,14 @@ data_dir = "."
 
 [headless]
 asset_tag = "{ASSET_TAG}"
+consent_label = true
 """
+# A check run's upload keeps only what the resident agreed to, and never the device checks
+# (a helpdesk visit is not inventory): the checks' proofs run an intake, which wipes the
+# VM's own NVMe disk (serial DBLIVE0001; no OS image is configured, so nothing is flashed).
+INTAKE = STATION.replace('mode = "check"', 'mode = "intake"').replace(
+    "consent_label = true\n", "confirm_wipe = true\n"
+)
 # Read by the stick's GRUB from the data partition: headless, console on serial, power off.
 BOOT_CFG = (
     'set digibench_extra="digibench.headless=1 digibench.poweroff=1 console=ttyS0,115200 '
@@ -207,10 +214,13 @@ def _checked(stick: Path, tmp: Path, name: str) -> tuple[dict[str, Any], dict[st
 
 # The device checks a VM can do, unattended: the same checks as the TUI's screens.
 STATION_CHECKS = (
-    STATION
+    INTAKE
     + """checks = ["camera", "audio", "usb_ports"]
 usb_port_count = 2
 usb_timeout_s = 900
+
+[testing]
+allowed_devices = ["serial:DBLIVE0001"]
 """
 )
 # printk.devkmsg=on: every line the launcher copies to the kernel log reaches the console
@@ -270,10 +280,11 @@ def test_live_stick_checks_usb_ports_sound_and_camera_unattended(tmp_path: Path)
 # vivid, the kernel's virtual video driver, as one webcam (a capture node only): the
 # nearest thing to a webcam a VM has, since QEMU emulates none.
 STATION_VIVID = (
-    STATION
+    INTAKE
     + """checks = ["camera"]
 
 [testing]
+allowed_devices = ["serial:DBLIVE0001"]
 modprobe = [["vivid", "n_devs=1", "node_types=0x1"]]
 """
 )

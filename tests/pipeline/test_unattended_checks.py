@@ -195,7 +195,6 @@ def test_the_config_names_only_checks_that_can_run_unattended() -> None:
 
 @needs_root
 def test_a_headless_run_records_the_checks_in_its_report(bench: Bench, tmp_path: Path) -> None:
-    bench.config.station.mode = bench.config.station.mode.CHECK
     bench.config.headless.checks = ["camera", "audio", "usb_ports"]
     bench.config.headless.usb_port_count = 1
     out = io.StringIO()
