@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from agent.checks.locks import LOCK_KINDS, Finding, lock_findings
 from agent.policy import OPERATOR_TESTS, Policy
-from agent.report.reasons import ParamValue, reason
+from agent.report.reasons import ParamValue, Severity, reason
 from agent.report.schema import (
     CheckKind,
     CheckOutcome,
@@ -31,7 +31,12 @@ from agent.report.schema import (
 LOCK_KEYS: dict[CheckKind, str] = {kind: key for key, kind in LOCK_KINDS.items()}
 #: failures with words of their own on the check row (else "does not work")
 _FAIL_VARIANTS = frozenset({"thermal", "memory_test", "usb_ports", "charging"})
-_SEVERITY = {"block": "error", "repair": "error", "note": "warning", "ignore": "info"}
+_SEVERITY: dict[str, Severity] = {
+    "block": "error",
+    "repair": "error",
+    "note": "warning",
+    "ignore": "info",
+}
 
 
 @dataclass(frozen=True)
@@ -111,10 +116,10 @@ def _row_reason_facts(row: Checked) -> tuple[str, dict[str, ParamValue]]:
     """The check row's words: a catalogue code and its facts (never the English details)."""
     lock = row.kind in LOCK_KEYS
     if row.outcome is CheckOutcome.FAIL and row.findings:
-        _key, code, facts = row.findings[0]
-        if len(row.findings) > 1 and "name" in facts:
-            facts = {**facts, "name": ", ".join(str(f[2].get("name", "")) for f in row.findings)}
-        return code, dict(facts)
+        _key, code, found = row.findings[0]
+        if len(row.findings) > 1 and "name" in found:
+            found = {**found, "name": ", ".join(str(f[2].get("name", "")) for f in row.findings)}
+        return code, dict(found)
     variant: str | None = None
     if row.outcome is CheckOutcome.PASS and lock:
         variant = "secure_boot" if row.kind is CheckKind.SECURE_BOOT else "lock"
@@ -134,5 +139,5 @@ def check_row(row: Checked, effect: Effect) -> CheckRow:
         kind=row.kind,
         outcome=row.outcome,
         effect=effect,
-        reason=reason(code, _SEVERITY[effect], None, **facts),  # type: ignore[arg-type]
+        reason=reason(code, _SEVERITY[effect], None, **facts),
     )

@@ -190,7 +190,7 @@ def _legacy(data: dict[str, Any]) -> dict[str, Any]:
     locks = data.pop("locks", None)
     if isinstance(locks, dict):
         for key, value in locks.items():
-            moved.setdefault(_LEGACY_LOCKS.get(key, key), {})["fail"] = value
+            moved.setdefault(_LEGACY_LOCKS.get(str(key), str(key)), {})["fail"] = value
     grading = data.get("grading")
     if isinstance(grading, dict) and "key_tests" in grading:
         key_tests = grading.pop("key_tests")
