@@ -106,3 +106,43 @@ def test_result_screen_checks_snapshot(snap_compare: Any) -> None:
         assert console_safe(screen_text(pilot.app)) == set()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_checks_the_policy_skips_are_not_asked_and_skips_say_who_skipped() -> None:
+    from agent.report.schema import SkipCause
+    from agent.tui.screens.checks import CosmeticScreen, KeyboardScreen, ScreenTestScreen
+    from agent.tui.screens.confirm import ConfirmScreen
+    from agent.tui.screens.devices import DevicesScreen
+    from agent.tui.screens.summary import SummaryScreen
+
+    from .conftest import wait_for
+    from .test_device_checks import _laptop
+
+    app, pipeline = make_app(report=_laptop())
+    skip = (CheckKind.SCREEN, CheckKind.TOUCHPAD, CheckKind.CAMERA)
+    app.device_checks = load_policy().checks.model_copy(update={"skip": skip})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"DG-54", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, KeyboardScreen))
+        await pilot.press("f4")  # the volunteer skips the keyboard test
+        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
+        assert not isinstance(app.screen, ScreenTestScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+        assert "Integrated Camera" not in screen_text(app)
+        await pilot.press("f4")  # ...and the device list
+        await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))
+        await pilot.press("5")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    tests = {t.name: t for t in pipeline.tests}
+    assert not {"screen", "touchpad", "camera"} & set(tests)
+    assert tests["keyboard"].skipped_by is SkipCause.OPERATOR
+    assert tests["wifi"].skipped_by is SkipCause.OPERATOR
+    report = checked_report()
+    report.tests = list(pipeline.tests)
+    policy = load_policy().model_copy(update={"checks": app.device_checks})
+    rows = {r.kind: r for r in grade_report(report, policy).checks}
+    assert rows[CheckKind.SCREEN].outcome.value == "policy_skipped"
+    assert rows[CheckKind.KEYBOARD].outcome.value == "operator_skipped"
+    assert rows[CheckKind.CAMERA].outcome.value == "policy_skipped"
