@@ -73,7 +73,18 @@ def _policy_file(folder: Path, kind: CheckKind, outcome: CheckOutcome, effect: s
 def test_the_policy_entry_alone_decides_what_an_outcome_does(
     pair: tuple[CheckKind, CheckOutcome], effect: str
 ) -> None:
-    kind, outcome = pair
+    _assert_moves(*pair, effect)
+
+
+def test_every_entry_of_every_kind_moves_its_check() -> None:
+    """Exhaustively, each (kind, outcome) entry set to each effect: the sampled property above
+    over all of them."""
+    for kind, outcome in NOT_PASS:
+        for effect in EFFECTS:
+            _assert_moves(kind, outcome, effect)
+
+
+def _assert_moves(kind: CheckKind, outcome: CheckOutcome, effect: str) -> None:
     with TemporaryDirectory() as folder:
         policy = load_policy(_policy_file(Path(folder), kind, outcome, effect))
     grade = grade_report(checked_report({kind: outcome}), policy)
