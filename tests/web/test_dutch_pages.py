@@ -95,7 +95,10 @@ def problems(html: str, allowed: set[str]) -> list[str]:
     for chunk in visible(html):
         if chunk in allowed:
             continue
-        words = re.findall(r"[A-Za-z_][A-Za-z_.]*[A-Za-z_]|[A-Za-z]", chunk)
+        # whole words only: "bad" inside a SHA-256 such as ...05bad719... is no word
+        words = re.findall(
+            r"(?<![0-9A-Za-z])(?>[A-Za-z_][A-Za-z_.]*[A-Za-z_]|[A-Za-z])(?![0-9])", chunk
+        )
         raw = [w for w in words if w in RAW_CODES]
         english = [w for w in words if w.lower() in ENGLISH]
         if raw or english:
