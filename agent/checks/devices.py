@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.policy import ChecksPolicy
-from agent.report.schema import Peripherals, TestOutcome, TestResult
+from agent.report.schema import Peripherals, SkipCause, TestOutcome, TestResult
 
 State = Literal["ok", "fail", "unknown"]
 #: Battery states that show the adapter feeds it.
@@ -40,7 +40,8 @@ class DeviceCheck:
             "fail": TestOutcome.FAIL,
             "unknown": TestOutcome.SKIPPED,
         }[self.state]
-        return TestResult(name=self.name, outcome=outcome, details=self.detail)
+        cause = SkipCause.NOT_AVAILABLE if self.state == "unknown" else None
+        return TestResult(name=self.name, outcome=outcome, details=self.detail, skipped_by=cause)
 
 
 Found = tuple[State, str, str, tuple[tuple[str, str | float], ...]]

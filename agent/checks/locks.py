@@ -6,11 +6,19 @@ screen (the volunteer sees them before erasing, while the donor can still be ask
 
 from __future__ import annotations
 
-from agent.policy import LocksPolicy
+from agent.policy import EffectsPolicy
 from agent.report.reasons import ParamValue, reason
-from agent.report.schema import FirmwareLocks, Reason
+from agent.report.schema import CheckKind, CheckOutcome, FirmwareLocks, Reason
 
 Finding = tuple[str, str, dict[str, ParamValue]]
+#: the check kind (its row and its [effects] entry) of each finding's key
+LOCK_KINDS: dict[str, CheckKind] = {
+    "firmware_password": CheckKind.FIRMWARE_PASSWORD,
+    "secure_boot_off": CheckKind.SECURE_BOOT,
+    "theft_recovery": CheckKind.THEFT_RECOVERY,
+    "amt_provisioned": CheckKind.AMT,
+    "asset_tag": CheckKind.ASSET_TAG,
+}
 
 
 def lock_findings(locks: FirmwareLocks) -> list[Finding]:
@@ -32,12 +40,12 @@ def lock_findings(locks: FirmwareLocks) -> list[Finding]:
     return found
 
 
-def lock_warnings(locks: FirmwareLocks | None, policy: LocksPolicy) -> list[Reason]:
+def lock_warnings(locks: FirmwareLocks | None, policy: EffectsPolicy) -> list[Reason]:
     """The locks the policy does not ignore, as reasons to show before erasing."""
     if locks is None:
         return []
     return [
         reason(code, "warning", None, **facts)
         for key, code, facts in lock_findings(locks)
-        if getattr(policy, key) != "ignore"
+        if policy.effect(LOCK_KINDS[key], CheckOutcome.FAIL) != "ignore"
     ]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agent.probes.sysfs import list_dir, read_int, under
 from agent.probes.thermal import probe_temperatures
-from agent.report.schema import TestOutcome, TestResult
+from agent.report.schema import SkipCause, TestOutcome, TestResult
 
 CPU = "/sys/devices/system/cpu"
 
@@ -99,7 +99,10 @@ def judge_thermal(samples: list[Sample], limit_c: float) -> TestResult:
     """Fail when any sensor reaches ``limit_c`` or the CPU throttled during the load."""
     if not samples or not any(s.temperatures_c for s in samples):
         return TestResult(
-            name="thermal", outcome=TestOutcome.SKIPPED, details="no temperature sensors"
+            name="thermal",
+            outcome=TestOutcome.SKIPPED,
+            details="no temperature sensors",
+            skipped_by=SkipCause.NOT_AVAILABLE,
         )
     peak_chip, peak = max(
         ((chip, t) for s in samples for chip, t in s.temperatures_c.items()),

@@ -21,13 +21,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent.checks.locks import lock_findings
-from agent.policy import GRADED_CHECKS, GradingPolicy, Policy
+from agent.grading.check_table import LOCK_KEYS, Checked, check_row, checked, effect_of
+from agent.policy import GradingPolicy, Policy
 from agent.report.reasons import ParamValue, fix_words, reason
 from agent.report.schema import (
     BatteryVerdict,
+    CheckKind,
+    CheckOutcome,
+    CheckRow,
     Disk,
     DiskVerdict,
+    Effect,
     ErasureRecord,
     ErasureResult,
     Grade,
@@ -201,31 +205,20 @@ _COSMETIC = re.compile(r"^C([0-9])$")
 
 
 def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int | None:
-    """Operator tests and the cosmetic answer; returns the cosmetic level (1-9) if given."""
+    """Tests that are no check kind, and the cosmetic answer; returns its level (1-9)."""
     cosmetic: int | None = None
+    kinds = {k.value for k in CheckKind}
     for test in report.tests:
-        if test.name in GRADED_CHECKS:
-            continue  # graded by _check_devices, as the policy says
+        if test.name in kinds:
+            continue  # a check row: graded by _check_rows, as [effects] says
         if test.name == "cosmetic":
             match = _COSMETIC.match(test.answers.get("code", ""))
             if match:
                 cosmetic = int(match.group(1))
             continue
-        if test.outcome is TestOutcome.FAIL:
+        if test.outcome is TestOutcome.FAIL:  # a test this agent does not know: a note
             detail = f": {test.details}" if test.details else ""
-            code = f"grade.test_{test.name}"
-            if test.name in policy.key_tests:
-                cost = getattr(policy.repair_cost, test.name, policy.repair_cost.other_test)
-                f.repair(code, cost, test=test.name, detail=detail)
-            elif test.name == "touchpad":
-                f.repair(code, policy.repair_cost.touchpad, test=test.name, detail=detail)
-            else:
-                f.note(code, test=test.name, detail=detail)
-        elif test.outcome is TestOutcome.SKIPPED and test.name in policy.key_tests:
-            f.note(f"grade.untested_{test.name}", test=test.name)
-    for name in policy.key_tests:
-        if not any(t.name == name for t in report.tests):
-            f.note(f"grade.untested_{name}", test=name)
+            f.note(f"grade.test_{test.name}", test=test.name, detail=detail)
     if cosmetic is None:
         f.note("grade.cosmetic_unknown")
     elif cosmetic <= 1:
@@ -242,7 +235,7 @@ def _check_operator(report: Report, policy: GradingPolicy, f: _Findings) -> int 
 
 
 def _act(f: _Findings, action: str, code: str, cost: int, **params: ParamValue) -> None:
-    """Apply a policy action (block, repair, note, ignore) to one finding."""
+    """Apply a policy effect (block, repair, note, ignore) to one finding."""
     if action == "block":
         f.block(code, **params)
     elif action == "repair":
@@ -253,41 +246,48 @@ def _act(f: _Findings, action: str, code: str, cost: int, **params: ParamValue) 
         f.info(code, **params)
 
 
-def _check_locks(report: Report, policy: Policy, f: _Findings, intake: bool) -> None:
-    """Firmware passwords, theft-recovery agents, asset tags, Secure Boot.
-
-    They tie a donated laptop to its former owner, so in intake mode the policy
-    decides; on a resident's own laptop (check mode) they are only reported.
-    """
-    locks = report.components.locks
-    if locks is None:
-        return
-    rules = policy.locks
-    cost = policy.grading.repair_cost.lock
-
-    def act(action: str, code: str, **params: ParamValue) -> None:
-        _act(f, action if intake else "ignore", code, cost, **params)
-
-    for key, code, facts in lock_findings(locks):
-        act(str(getattr(rules, key)), code, **facts)
-
-
 #: Checks whose failure has its own wording (and repair) instead of "the X test failed".
 _CHECK_CODES = {"thermal": "grade.thermal_hot", "memory_test": "grade.memory_errors"}
 
 
-def _check_devices(report: Report, policy: Policy, f: _Findings) -> None:
-    """Camera, audio, Wi-Fi, Bluetooth, charging, thermal: the policy says what a failure does."""
-    rules = policy.checks
-    cost = policy.grading.repair_cost.other_test
-    for test in report.tests:
-        if test.name not in GRADED_CHECKS or test.name in rules.skip:
-            continue
-        if test.outcome is not TestOutcome.FAIL:
-            continue
-        detail = f": {test.details}" if test.details else ""
-        code = _CHECK_CODES.get(test.name, f"grade.test_{test.name}")
-        _act(f, rules.action(test.name), code, cost, test=test.name, detail=detail)
+def _cost(kind: CheckKind, policy: GradingPolicy) -> int:
+    if kind in LOCK_KEYS:
+        return policy.repair_cost.lock
+    cost: int = getattr(policy.repair_cost, kind.value, policy.repair_cost.other_test)
+    return cost
+
+
+def _grade_row(row: Checked, effect: Effect, policy: GradingPolicy, f: _Findings) -> None:
+    """One check's outcome on the grade, as the policy's [effects] says."""
+    kind, cost, test = row.kind, _cost(row.kind, policy), row.kind.value
+    if row.outcome is CheckOutcome.PASS:
+        return
+    if row.outcome is CheckOutcome.FAIL:
+        for _key, code, facts in row.findings:  # a lock that is on
+            _act(f, effect, code, cost, **facts)
+        if not row.findings:
+            details = row.test.details if row.test else None
+            code = _CHECK_CODES.get(test, f"grade.test_{test}")
+            _act(f, effect, code, cost, test=test, detail=f": {details}" if details else "")
+        return
+    if effect == "ignore":
+        return  # shown on the check row only
+    if row.outcome is CheckOutcome.NOT_AVAILABLE:
+        _act(f, effect, f"grade.unavailable_{kind.value}", cost, test=test)
+    elif effect in ("block", "repair"):
+        _act(f, effect, f"grade.unchecked_{kind.value}", cost, test=test)
+    else:
+        _act(f, effect, f"grade.untested_{kind.value}", cost, test=test)
+
+
+def _check_rows(report: Report, policy: Policy, f: _Findings) -> list[CheckRow]:
+    """Every check kind (operator tests, device checks, locks) graded by [effects]."""
+    rows = []
+    for row in checked(report, policy):
+        effect = effect_of(row, policy, report.mode)
+        _grade_row(row, effect, policy.grading, f)
+        rows.append(check_row(row, effect))
+    return rows
 
 
 def _erasure_of(disk: Disk, report: Report) -> ErasureRecord | None:
@@ -397,8 +397,7 @@ def grade_report(report: Report, policy: Policy) -> Grade:
     _check_disks(report, g, f)
     _check_battery(report, policy, f)
     cosmetic = _check_operator(report, g, f)
-    _check_locks(report, policy, f, intake)
-    _check_devices(report, policy, f)
+    rows = _check_rows(report, policy, f)
     erased = _check_erasure(report, f) if intake else False
     flashed = _check_image(report, g, f) if intake else False
 
@@ -428,4 +427,5 @@ def grade_report(report: Report, policy: Policy) -> Grade:
         r2_cosmetic=f"C{cosmetic}" if cosmetic is not None else None,
         harvest=_harvest(report)[:32] if grade in MATERIAL_GRADES else [],
         policy_version=policy.version,
+        checks=rows,
     )

@@ -17,23 +17,23 @@ from pathlib import Path
 from agent.checks.memtest import run_memtest
 from agent.checks.thermal_stress import judge_thermal, stress
 from agent.policy import ChecksPolicy
-from agent.report.schema import TestOutcome, TestResult
+from agent.report.schema import SkipCause, TestOutcome, TestResult
 
 log = logging.getLogger(__name__)
 
 
 def wanted(policy: ChecksPolicy) -> bool:
     """Whether the policy asks for any unattended check."""
-    thermal = policy.thermal_stress_s > 0 and "thermal" not in policy.skip
-    return policy.memory_test_mib > 0 or thermal
+    thermal = policy.thermal_stress_s > 0 and not policy.skips("thermal")
+    return (policy.memory_test_mib > 0 and not policy.skips("memory_test")) or thermal
 
 
 def run_checks(root: Path, policy: ChecksPolicy) -> list[TestResult]:
     """Memory test then thermal stress, as the policy sets them (blocking)."""
     results: list[TestResult] = []
-    if policy.memory_test_mib > 0:
+    if policy.memory_test_mib > 0 and not policy.skips("memory_test"):
         results.append(run_memtest(policy.memory_test_mib).result())
-    if policy.thermal_stress_s > 0 and "thermal" not in policy.skip:
+    if policy.thermal_stress_s > 0 and not policy.skips("thermal"):
         samples = stress(root, policy.thermal_stress_s)
         results.append(judge_thermal(samples, policy.thermal_limit_c))
     return results
@@ -69,7 +69,13 @@ class MachineChecks:
             names += ["thermal"] if p.thermal_stress_s > 0 else []
             detail = f"not done: {exc}"
             self._results = [
-                TestResult(name=n, outcome=TestOutcome.SKIPPED, details=detail) for n in names
+                TestResult(
+                    name=n,
+                    outcome=TestOutcome.SKIPPED,
+                    details=detail,
+                    skipped_by=SkipCause.NOT_AVAILABLE,
+                )
+                for n in names
             ]
 
     def results(self) -> list[TestResult]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.report.schema import CheckKind, CheckOutcome, Effect
 from agent.tomlfile import invalid, read_toml
 
 
@@ -63,52 +64,77 @@ class GradingPolicy(_Section):
     cpu_required_flags: tuple[str, ...]
     cosmetic_a_min: int = Field(ge=1, le=9)
     cosmetic_lend_min: int = Field(ge=1, le=9)
-    key_tests: tuple[str, ...]
     repair_cost: RepairCost
 
 
 #: What a finding does to the grade: never lend, repair list, note (B), or nothing.
-Action = Literal["block", "repair", "note", "ignore"]
+Action = Effect
 
 
-class LocksPolicy(_Section):
-    firmware_password: Action = "block"
-    theft_recovery: Action = "block"
-    asset_tag: Action = "note"
-    secure_boot_off: Action = "ignore"
-    amt_provisioned: Action = "block"
+class OutcomeEffects(_Section):
+    """What each outcome of one check does; a pass never does anything."""
+
+    fail: Action
+    not_available: Action = "ignore"
+    operator_skipped: Action = "ignore"
+    policy_skipped: Action = "ignore"
+
+    def effect(self, outcome: CheckOutcome) -> Action:
+        if outcome is CheckOutcome.PASS:
+            return "ignore"
+        value: Action = getattr(self, outcome.value)
+        return value
+
+
+class EffectsPolicy(_Section):
+    """The one place that says what every check's every outcome does to the grade."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keyboard: OutcomeEffects
+    screen: OutcomeEffects
+    touchpad: OutcomeEffects
+    camera: OutcomeEffects
+    audio: OutcomeEffects
+    wifi: OutcomeEffects
+    bluetooth: OutcomeEffects
+    usb_ports: OutcomeEffects
+    charging: OutcomeEffects
+    thermal: OutcomeEffects
+    memory_test: OutcomeEffects
+    firmware_password: OutcomeEffects
+    secure_boot: OutcomeEffects
+    theft_recovery: OutcomeEffects
+    amt: OutcomeEffects
+    asset_tag: OutcomeEffects
+
+    def effect(self, kind: CheckKind, outcome: CheckOutcome) -> Action:
+        rules: OutcomeEffects = getattr(self, kind.value)
+        return rules.effect(outcome)
 
 
 #: The device checks, in the order the operator sees them.
 DEVICE_CHECKS = ("camera", "audio", "wifi", "bluetooth", "charging", "thermal")
-#: Every check the grading judges by ``[checks]``: the device checks and the memory test.
-GRADED_CHECKS = (*DEVICE_CHECKS, "memory_test", "usb_ports")
+#: The operator's own tests, each a screen of its own.
+OPERATOR_TESTS = ("keyboard", "screen", "touchpad")
+#: The firmware locks (agent.checks.locks), found by the probes, never asked.
+LOCK_CHECKS = ("firmware_password", "secure_boot", "theft_recovery", "amt", "asset_tag")
 
 
 class ChecksPolicy(_Section):
-    camera: Action = "repair"
-    audio: Action = "repair"
-    wifi: Action = "repair"
-    bluetooth: Action = "note"
-    charging: Action = "repair"
-    thermal: Action = "repair"
-    #: a USB socket that saw no stick on the port map
-    usb_ports: Action = "repair"
-    skip: tuple[
-        Literal["camera", "audio", "wifi", "bluetooth", "charging", "thermal", "usb_ports"], ...
-    ] = ()
+    #: Checks this programme does not do at all: not asked, not run, graded as [effects] says
+    skip: tuple[CheckKind, ...] = ()
     thermal_limit_c: float = Field(default=90, gt=0, le=150)
-    memory_test: Action = "block"
     #: MiB the optional memory pattern test covers; 0 = not run
     memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
     #: seconds of CPU stress on all cores while sensors are sampled; 0 = not run
     thermal_stress_s: int = Field(default=0, ge=0, le=3600)
 
-    def action(self, check: str) -> str:
-        return str(getattr(self, check))
+    def skips(self, check: str) -> bool:
+        return check in {k.value for k in self.skip}
 
     def enabled(self) -> tuple[str, ...]:
-        return tuple(c for c in DEVICE_CHECKS if c not in self.skip)
+        return tuple(c for c in DEVICE_CHECKS if not self.skips(c))
 
 
 class HelpdeskPolicy(_Section):
@@ -130,9 +156,9 @@ class Policy(_Section):
     disk: DiskPolicy
     battery: BatteryPolicy
     grading: GradingPolicy
-    locks: LocksPolicy = LocksPolicy()
     checks: ChecksPolicy = ChecksPolicy()
     helpdesk: HelpdeskPolicy = HelpdeskPolicy()
+    effects: EffectsPolicy
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -150,11 +176,55 @@ def _default_data() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+#: Keys of the old [locks] section, by the check kind they now name in [effects].
+_LEGACY_LOCKS = {
+    "firmware_password": "firmware_password",
+    "theft_recovery": "theft_recovery",
+    "asset_tag": "asset_tag",
+    "secure_boot_off": "secure_boot",
+    "amt_provisioned": "amt",
+}
+_LEGACY_CHECKS = (*DEVICE_CHECKS, "usb_ports", "memory_test")
+
+
+def _legacy(data: dict[str, Any]) -> dict[str, Any]:
+    """An override written for the earlier layout, moved into [effects].
+
+    ``[checks] camera = "note"`` and ``[locks] firmware_password = "note"`` said
+    what a failure does; ``[grading] key_tests`` made a failed operator test a
+    repair (else a note) and an untested one a note. Keys already under
+    [effects] in the same file win.
+    """
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    moved: dict[str, dict[str, Any]] = {}
+    checks = data.get("checks")
+    if isinstance(checks, dict):
+        for name in _LEGACY_CHECKS:
+            if isinstance(checks.get(name), str):
+                moved.setdefault(name, {})["fail"] = checks.pop(name)
+    locks = data.pop("locks", None)
+    if isinstance(locks, dict):
+        for key, value in locks.items():
+            moved.setdefault(_LEGACY_LOCKS.get(str(key), str(key)), {})["fail"] = value
+    grading = data.get("grading")
+    if isinstance(grading, dict) and "key_tests" in grading:
+        key_tests = grading.pop("key_tests")
+        for name in ("keyboard", "screen"):
+            listed = isinstance(key_tests, list) and name in key_tests
+            moved.setdefault(name, {}).update(
+                fail="repair" if listed else "note",
+                operator_skipped="note" if listed else "ignore",
+            )
+    if moved:
+        data["effects"] = _merge(moved, data.get("effects") or {})
+    return data
+
+
 def load_policy(override: Path | None = None) -> Policy:
     """The shipped policy, with ``override`` (a TOML file) merged over it."""
     data = _default_data()
     if override is not None:
-        data = _merge(data, read_toml(override, "policy file"))
+        data = _merge(data, _legacy(read_toml(override, "policy file")))
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:

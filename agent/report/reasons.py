@@ -74,10 +74,11 @@ WORD_LISTS: dict[str, tuple[str, ...]] = {
     "bits": (*NVME_WARNING_BITS.values(), NVME_UNKNOWN_BIT),
     "result": ("erased", "erased_with_exceptions", "failed"),
     "what": ("the run state", "the report", "the erasure record"),
+    "level": ("clear", "purge"),
 }
 
 #: Code families: every code starting with the key uses its wording.
-FAMILIES = ("grade.test_", "grade.untested_")
+FAMILIES = ("grade.test_", "grade.untested_", "grade.unchecked_", "grade.unavailable_")
 
 CATALOG: dict[str, Wording] = {
     # ---------------------------------------------------------------- grading
@@ -119,6 +120,10 @@ CATALOG: dict[str, Wording] = {
     "grade.battery_good/no_health": _w("Battery {battery} is good (health unknown)."),
     "grade.test_": _w("The {test} test failed{detail}.", fix="repair the {test}"),
     "grade.untested_": _w("The {test} was not tested."),
+    "grade.unchecked_": _w("The {test} was not checked.", fix="check the {test}"),
+    "grade.unavailable_": _w(
+        "The {test} is not available on this laptop.", fix="fit or repair the {test}"
+    ),
     "grade.memory_errors": _w(
         "The memory test found errors{detail}.", fix="replace the faulty memory module"
     ),
@@ -157,6 +162,21 @@ CATALOG: dict[str, Wording] = {
     "grade.repairs_too_costly": _w(
         "Repairs add up to {cost} points (parts from {limit}): not worth repairing."
     ),
+    # ---------------------------------------------------------------- check rows (Grade.checks)
+    "check.pass": _w("Works."),
+    "check.pass/lock": _w("None found."),
+    "check.pass/secure_boot": _w("Secure Boot is on."),
+    "check.fail": _w("Does not work."),
+    "check.fail/thermal": _w(
+        "Too hot or slows down under load: clean the fan, replace the thermal paste."
+    ),
+    "check.fail/memory_test": _w("The memory test found errors."),
+    "check.fail/usb_ports": _w("A USB port did not see the stick."),
+    "check.fail/charging": _w("The adapter does not charge the battery."),
+    "check.not_available": _w("Not available on this laptop."),
+    "check.not_available/lock": _w("The firmware does not say."),
+    "check.operator_skipped": _w("Skipped by the volunteer."),
+    "check.policy_skipped": _w("Not done in this programme."),
     # ---------------------------------------------------------------- firmware locks
     "lock.firmware_password": _w(
         "A firmware password ({name}) is set: the borrower cannot change firmware settings.",

@@ -80,6 +80,49 @@ class TestOutcome(StrEnum):
     SKIPPED = "skipped"
 
 
+class SkipCause(StrEnum):
+    """Why a check was not done: the three kinds of "skipped" the policy tells apart."""
+
+    OPERATOR = "operator"  # the volunteer skipped it (or nobody was at the bench)
+    POLICY = "policy"  # this programme does not do it
+    NOT_AVAILABLE = "not_available"  # this laptop has nothing to check it with (no sensors)
+
+
+class CheckKind(StrEnum):
+    """Every check the grading judges, one row each on the result screen and the web page."""
+
+    KEYBOARD = "keyboard"
+    SCREEN = "screen"
+    TOUCHPAD = "touchpad"
+    CAMERA = "camera"
+    AUDIO = "audio"
+    WIFI = "wifi"
+    BLUETOOTH = "bluetooth"
+    USB_PORTS = "usb_ports"
+    CHARGING = "charging"
+    THERMAL = "thermal"
+    MEMORY_TEST = "memory_test"
+    FIRMWARE_PASSWORD = "firmware_password"
+    SECURE_BOOT = "secure_boot"
+    THEFT_RECOVERY = "theft_recovery"
+    AMT = "amt"
+    ASSET_TAG = "asset_tag"
+
+
+class CheckOutcome(StrEnum):
+    """A check's outcome as the grading sees it (a lock that is on is a ``fail``)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    POLICY_SKIPPED = "policy_skipped"
+    NOT_AVAILABLE = "not_available"
+    OPERATOR_SKIPPED = "operator_skipped"
+
+
+#: What an outcome does to the grade: never lend, repair list, note (B), or nothing.
+Effect = Literal["block", "repair", "note", "ignore"]
+
+
 class SanitizeLevel(StrEnum):
     """NIST SP 800-88 Rev.2 / IEEE 2883-2022 sanitization levels."""
 
@@ -382,6 +425,8 @@ class TestResult(Model):
     outcome: TestOutcome
     details: LongStr | None = None
     answers: dict[ShortStr, ShortStr] = Field(default_factory=dict)
+    #: why a ``skipped`` test was skipped; None on a skip means the operator (older agents)
+    skipped_by: SkipCause | None = None
 
 
 class ErrorRange(Model):
@@ -461,6 +506,15 @@ class HarvestItem(Model):
     description: LongStr
 
 
+class CheckRow(Model):
+    """One check as graded: its outcome, what the policy made of it, and why in words."""
+
+    kind: CheckKind
+    outcome: CheckOutcome
+    effect: Effect
+    reason: Reason
+
+
 class Grade(Model):
     grade: vocabulary.Grade
     destination: Destination
@@ -470,6 +524,8 @@ class Grade(Model):
     r2_cosmetic: Annotated[str, Field(max_length=8)] | None = None  # C1-C6
     harvest: list[HarvestItem] = Field(default_factory=list, max_length=32)
     policy_version: ShortStr | None = None
+    #: every check kind, in CheckKind order (empty in reports from older agents)
+    checks: list[CheckRow] = Field(default_factory=list, max_length=32)
 
 
 class Signature(Model):

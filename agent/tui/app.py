@@ -30,7 +30,7 @@ from agent.helpdesk_summary import write_summary_pdf
 from agent.pipeline.events import DiskProgress, EventSink, Finished, Notice, tee
 from agent.pipeline.station import Pipeline
 from agent.pipeline.station import disk_label as progress_label
-from agent.policy import ChecksPolicy, LocksPolicy
+from agent.policy import ChecksPolicy, EffectsPolicy
 from agent.probes.camera import camera_nodes
 from agent.report.schema import Disk, Grade, HelpdeskConsent, Mode, Reason, Report, TestResult
 from agent.runner import Runner
@@ -141,7 +141,7 @@ class DigibenchApp(App[None]):
         touchpad_test: bool | None = None,
         helpdesk_summary: Callable[[Report], Path | None] | None = None,
         device_checks: ChecksPolicy | None = None,
-        locks_policy: LocksPolicy | None = None,
+        locks_policy: EffectsPolicy | None = None,
         camera_test: Callable[[], CameraFrame] | None = None,
         audio_test: Callable[[], Loopback] | None = None,
         usb_ports: PortWatch | None = None,
@@ -351,11 +351,13 @@ class DigibenchApp(App[None]):
             self.push_screen(ConsentScreen(self.asset_tag), self._consent_then_finish)
             return
         self.tests = []
-        checks: list[StationScreen] = [
-            KeyboardScreen(self.layouts),
-            ScreenTestScreen(self.screen_test_interval),
-        ]
-        if self.touchpad_test:
+        skips = self.device_checks.skips if self.device_checks else (lambda _name: False)
+        checks: list[StationScreen] = []
+        if not skips("keyboard"):
+            checks.append(KeyboardScreen(self.layouts))
+        if not skips("screen"):
+            checks.append(ScreenTestScreen(self.screen_test_interval))
+        if self.touchpad_test and not skips("touchpad"):
             checks.append(TouchpadScreen())
         checks.extend(self._device_steps())
         checks.append(CosmeticScreen())
@@ -378,7 +380,7 @@ class DigibenchApp(App[None]):
             steps.append(AudioScreen(self.audio_test))
             names.discard("audio")
         usb = self.usb_ports
-        if usb is not None and "usb_ports" not in policy.skip and usb.available():
+        if usb is not None and not policy.skips("usb_ports") and usb.available():
             steps.append(UsbPortsScreen(usb))
         listed = [c for c in proposed if c.name in names]
         if listed:
@@ -548,7 +550,7 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         swappable_disks=config.station.swappable_disks,
         helpdesk_summary=summary,
         device_checks=pipeline.policy.checks,
-        locks_policy=pipeline.policy.locks,
+        locks_policy=pipeline.policy.effects,
         camera_test=camera,
         audio_test=lambda: loopback(runner),
         usb_ports=PortWatch(pipeline.root),

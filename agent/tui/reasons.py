@@ -34,6 +34,11 @@ TEST_NAMES = {
     "thermal": N_("temperature"),
     "usb_ports": N_("USB ports"),
     "memory_test": N_("memory"),
+    "firmware_password": N_("firmware password"),
+    "secure_boot": "Secure Boot",
+    "theft_recovery": N_("theft recovery (Absolute)"),
+    "amt": "Intel AMT",
+    "asset_tag": N_("asset tag"),
 }
 
 

@@ -32,6 +32,11 @@ def _language() -> str:
 
 def _facts(params: Mapping[str, Any], cat: gettext.NullTranslations) -> dict[str, Any]:
     facts = dict(params)
+    detail = facts.get("detail")
+    if isinstance(detail, str) and detail.startswith(": "):
+        # a failed test's technical English from the probes ("operator: broken"); the
+        # check table next to it says what failed in the page's language
+        facts["detail"] = ""
     test = facts.get("test")
     if isinstance(test, str) and test in TEST_NAMES:
         facts["test"] = cat.gettext(TEST_NAMES[test])

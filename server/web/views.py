@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from server.ingest.models import AuditEvent, Run, Station
 from server.web import audit, bulk_views, conflicts, decisions, evidence, listing, vocabulary
+from server.web.check_rows import check_rows
 from server.web.forms import (
     DestinationForm,
     DestructionForm,
@@ -177,6 +178,7 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
                 "images": list(run.images.all()),
                 "grade": getattr(run, "grade", None),
                 "report_grade": report.get("grade") or {},
+                "checks": check_rows(report.get("grade")),
             }
         )
     events = AuditEvent.objects.filter(
@@ -187,6 +189,7 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         "status": status,
         "device": device,
         "runs": runs,
+        "latest_checks": runs[0]["checks"] if runs else [],
         "notes": Note.objects.filter(device=device).select_related("author"),
         "destructions": DiskDestruction.objects.filter(device=device),
         "events": events,

@@ -173,6 +173,27 @@ LABELS["test"] = {
     "bluetooth": "Bluetooth",
     "charging": _("charging"),
     "thermal": _("temperature"),
+    "usb_ports": _("USB ports"),
+    "memory_test": _("memory test"),
+    "firmware_password": _("firmware password"),
+    "secure_boot": "Secure Boot",
+    "theft_recovery": _("theft recovery (Absolute)"),
+    "amt": "Intel AMT",
+    "asset_tag": _("asset tag"),
+}
+#: a check row's outcome and what the station's policy made of it (Grade.checks)
+LABELS["check_outcome"] = {
+    "pass": _("in order"),
+    "fail": _("not in order"),
+    "not_available": _("not available"),
+    "operator_skipped": _("skipped by the volunteer"),
+    "policy_skipped": _("not done (policy)"),
+}
+LABELS["check_effect"] = {
+    "block": _("blocks lending"),
+    "repair": _("on the repair list"),
+    "note": _("note only"),
+    "ignore": _("no effect"),
 }
 #: what each audited action is called on the audit pages
 LABELS["audit"] = {

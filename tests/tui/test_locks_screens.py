@@ -25,7 +25,7 @@ def _locked() -> Report:
 
 async def test_locks_are_named_before_erasing_and_block_lending() -> None:
     app, pipeline = make_app(report=_locked(), touchpad_test=False)
-    app.locks_policy = load_policy().locks
+    app.locks_policy = load_policy().effects
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"DG-61", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
@@ -51,7 +51,7 @@ async def test_locks_are_named_before_erasing_and_block_lending() -> None:
 
 async def test_without_locks_the_confirm_screen_has_no_locks_line() -> None:
     app, _pipeline = make_app(touchpad_test=False)
-    app.locks_policy = load_policy().locks
+    app.locks_policy = load_policy().effects
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"DG-62", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
@@ -69,7 +69,7 @@ def test_confirm_screen_with_locks_snapshot(snap_compare: Any) -> None:
 
     app, _ = make_app(language="nl")
     report = _locked()
-    locks = lock_warnings(report.components.locks, load_policy().locks)
+    locks = lock_warnings(report.components.locks, load_policy().effects)
     targets = [d for d in report.components.disks if d.internal]
 
     async def run_before(pilot: Any) -> None:

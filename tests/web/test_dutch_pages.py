@@ -22,13 +22,14 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from agent.report.schema import ErasureResult, Report
+from agent.report.schema import CheckKind, CheckOutcome, ErasureResult, Report
 from agent.report.vocabulary import Destination, Grade
 from server.ingest.models import SignatureStatus
 from server.lending import service as lending
 from server.lending.models import Borrower, Loan
 from server.web.models import Batch, Certificate, DeviceStatus, ErasureState, Lending
 from server.web.vocabulary import Decision
+from tests.check_reports import with_every_check
 
 #: raw values of the enums the pages show; none may appear as a word on a Dutch page
 RAW_CODES = {
@@ -44,6 +45,8 @@ RAW_CODES = {
     "report.stored", "grade.overridden", "destination.decided", "note.added",
     "disk.destroyed", "batch.created", "batch.tags_added", "certificate.issued", "loan.created",
     "asset_tag", "old", "new", "reason",
+    *(k.value for k in CheckKind if k.value not in {"camera", "touchpad"}),  # Dutch words too
+    *(o.value for o in CheckOutcome), "block", "ignore",
 }  # fmt: skip
 #: words that are English and not Dutch (no "of", "is", "in", "door"...)
 ENGLISH = {
@@ -170,6 +173,7 @@ def dataset(coordinator: User, store: Callable[..., DeviceStatus], settings: Any
         start=today, due=today + timedelta(days=90),
     )  # fmt: skip
     store(9, _graded, report_id=uuid.uuid4())
+    store(11, with_every_check)  # a run with every check kind, failures of every sort
     return {
         "client": client,
         "laptops": list(DeviceStatus.objects.all()),

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from agent.report.samples import sample_report
+from tests.check_reports import with_every_check
 from tests.uplink.server_process import ServerProcess
 from tests.web.browser import (
     artifacts_dir,
@@ -46,10 +47,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
                 report.device.vendor = "HP"
                 report.device.product_name = "HP EliteBook 840 G5"
                 report.device.product_version = ""
+            if n == 1:  # its page shows a table of every check, failures of every sort
+                with_every_check(report)
             upload(srv, station, report)
         for k in range(1, 8):  # DG-000001 came back seven times
             again = sample_report(1, station=station.name, report_id=uuid.uuid4())
             again.created_at = again.finished_at = now - timedelta(days=k)
+            with_every_check(again)
             upload(srv, station, again)
         yield srv
 
@@ -106,10 +110,26 @@ def test_no_page_scrolls_sideways(
         page.screenshot(path=str(out / f"{name}-{width}.png"), full_page=True)
         wide = page.evaluate("document.scrollingElement.scrollWidth")
         assert wide <= width, f"{name} is {wide} px wide at {width}"
+        for box in page.locator("table.checks").evaluate_all(
+            "els => els.map(e => Math.max(e.getBoundingClientRect().right, e.scrollWidth))"
+        ):
+            assert box <= width, f"{name}: a table of checks reaches {box} px at {width}"
         for box in page.locator("textarea, .card").evaluate_all(
             "els => els.map(e => e.getBoundingClientRect().right)"
         ):
             assert box <= width, f"{name}: a card or textarea reaches {box} px at {width}"
+    context.close()
+
+
+def test_the_device_page_shows_every_check_of_each_run(server: ServerProcess, browser: Any) -> None:
+    context = browser.new_context(locale="nl-BE", viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    log_in(page, f"{server.url}/devices/DG-000001/", "carla", PASSWORD)
+    assert page.locator("#checks table.checks").count() == 1  # the latest run's, up top
+    assert page.locator("section.card table.checks").count() == 8  # and each run's
+    rows = page.locator("#checks table.checks tbody tr")
+    assert rows.count() == 16
+    assert "blokkeert uitlenen" in page.inner_text("#checks")
     context.close()
 
 

@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
-from agent.report.schema import TestOutcome, TestResult
+from agent.report.schema import SkipCause, TestOutcome, TestResult
 from agent.tui.i18n import N_, _
 from agent.tui.keyboards import LAYOUTS, Layout
 from agent.tui.screens.base import StationScreen
@@ -36,7 +36,12 @@ class CheckScreen(StationScreen):
 
     def action_answer(self, outcome: str) -> None:
         result = TestOutcome(outcome)
-        self.dismiss(TestResult(name=self.test_name, outcome=result, details=self.details(result)))
+        cause = SkipCause.OPERATOR if result is TestOutcome.SKIPPED else None
+        self.dismiss(
+            TestResult(
+                name=self.test_name, outcome=result, details=self.details(result), skipped_by=cause
+            )
+        )
 
 
 class KeyboardScreen(CheckScreen):

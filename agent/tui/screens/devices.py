@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
 from agent.checks.devices import DeviceCheck
-from agent.report.schema import TestOutcome, TestResult
+from agent.report.schema import SkipCause, TestOutcome, TestResult
 from agent.tui.i18n import N_, _
 from agent.tui.reasons import TEST_NAMES
 from agent.tui.screens.base import StationScreen
@@ -94,7 +94,12 @@ class DevicesScreen(StationScreen):
     def action_skip(self) -> None:
         self.dismiss(
             [
-                TestResult(name=c.name, outcome=TestOutcome.SKIPPED, details=c.detail)
+                TestResult(
+                    name=c.name,
+                    outcome=TestOutcome.SKIPPED,
+                    details=c.detail,
+                    skipped_by=SkipCause.OPERATOR,
+                )
                 for c in self.checks
             ]
         )

@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import ContentSwitcher, Footer, Static
 
 from agent.pipeline.events import Notice
 from agent.report.schema import Destination, Grade, Mode, Report
+from agent.tui.check_table import CheckTable
 from agent.tui.i18n import N_, _
 from agent.tui.reasons import advice_texts, fix_texts, notice_text, reason_text
 from agent.tui.screens.base import StationScreen
@@ -39,6 +40,7 @@ class ResultScreen(StationScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "power_off", N_("Switch off"), id="power-off"),
         Binding("enter", "next", N_("Next laptop"), id="next-laptop"),
+        Binding("c", "checks", N_("All checks"), id="checks"),
     ]
 
     class Next(Message):
@@ -74,6 +76,13 @@ class ResultScreen(StationScreen):
             yield from self._diagnosis()
             return
         grade = self.grade
+        with ContentSwitcher(initial="result-box", id="result-views"):
+            yield from self._grade_view(grade)
+            if grade is not None and grade.checks:
+                yield CheckTable(grade.checks, id="result-checks")
+        yield Footer()
+
+    def _grade_view(self, grade: Grade | None) -> ComposeResult:
         with Horizontal(id="result-box"):
             with Vertical(id="result-left"):
                 yield Static(
@@ -111,7 +120,6 @@ class ResultScreen(StationScreen):
                 with Vertical(id="result-right"):
                     yield QRCode(self.url, id="qr")
                     yield Static(self.url, id="qr-url", markup=False)
-        yield Footer()
 
     def _diagnosis(self) -> ComposeResult:
         """Helpdesk: the resident's own laptop goes home; findings and advice, no grade."""
@@ -177,7 +185,14 @@ class ResultScreen(StationScreen):
             return self.swappable_disks
         if action == "power_off":
             return not self.swappable_disks
+        if action == "checks":
+            return self.report.mode is Mode.INTAKE and bool(self.grade and self.grade.checks)
         return True
+
+    def action_checks(self) -> None:
+        """Between the grade and the table of every check (the same key back)."""
+        views = self.query_one("#result-views", ContentSwitcher)
+        views.current = "result-checks" if views.current == "result-box" else "result-box"
 
     def action_next(self) -> None:
         self.post_message(self.Next())
