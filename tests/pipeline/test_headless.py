@@ -182,6 +182,7 @@ def test_finished_event_carries_the_grade(bench: Bench) -> None:
     assert tags == {"DB-T-0004"}
 
 
+@pytest.mark.parametrize("bench", [[1024 * MiB, 40 * MiB]], indirect=True)  # as above
 def test_killed_mid_wipe_then_a_disk_disallowed_is_not_wiped_on_resume(
     bench: Bench, tmp_path: Path
 ) -> None:
