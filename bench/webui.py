@@ -391,8 +391,8 @@ def run_stage(env: dict[str, str], lo: int, hi: int, repeat: int = 0) -> dict[st
 
 
 class PostgresBench:
-    """The bench's own database next to the given one (``<db>_bench``), and the template
-    it is cloned from (``<db>_seed<V>_<laptops>``): same server, same role."""
+    """The bench's own database next to the given one (``<db>_bench_<random>``, so two runs
+    never meet), and the template it is cloned from (``<db>_seed<V>_<laptops>``)."""
 
     def __init__(self, url: str, devices: int) -> None:
         from urllib.parse import urlsplit
@@ -400,7 +400,7 @@ class PostgresBench:
         self.admin_url = url
         parts = urlsplit(url)
         base = parts.path.lstrip("/") or "digibench"
-        self.name = f"{base}_bench"
+        self.name = f"{base}_bench_{uuid.uuid4().hex[:8]}"
         self.template = f"{base}_seed{SEED_VERSION}_{devices}"
         self.url = parts._replace(path=f"/{self.name}").geturl()
         self._drop(self.name)

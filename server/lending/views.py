@@ -46,7 +46,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "views": lists.VIEWS,
         "pager": paging.page(qs, request.GET),
         "programmes": Programme.choices,
+        # ordered by partner: the model's ordering (reference) would make every borrower distinct
         "partners": Borrower.objects.exclude(partner="")
+        .order_by("partner")
         .values_list("partner", flat=True)
         .distinct(),
         "query": request.GET.urlencode(),

@@ -195,3 +195,12 @@ def test_helpdesk_visits_are_paged_and_their_queries_do_not_grow(
     first = coord_client.get("/helpdesk/").content.decode()
     assert _rows(first, "helpdesk-visits") == 50 and 'rel="next" href="?page=2"' in first
     assert _rows(coord_client.get("/helpdesk/?page=2").content.decode(), "helpdesk-visits") == 2
+
+
+def test_the_partner_filter_lists_each_partner_once(
+    coordinator: User, coord_client: Client, store: Callable[..., DeviceStatus]
+) -> None:
+    _loans(coordinator, store, 9)  # partners p0, p1, p2, three borrowers each
+    page = coord_client.get("/uitlenen/").content.decode()
+    options = page.split('name="partner"')[1].split("</select>")[0]
+    assert options.count("<option>") == 3
