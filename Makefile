@@ -113,7 +113,7 @@ bench-laptop: venv
 # Web UI speed with 100,000 laptops: every page, p50/p95 and query counts, on SQLite
 # (BENCH_POSTGRES=URL: on PostgreSQL).
 bench-webui: venv
-	$(BIN)/python bench/webui.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
+	$(BIN)/python bench/webui.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES) --keep-postgres)
 
 # Flash speed of a 2 GiB .zst image with bmap on a loop device: zstd|dd vs bmaptool vs ours (root).
 bench-flash: venv

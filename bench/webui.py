@@ -11,6 +11,12 @@ from ``digibench-server serve`` on the same database (wall clock, as a user wait
 
     .venv/bin/python bench/webui.py [--devices 100000] [--requests 40] [--postgres URL]
     .venv/bin/python bench/webui.py --devices 2000 --requests 3 --check   # what CI runs
+
+Seeding is bulk inserts in one transaction (indexes intact, every row a real model
+row). ``--keep DIR`` (SQLite) or ``--keep-postgres`` (a template database named after the
+seed version and size, ``<db>_seed<V>_<laptops>``, cloned with CREATE DATABASE ...
+TEMPLATE) seeds once and reuses the result; a reused database is migrated first, so a
+new migration's backfill runs on it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
+#: bump when the seeded rows change, so no stale template database is reused
+SEED_VERSION = 2
 USER = "bench"
 PASSWORD = "bench-password-123"
 #: laptops in the big donation batch (the batch page's case)
@@ -128,8 +136,8 @@ def seed(lo: int, hi: int) -> None:
 
     chunk = 5000
     t0 = time.monotonic()
-    for base in range(lo, hi, chunk):
-        with transaction.atomic():
+    with transaction.atomic():
+        for base in range(lo, hi, chunk):
             ids = range(base, min(hi, base + chunk))
             devices = models.Device.objects.bulk_create(
                 models.Device(
@@ -161,6 +169,7 @@ def seed(lo: int, hi: int) -> None:
                                 model="SAMSUNG",
                                 size_bytes=512 * 10**9,
                                 verdict="healthy",
+                                percentage_used=i % 50 if name == "nvme0n1" else None,
                             )
                         )
                         erasures.append(
@@ -196,6 +205,9 @@ def seed(lo: int, hi: int) -> None:
                         proposal=dests[grade],
                         erasure="failed" if failed else "verified",
                         battery_health=60 + i % 40,
+                        disk_verdict="healthy",
+                        disk_wear=i % 50,
+                        erased_disks=0 if failed else 2,
                         batch=batch,
                         search=f"{d.asset_tag} {d.serial} lenovo thinkpad t480 s4eunx0m{i:07d} "
                         f"s3z2nb0k{i:07d}".lower(),
@@ -260,7 +272,9 @@ def seed(lo: int, hi: int) -> None:
                     details={"asset_tag": f"DG-{i:06d}", "note": "bench"},
                 )
     with connection.cursor() as cur:
-        cur.execute("ANALYZE")
+        # PostgreSQL: VACUUM too, as autovacuum would soon after such a load; without the
+        # visibility map no count is an index-only scan and every page reads the heap.
+        cur.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     print(f"seeded laptops {lo} to {hi} in {time.monotonic() - t0:.0f} s", file=sys.stderr)
 
 
@@ -281,6 +295,7 @@ def pages() -> dict[str, str]:
     found = {
         "dashboard, today": "/",
         "dashboard, this week": "/?period=week",
+        "dashboard, everything": "/?period=all",
         "dashboard, the big batch": f"/?period=batch-{big.pk}",
         "device list, first page": "/devices/",
         "device list, grade=C & station": "/devices/?grade=C&station=bench-3",
@@ -294,6 +309,7 @@ def pages() -> dict[str, str]:
         "audit log": "/audit/",
         "loans": "/uitlenen/",
         "loans, all": "/uitlenen/?view=all",
+        "loans, overdue": "/uitlenen/?view=overdue",
         "borrowers": "/uitlenen/ontleners/",
         "sessions": "/uitlenen/sessies/",
         "reminders": "/uitlenen/herinneringen/",
@@ -354,6 +370,10 @@ def stage(lo: int, hi: int, repeat: int) -> None:
     _setup()
     if hi > lo:
         seed(lo, hi)
+    else:  # a reused database: bring it to this code's schema (and its backfills) first
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
     print(json.dumps(count_queries(repeat)))
 
 
@@ -370,6 +390,65 @@ def run_stage(env: dict[str, str], lo: int, hi: int, repeat: int = 0) -> dict[st
     )
     counts: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return counts
+
+
+class PostgresBench:
+    """The bench's own database next to the given one (``<db>_bench_<random>``, so two runs
+    never meet), and the template it is cloned from (``<db>_seed<V>_<laptops>``)."""
+
+    def __init__(self, url: str, devices: int) -> None:
+        from urllib.parse import urlsplit
+
+        self.admin_url = url
+        parts = urlsplit(url)
+        base = parts.path.lstrip("/") or "digibench"
+        self.name = f"{base}_bench_{uuid.uuid4().hex[:8]}"
+        self.template = f"{base}_seed{SEED_VERSION}_{devices}"
+        self.url = parts._replace(path=f"/{self.name}").geturl()
+        self._drop(self.name)
+        self._run("CREATE DATABASE {}", self.name)
+
+    def _run(self, statement: str, *names: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL(statement).format(*(sql.Identifier(n) for n in names)))
+
+    def _drop(self, name: str) -> None:
+        import psycopg
+
+        for attempt in range(20):  # autovacuum may hold a fresh copy for a moment
+            try:
+                self._run("DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+                return
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
+
+    def clone(self) -> bool:
+        """Replace the bench database by a copy of the seeded template, if there is one."""
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (self.template,)
+            ).fetchone()
+        if found is None:
+            return False
+        self._drop(self.name)
+        self._run("CREATE DATABASE {} TEMPLATE {}", self.name, self.template)
+        print(f"  (reusing the seeded database {self.template})", file=sys.stderr)
+        return True
+
+    def save(self) -> None:
+        """Keep the freshly seeded database as the template for the next run."""
+        self._drop(self.template)
+        self._run("CREATE DATABASE {} TEMPLATE {}", self.template, self.name)
+
+    def drop(self) -> None:
+        self._drop(self.name)
 
 
 def login(url: str) -> requests.Session:
@@ -408,6 +487,11 @@ def main() -> int:
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (else SQLite)")
     parser.add_argument("--keep", type=Path, help="SQLite: seed into DIR once, reuse it")
     parser.add_argument(
+        "--keep-postgres",
+        action="store_true",
+        help="PostgreSQL: seed a template database once, reuse it (CREATE DATABASE ... TEMPLATE)",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="exit 1 if a page errors or its queries grow"
     )
     args = parser.parse_args()
@@ -419,14 +503,21 @@ def main() -> int:
         data = args.keep or Path(tmp) / "server"
         reuse = args.keep is not None and (data / "digibench.sqlite3").exists()
         data.mkdir(parents=True, exist_ok=True)
-        server = ServerProcess(data, postgres_url=args.postgres)
+        pg = PostgresBench(args.postgres, args.devices) if args.postgres else None
+        server = ServerProcess(data, postgres_url=None)
+        if pg is not None:
+            reuse = args.keep_postgres and pg.clone()
+            server.env["DATABASE_URL"] = pg.url
         env = server.env | {"DJANGO_SETTINGS_MODULE": "server.settings"}
         try:
             if reuse:
                 small = big = run_stage(env, 0, 0, args.requests)
             else:
                 small = run_stage(env, 0, args.small)
-                big = run_stage(env, args.small, args.devices, args.requests)
+                big = run_stage(env, args.small, args.devices, 0)
+                if pg is not None and args.keep_postgres:
+                    pg.save()
+                big = run_stage(env, 0, 0, args.requests)
             server.start()
             session = login(server.url)
             db = "PostgreSQL" if args.postgres else "SQLite"
@@ -454,6 +545,8 @@ def main() -> int:
                 )
         finally:
             server.drop()
+            if pg is not None:
+                pg.drop()
     problems = judge(small, big)
     for problem in problems:
         print(f"bench: {problem}", file=sys.stderr)

@@ -13,7 +13,7 @@ from agent.tui.i18n import DOCUMENT_LANGUAGES
 from server.helpdesk.models import HelpdeskVisit
 from server.helpdesk.service import visit_diagnosis
 from server.ingest.auth import StationAuth
-from server.web import roles
+from server.web import paging, roles
 
 
 def _helpdesk_people(user: Any) -> bool:
@@ -31,8 +31,10 @@ staff_only = user_passes_test(_helpdesk_people)
 @login_required
 @staff_only
 def visits(request: HttpRequest) -> HttpResponse:
-    rows = [(v, visit_diagnosis(v)) for v in HelpdeskVisit.objects.select_related("station")[:500]]
-    return render(request, "helpdesk/visits.html", {"rows": rows, "languages": DOCUMENT_LANGUAGES})
+    pager = paging.page(HelpdeskVisit.objects.select_related("station"), request.GET)
+    rows = [(v, visit_diagnosis(v)) for v in pager.rows]
+    context = {"rows": rows, "pager": pager, "languages": DOCUMENT_LANGUAGES}
+    return render(request, "helpdesk/visits.html", context)
 
 
 @login_required

@@ -9,13 +9,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from server.lending import agreement, lists, service
 from server.lending.forms import BorrowerForm, CheckInForm, LoanForm, SessionForm
 from server.lending.models import Attendance, Borrower, Loan, Programme, Session
-from server.web import audit, exports
+from server.web import audit, exports, paging
 from server.web.views import AmbiguousTag, find_status
 
 
@@ -43,9 +44,11 @@ def index(request: HttpRequest) -> HttpResponse:
     context = {
         "view": view,
         "views": lists.VIEWS,
-        "loans": qs[:500],
+        "pager": paging.page(qs, request.GET),
         "programmes": Programme.choices,
+        # ordered by partner: the model's ordering (reference) would make every borrower distinct
         "partners": Borrower.objects.exclude(partner="")
+        .order_by("partner")
         .values_list("partner", flat=True)
         .distinct(),
         "query": request.GET.urlencode(),
@@ -182,7 +185,7 @@ def borrowers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lending/borrowers.html",
-        {"form": form, "borrowers": Borrower.objects.all()[:500]},
+        {"form": form, "pager": paging.page(Borrower.objects.all(), request.GET)},
     )
 
 
@@ -207,7 +210,9 @@ def sessions(request: HttpRequest) -> HttpResponse:
             audit.record(request.user, "session.created", "session", str(s.pk))
             return redirect("lending:session", pk=s.pk)
     return render(
-        request, "lending/sessions.html", {"form": form, "sessions": Session.objects.all()}
+        request,
+        "lending/sessions.html",
+        {"form": form, "pager": paging.page(Session.objects.all(), request.GET)},
     )
 
 
@@ -237,4 +242,6 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @needs("view_loan")
 def reminders(request: HttpRequest) -> HttpResponse:
-    return render(request, "lending/reminders.html", {"items": lists.reminders()})
+    today = timezone.localdate()
+    pager = paging.page(lambda start, stop: lists.reminders(today, start, stop), request.GET)
+    return render(request, "lending/reminders.html", {"pager": pager})

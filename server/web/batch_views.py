@@ -12,7 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from server.web import audit, batches, certificates, vocabulary
+from server.web import audit, batches, certificates, paging, vocabulary
 from server.web.forms import BatchForm, SpotCheckForm, TagsForm
 from server.web.models import Batch, Certificate, DeviceStatus, SpotCheck
 
@@ -38,12 +38,12 @@ def batch_list(request: HttpRequest) -> HttpResponse:
                 expected=batch.expected_count,
             )
             return redirect("web:batch", pk=batch.pk)
-    shown = list(Batch.objects.all()[:500])
-    progress = batches.progress_many(shown)
+    pager = paging.page(Batch.objects.all(), request.GET)
+    progress = batches.progress_many(pager.rows)
     return render(
         request,
         "web/batch_list.html",
-        {"batches": [(b, progress[b.pk]) for b in shown], "form": form},
+        {"batches": [(b, progress[b.pk]) for b in pager.rows], "pager": pager, "form": form},
     )
 
 

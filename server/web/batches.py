@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,6 +18,7 @@ from agent.asset_tags import TagRangeError, expand_range
 from server.ingest.models import ErasureRecord
 from server.web import audit, evidence
 from server.web.models import Batch, BatchItem, Certificate, DeviceStatus, Lending, SpotCheck
+from server.web.summary import ERASED_RESULTS
 
 MAX_RANGE = 5000
 
@@ -255,7 +256,7 @@ class Overview:
     sample_have: int
 
 
-_ERASED = ["erased", "erased_with_exceptions"]
+_ERASED = list(ERASED_RESULTS)
 
 
 def overview(batch: Batch) -> Overview:
@@ -331,18 +332,19 @@ def progress_many(shown: list[Batch]) -> dict[int, list[Step]]:
         for row in DeviceStatus.objects.filter(batch_id__in=ids)
         .values("batch_id")
         .annotate(
-            reported=Count("pk", distinct=True),
-            decided=Count("pk", distinct=True, filter=~Q(decision="")),
-            erased=Count("last_run__erasures", filter=Q(last_run__erasures__result__in=_ERASED)),
+            reported=Count("pk"),
+            decided=Count("pk", filter=~Q(decision="")),
+            erased=Sum("erased_disks"),  # stored at ingest (summary.py): no join to erasures
         )
         .order_by()
     }
+    # From the (few) passed checks to their laptops, never from every laptop to the checks.
+    current = DeviceStatus.objects.filter(
+        last_run_id=OuterRef("erasure__run_id"), batch_id=OuterRef("batch_id")
+    )
     checked = dict(
-        SpotCheck.objects.filter(
-            batch_id__in=ids,
-            passed=True,
-            erasure__run_id__in=DeviceStatus.objects.filter(batch_id__in=ids).values("last_run"),
-        )
+        SpotCheck.objects.filter(batch_id__in=ids, passed=True)
+        .filter(Exists(current))
         .values("batch_id")
         .annotate(n=Count("pk"))
         .order_by()

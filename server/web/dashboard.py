@@ -8,10 +8,11 @@ is cached: every view counts what the database holds now.
 
 from __future__ import annotations
 
+import bisect
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import CharField, Count, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Count, Exists, Func, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from agent.report.schema import DiskVerdict
-from server.ingest.models import Disk, Run, Station
+from server.ingest.models import Run, Station
 from server.web import charts, conflicts, listing, review, vocabulary
 from server.web.models import (
     Batch,
@@ -70,25 +71,61 @@ def _counted(
     return rows
 
 
-def _scope_counts(scope: QuerySet[DeviceStatus], stations: list[str]) -> dict[str, int]:
-    """Every count of the period in one pass over its laptops."""
+def _one_pass(scope: QuerySet[DeviceStatus], stations: list[str]) -> dict[str, int]:
+    """Every count of a bounded period (a day, a week, a batch) in one pass over its rows."""
     agg: dict[str, Any] = {"total": Count("pk")}
-    for g in GRADES:
-        agg[f"g_{g}"] = Count("pk", filter=Q(grade=g))
-    for d in DECISIONS:
-        agg[f"d_{d}"] = Count("pk", filter=Q(decision=d))
-    for e in ErasureState.values:
-        agg[f"e_{e}"] = Count("pk", filter=Q(erasure=e))
-    for lend in Lending.values:
-        agg[f"l_{lend}"] = Count("pk", filter=Q(lending=lend))
-    for lo in range(0, 90, 10):
-        agg[f"b_{lo}"] = Count("pk", filter=Q(battery_health__gte=lo, battery_health__lt=lo + 10))
-    agg["b_90"] = Count("pk", filter=Q(battery_health__gte=90))
+    for prefix, column, keys in _COLUMNS:
+        for k in keys:
+            agg[f"{prefix}{k}"] = Count("pk", filter=Q(**{column: k}))
     for i, name in enumerate(stations):
         agg[f"s_{i}"] = Count("pk", filter=Q(station=name))
+    for prefix, column, top in _BUCKETED:
+        for lo in range(0, top, 10):
+            agg[f"{prefix}{lo}"] = Count(
+                "pk", filter=Q(**{f"{column}__gte": lo, f"{column}__lt": lo + 10})
+            )
+        agg[f"{prefix}{top}"] = Count("pk", filter=Q(**{f"{column}__gte": top}))
+        agg[f"{prefix}none"] = Count("pk", filter=Q(**{f"{column}__isnull": True}))
     for reason in review.REASONS:
         agg[f"p_{reason.key}"] = Count("pk", filter=reason.q())
     return scope.aggregate(**agg)
+
+
+def _grouped(scope: QuerySet[DeviceStatus], column: str) -> dict[Any, int]:
+    """Laptops per value of one column: a scan of its small index, not of the table."""
+    rows = scope.order_by().values_list(column).annotate(n=Count("*"))
+    return dict(rows.values_list(column, "n"))
+
+
+def _per_index(scope: QuerySet[DeviceStatus], stations: list[str]) -> dict[str, int]:
+    """Every count of all laptops: one grouped scan of an index per column and one count per
+    reason (each on its index). One pass testing fifty conditions on each of 100,000 rows
+    costs more; on a bounded period the planner would scan the whole index instead."""
+    got: dict[str, int] = {"total": scope.count()}
+    for prefix, column, keys in _COLUMNS:
+        values = _grouped(scope, column)
+        got |= {f"{prefix}{k}": values.get(k, 0) for k in keys}
+    per_station = _grouped(scope, "station")
+    got |= {f"s_{i}": per_station.get(name, 0) for i, name in enumerate(stations)}
+    for prefix, column, top in _BUCKETED:
+        got |= {f"{prefix}{lo}": 0 for lo in range(0, top + 10, 10)} | {f"{prefix}none": 0}
+        for value, n in _grouped(scope, column).items():
+            bucket = "none" if value is None else str(min(top, max(0, int(value // 10) * 10)))
+            got[f"{prefix}{bucket}"] += n
+    got |= {f"p_{k}": n for k, n in review.counts(scope).items()}
+    return got
+
+
+#: columns counted per value: (key prefix, column, values)
+_COLUMNS = (
+    ("g_", "grade", GRADES),
+    ("d_", "decision", DECISIONS),
+    ("e_", "erasure", tuple(ErasureState.values)),
+    ("l_", "lending", tuple(Lending.values)),
+    ("v_", "disk_verdict", VERDICTS),
+)
+#: columns counted in tens: (key prefix, column, the open-ended top bucket)
+_BUCKETED = (("b_", "battery_health", 90), ("w_", "disk_wear", 100))
 
 
 class _UtcHour(Func):
@@ -119,6 +156,13 @@ def _timeline(now: datetime) -> tuple[list[tuple[str, int]], list[tuple[str, int
     weeks = [monday - timedelta(weeks=i) for i in range(WEEKS - 1, -1, -1)]
     first = min(days[0], weeks[0])
     since = timezone.make_aware(datetime.combine(first, time()))
+    # Each local day's first UTC hour, as the database spells it: an hour belongs to the
+    # last day starting at or before it (no time zone conversion per row).
+    local_days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
+    starts = [
+        timezone.make_aware(datetime.combine(d, time())).astimezone(UTC).strftime("%Y-%m-%d %H")
+        for d in local_days
+    ]
     per_day: dict[date, int] = {}
     for hour, n in (
         DeviceStatus.objects.filter(last_run_at__gte=since)
@@ -128,29 +172,16 @@ def _timeline(now: datetime) -> tuple[list[tuple[str, int]], list[tuple[str, int
         .order_by()
         .values_list("hour", "n")
     ):
-        utc = datetime(int(hour[:4]), int(hour[5:7]), int(hour[8:10]), int(hour[11:13]), tzinfo=UTC)
-        day = timezone.localtime(utc).date()
-        per_day[day] = per_day.get(day, 0) + n
+        at = bisect.bisect_right(starts, hour) - 1
+        if at >= 0:
+            day = local_days[at]
+            per_day[day] = per_day.get(day, 0) + n
     return (
         [(date_format(d, "d/m"), per_day.get(d, 0)) for d in days],
         [
             (date_format(w, "d/m"), sum(per_day.get(w + timedelta(days=i), 0) for i in range(7)))
             for w in weeks
         ],
-    )
-
-
-def _disks(scope: QuerySet[DeviceStatus]) -> dict[str, int]:
-    """Verdicts and wear (NVMe "percentage used") of the period's disks: one pass."""
-    agg: dict[str, Any] = {"total": Count("pk")}
-    for v in VERDICTS:
-        agg[f"v_{v}"] = Count("pk", filter=Q(verdict=v))
-    for lo in range(0, 100, 10):
-        agg[f"w_{lo}"] = Count("pk", filter=Q(percentage_used__gte=lo, percentage_used__lt=lo + 10))
-    agg["w_100"] = Count("pk", filter=Q(percentage_used__gte=100))
-    agg["w_none"] = Count("pk", filter=Q(percentage_used__isnull=True))
-    return Disk.objects.filter(run_id__in=scope.values("last_run_id"), internal=True).aggregate(
-        **agg
     )
 
 
@@ -170,12 +201,13 @@ def _per_batch(batch: Batch | None) -> tuple[list[Batch], dict[tuple[int, str, s
         shown = [batch]
     else:
         shown = list(Batch.objects.filter(closed_at__isnull=True)[:BATCHES_CHARTED])
-    found: dict[tuple[int, str, str], int] = {}
-    for key in DeviceStatus.objects.filter(in_batch(*[b.pk for b in shown])).values_list(
-        "batch_id", "grade", "decision"
-    ):
-        found[key] = found.get(key, 0) + 1
-    return shown, found
+    rows = (
+        DeviceStatus.objects.filter(in_batch(*[b.pk for b in shown]))
+        .order_by()
+        .values_list("batch_id", "grade", "decision")
+        .annotate(n=Count("*"))
+    )
+    return shown, {(b, g, d): n for b, g, d, n in rows}
 
 
 def _stations() -> list[dict[str, Any]]:
@@ -203,13 +235,31 @@ def _stations() -> list[dict[str, Any]]:
     return found
 
 
+def _short_batches(batch: Batch | None) -> list[int]:
+    """The open batches (or ``batch``) with fewer reported laptops than scanned tags: two
+    index counts, so the search for unreported tags skips every complete batch."""
+    if batch is not None:
+        ids = [batch.pk] if batch.closed_at is None else []
+    else:
+        ids = list(Batch.objects.filter(closed_at__isnull=True).values_list("pk", flat=True))
+    scanned = dict(
+        BatchItem.objects.filter(batch_id__in=ids)
+        .order_by()
+        .values_list("batch_id")
+        .annotate(n=Count("*"))
+        .values_list("batch_id", "n")
+    )
+    reported = _grouped(DeviceStatus.objects.filter(batch_id__in=ids), "batch_id")
+    return [pk for pk, n in scanned.items() if reported.get(pk, 0) < n]
+
+
 @viewer
 def dashboard(request: HttpRequest) -> HttpResponse:
     period, where, batch = _period(request)
     scope = DeviceStatus.objects.filter(where)
     stations = _stations()
     names = [s["station"].name for s in stations]
-    got = _scope_counts(scope, names)
+    got = (_per_index if period == "all" else _one_pass)(scope, names)
     total = got["total"]
     problems = [
         {"reason": r, "kind": r.key, "title": r.title, "count": got[f"p_{r.key}"]}
@@ -217,11 +267,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if r.key != "conflict"  # listed pair by pair above the problems
     ]
     # Tags scanned into a batch whose laptop never reported.
-    scanned = BatchItem.objects.filter(batch__closed_at__isnull=True).exclude(
-        asset_tag__in=DeviceStatus.objects.values("asset_tag")
+    scanned = BatchItem.objects.filter(batch__in=_short_batches(batch)).exclude(
+        Exists(DeviceStatus.objects.filter(asset_tag=OuterRef("asset_tag")))
     )
-    if batch is not None:
-        scanned = scanned.filter(batch=batch)
     missing_rows = list(scanned.select_related("batch")[:11])
     missing = {
         "count": len(missing_rows) if len(missing_rows) <= 10 else scanned.count(),
@@ -229,12 +277,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     }
 
     days, weeks = _timeline(timezone.localtime())
-    disks = _disks(scope)
     shown, per_batch = _per_batch(batch)
     battery = [(f"{lo}–{lo + 10} %", got[f"b_{lo}"]) for lo in range(0, 90, 10)]
     battery.append(("90–100 %", got["b_90"]))
-    wear = [(f"{lo}–{lo + 10} %", disks[f"w_{lo}"]) for lo in range(0, 100, 10)]
-    wear += [("≥ 100 %", disks["w_100"]), (_("unknown"), disks["w_none"])]
+    wear = [(f"{lo}–{lo + 10} %", got[f"w_{lo}"]) for lo in range(0, 100, 10)]
+    wear += [("≥ 100 %", got["w_100"]), (_("unknown"), got["w_none"])]
     batch_label = {b.pk: f"#{b.pk} {b.donor}"[:40] for b in shown}
 
     def by_batch(keys: tuple[str, ...], column: int) -> list[tuple[str, list[int]]]:
@@ -251,7 +298,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     destinations = _counted(got, "d_", DECISIONS, total, "decision")
     erasure = [(str(label), got[f"e_{v}"]) for v, label in ErasureState.choices]
     lending = [(str(label), got[f"l_{v}"]) for v, label in Lending.choices]
-    verdicts = [(word("disk_verdict", v), disks[f"v_{v}"]) for v in VERDICTS]
+    verdicts = [(word("disk_verdict", v), got[f"v_{v}"]) for v in VERDICTS]
     per_station = [(n, got[f"s_{i}"]) for i, n in enumerate(names)]
     context = {
         "period": period,
@@ -269,8 +316,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             charts.bars("chart-erasure", _("Erasure"), erasure, _("Erasure")),
             charts.bars("chart-lending", _("Lending status"), lending, _("Lending status")),
             charts.bars("chart-battery", _("Battery health"), battery, _("Battery health")),
-            charts.bars("chart-wear", _("Disk wear (NVMe percentage used)"), wear, _("Wear")),
-            charts.bars("chart-verdicts", _("Disk verdicts"), verdicts, _("Verdict")),
+            charts.bars(
+                "chart-wear",
+                _("Disk wear per laptop (most worn disk, NVMe percentage used)"),
+                wear,
+                _("Wear"),
+            ),
+            charts.bars(
+                "chart-verdicts", _("Disk verdicts per laptop (worst disk)"), verdicts, _("Verdict")
+            ),
             charts.bars("chart-stations", _("Laptops per station"), per_station, _("Station")),
             charts.stacked(
                 "chart-batch-grades",

@@ -113,6 +113,7 @@ def erasure_missing_many(statuses: Sequence[DeviceStatus]) -> dict[int, list[Mis
         .annotate(newest=Subquery(newest))
         .filter(pk=F("newest"))
         .select_related("station")
+        .defer("raw_body")  # the report itself (10 kB each) is not judged here
         .order_by()
     }
     disks: dict[int, list[Disk]] = {}

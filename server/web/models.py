@@ -120,6 +120,11 @@ class DeviceStatus(models.Model):
     erasure = models.CharField(max_length=16, choices=ErasureState.choices, default="none")
     disk_failing = models.BooleanField(default=False)
     battery_health = models.FloatField(null=True)
+    #: the latest run's internal disks, summed up at ingest (summary.py) so the dashboard
+    #: and batch progress count indexed columns instead of joining runs' disks and erasures
+    disk_verdict = models.CharField(max_length=16, blank=True, default="")
+    disk_wear = models.IntegerField(null=True)
+    erased_disks = models.PositiveIntegerField(default=0)
     batch = models.ForeignKey(
         Batch, on_delete=models.SET_NULL, null=True, blank=True, related_name="devices"
     )
@@ -139,6 +144,18 @@ class DeviceStatus(models.Model):
                     "decision",
                     "batch",
                     "erasure",
+                )
+            ]
+            + [
+                # the dashboard's counts: each a scan of one small covering index
+                models.Index(fields=[f], name=f"status_count_{f}")
+                for f in ("lending", "battery_health", "disk_verdict", "disk_wear")
+            ]
+            + [
+                # the queue's "undecided" rows oldest first, and their count for all laptops
+                models.Index(
+                    fields=["decision", "grade_override", "last_run_at", "device"],
+                    name="status_decided",
                 )
             ]
             + [

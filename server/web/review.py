@@ -12,11 +12,12 @@ laptop is destroyed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from server.ingest.models import Disk, ErasureRecord
@@ -36,12 +37,41 @@ def _destroyed() -> QuerySet[DiskDestruction, Any]:
     )
 
 
+class _InConstants(Expression):
+    """``column IN ('a', 'b')`` with the (fixed, code-defined) values written into the SQL.
+
+    SQLite plans a bound ``IN (?, ?)`` by the column's average selectivity (half the
+    laptops for a two-valued column at 100,000 laptops) and scans the table; the literal
+    values let it search the column's index for the rare failed wipes.
+    """
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, column: str, values: tuple[str, ...]) -> None:
+        super().__init__()
+        if not all(re.fullmatch(r"[a-z_]+", v) for v in values):
+            raise ValueError(f"not a plain code: {values}")
+        self.column: Any = F(column)
+        self.values = values
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: Any) -> None:
+        (self.column,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.column)
+        return f"{sql} IN ({', '.join(repr(v) for v in self.values)})", list(params)
+
+
 def wipe_failed_q() -> Q:
     """A wipe failed or has exceptions on a disk that was not destroyed since."""
     bad = ErasureRecord.objects.filter(
         run_id=OuterRef("last_run_id"), result__in=_BAD_RESULTS
     ).exclude(disk_serial__in=_destroyed())
-    return Q(erasure__in=["failed", "exceptions"]) & Q(Exists(bad))
+    return Q(_InConstants("erasure", ("failed", "exceptions"))) & Q(Exists(bad))
 
 
 def failing_disk_q() -> Q:
@@ -86,7 +116,8 @@ def _unfinished() -> Q:
 
 
 def _overridden() -> Q:
-    return ~Q(grade_override="") & Q(decision="")
+    # "> ''" rather than "<> ''": a range on the (decision, grade_override) index
+    return Q(grade_override__gt="", decision="")
 
 
 def _undecided() -> Q:
@@ -117,8 +148,10 @@ BY_KEY = {r.key: r for r in REASONS}
 
 
 def counts(scope: QuerySet[DeviceStatus]) -> dict[str, int]:
-    """How many laptops in ``scope`` need a human for each reason: one query."""
-    return scope.aggregate(**{r.key: Count("pk", filter=r.q()) for r in REASONS})
+    """How many laptops in ``scope`` need a human for each reason: one count per reason,
+    each on its reason's index (one pass testing every condition on every row costs more
+    at 100,000 laptops)."""
+    return {r.key: scope.filter(r.q()).count() for r in REASONS}
 
 
 @dataclass

@@ -48,6 +48,25 @@ def erasure_state(run: Run) -> str:
     return ErasureState.UNVERIFIED
 
 
+#: disk verdicts, worst first: a laptop counts under its worst internal disk
+VERDICT_RANK = ("failing", "worn", "unknown", "healthy")
+#: erasure results that wiped the disk (with exceptions too): the four-eyes sample's base
+ERASED_RESULTS = ("erased", "erased_with_exceptions")
+
+
+def worst_verdict(verdicts: list[str]) -> str:
+    ranked = [v for v in VERDICT_RANK if v in verdicts]
+    return ranked[0] if ranked else ""
+
+
+def _disk_summary(run: Run) -> tuple[str, int | None, int]:
+    """The latest run's worst disk verdict, highest wear and number of wiped disks."""
+    internal = [d for d in run.disks.all() if d.internal]
+    wear = [d.percentage_used for d in internal if d.percentage_used is not None]
+    erased = sum(1 for e in run.erasures.all() if e.result in ERASED_RESULTS)
+    return worst_verdict([d.verdict for d in internal]), max(wear, default=None), erased
+
+
 def _battery_health(raw: str) -> float | None:
     try:
         data = json.loads(raw)
@@ -90,9 +109,11 @@ def refresh(device: Device) -> DeviceStatus:
         status.erasure = erasure_state(run)
         status.disk_failing = run.disks.filter(verdict="failing").exists()
         status.battery_health = _battery_health(run.raw_body)
+        status.disk_verdict, status.disk_wear, status.erased_disks = _disk_summary(run)
     else:
         disk_serials = []
         report_proposal = ""
+        status.disk_verdict, status.disk_wear, status.erased_disks = "", None, 0
     status.grade = status.grade_override or status.report_grade
     # An overridden grade makes its own proposal (C -> B: repair becomes lend).
     status.proposal = (

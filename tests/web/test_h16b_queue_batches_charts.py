@@ -184,7 +184,8 @@ def test_dashboard_and_queue_queries_do_not_grow(
     _batch(coord_client, "DG-000002..DG-000030", expected=29)
     again = [_count_queries(coord_client, u) for u in ("/", "/?period=all", "/queue/")]
     assert counts == again
-    assert max(again) <= 20
+    # "everything" counts all laptops one small index at a time (about 30 cheap queries)
+    assert max(again) <= 32
 
 
 def test_svg_charts_are_xml_with_the_bars_of_the_data():
