@@ -69,7 +69,8 @@ def problems_fr(html: str, allowed: set[str]) -> list[str]:
 def _to_french(client: Client) -> None:
     """Choose French as a coordinator does: the header's language menu."""
     page = client.get("/").content.decode()
-    assert re.search(r'<option value="fr"[^>]*>Français</option>', page), "no French in the menu"
+    buttons = re.findall(r'<button name="language" value="(\w+)"[^>]*aria-label="([^"]+)"', page)
+    assert buttons == [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")], buttons
     response = client.post("/i18n/setlang/", {"language": "fr", "next": "/devices/"})
     assert response.status_code == 302 and response["Location"] == "/devices/"
 
@@ -182,3 +183,52 @@ def test_french_mo_matches_po() -> None:
                 assert got == tuple(message.string), f"{po}: run `make i18n`"
             else:
                 assert compiled.gettext(message.id) == message.string, f"{po}: run `make i18n`"
+
+
+def test_certificate_pdf_in_french_then_dutch_and_english_for_a_french_reader(
+    coordinator: User, store: Callable[..., DeviceStatus], settings: Any
+) -> None:
+    import subprocess
+
+    settings.DIGIBENCH_ORGANISATION = "CPAS de Saint-Gilles"
+    client = Client()
+    client.force_login(coordinator)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    store(9)
+    response = client.post("/devices/DG-000009/certificate")
+    pdf = client.get(response["Location"]).content
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert "CPAS de Saint-Gilles" in lines[0]
+    title = lines.index("Certificat d'effacement des données")
+    assert lines[title + 1 : title + 3] == [
+        "Certificaat van gegevenswissing",
+        "Certificate of data erasure",
+    ]
+    assert "Total : 1 ordinateurs portables, 2 disques" in text
+    assert "Totaal: 1 laptops, 2 schijven" in text and "Totals: 1 laptops, 2 disks" in text
+    assert "effacé / gewist /" in text and "réussi / geslaagd" in text, text
+    assert "Délivré le" in text and "par CPAS de Saint-Gilles" in text
+    # Dutch stays the default: the same certificate for a Dutch reader is Dutch and English
+    dutch = Client()
+    dutch.force_login(coordinator)
+    again = dutch.get(response["Location"], HTTP_ACCEPT_LANGUAGE="nl").content
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=again, capture_output=True, check=True
+    ).stdout.decode()
+    assert "gewist / erased" in text and "effacé" not in text
+
+
+def test_the_dates_stay_in_brussels_time_in_french(
+    db: Any, dataset: dict[str, Any], settings: Any
+) -> None:
+    from django.utils import timezone
+
+    assert settings.TIME_ZONE == "Europe/Brussels"
+    client: Client = dataset["client"]
+    _to_french(client)
+    body = client.get(f"/verify/{dataset['certificate'].id}/").content.decode()
+    issued = timezone.localtime(dataset["certificate"].issued_at)
+    assert issued.strftime("%Y-%m-%d") in body or issued.strftime("%d/%m/%Y") in body, body
