@@ -20,7 +20,7 @@ from django.test import Client
 
 from server.web.models import DeviceStatus
 from tests.web import test_dutch_pages as dutch
-from tests.web.test_dutch_pages import ENGLISH, RAW_CODES, _failed, _pages, visible
+from tests.web.test_dutch_pages import ENGLISH, HEX, RAW_CODES, _failed, _pages, visible
 
 #: the fixture with the Dutch check's laptops, batch, certificate and loan
 dataset = dutch.dataset
@@ -48,17 +48,13 @@ DUTCH = {
 }  # fmt: skip
 
 
-#: report and certificate ids (whole or shortened): random hex, where "bad" may appear
-UUID = re.compile(r"\b(?=[0-9a-f-]{8,}\b)(?=[0-9a-f-]*[0-9])[0-9a-f-]+\b")
-
-
 def problems_fr(html: str, allowed: set[str]) -> list[str]:
     """Chunks of visible text that show a raw code, an English or a Dutch word."""
     found = []
     for chunk in visible(html):
         if chunk in allowed:
             continue
-        words = re.findall(r"[A-Za-z_][A-Za-z_.]*[A-Za-z_]|[A-Za-z]", UUID.sub("", chunk))
+        words = re.findall(r"[A-Za-z_][A-Za-z_.]*[A-Za-z_]|[A-Za-z]", HEX.sub("", chunk))
         raw = [w for w in words if w in RAW_CODES]
         english = [w for w in words if w.lower() in ENGLISH_NOT_FRENCH]
         dutch = [w for w in words if w.lower() in DUTCH]
