@@ -116,9 +116,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DIGIBENCH_MAX_REPORT_BYTES = int(os.environ.get("DIGIBENCH_MAX_REPORT_BYTES", 8 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = DIGIBENCH_MAX_REPORT_BYTES
 
-# The web UI speaks Dutch by default, English on request (the browser or /i18n/setlang/).
+# The web UI speaks Dutch by default, French or English on request (the browser or the
+# language menu in the header, which posts to /i18n/setlang/).
 LANGUAGE_CODE = "nl"
-LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
+LANGUAGES = [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")]
 # First, so the web UI's words win over those of Django's own apps.
 LOCALE_PATHS = [str(Path(__file__).resolve().parent / "web" / "locale")]
 LOGIN_URL = "/accounts/login/"

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent.report.reasons import reason
 from agent.report.schema import (
     Battery,
     BatteryVerdict,
@@ -31,7 +32,6 @@ from agent.report.schema import (
     MemoryModule,
     Mode,
     Operator,
-    Reason,
     Report,
     SanitizeLevel,
     Station,
@@ -158,14 +158,7 @@ def sample_report(
             verdict=DiskVerdict.HEALTHY if n % 10 else DiskVerdict.WORN,
             reasons=[]
             if n % 10
-            else [
-                Reason(
-                    code="disk.reallocated",
-                    message="4 reallocated sectors: the disk has started to wear",
-                    severity="warning",
-                    value=4,
-                )
-            ],
+            else [reason("ata.reallocated", "warning", 4, variant="worn", count=4, limit=17)],
             figures=DiskFigures(
                 power_on_hours=hours_sata,
                 power_cycles=900 + n % 700,
@@ -182,25 +175,35 @@ def sample_report(
             raw_smartctl_json=_ata_attributes(n, hours_sata),
         ),
     )
+    full_uwh = 18_520_000 + (n * 9173) % 4_000_000
+    health = round(100 * full_uwh / 23_480_000, 1)
     battery = Battery(
         name="BAT0",
         manufacturer="SMP",
         model_name="01AV421",
         serial=f"SMP{n:05d}",
         technology="Li-poly",
-        energy_full_uwh=18_520_000 + (n * 9173) % 4_000_000,
+        energy_full_uwh=full_uwh,
         energy_full_design_uwh=23_480_000,
         voltage_min_design_uv=11_580_000,
         capacity_percent=97,
         status="Charging",
         cycle_count=310 + n % 400,
-        health_percent=round(100 * (18_520_000 + (n * 9173) % 4_000_000) / 23_480_000, 1),
+        health_percent=health,
         verdict=BatteryVerdict.WORN,
         reasons=[
-            Reason(
-                code="battery.worn",
-                message="the battery holds less than 80 % of its design energy",
-                severity="warning",
+            reason(
+                "battery.health",
+                "warning",
+                health,
+                variant="worn",
+                health=health,
+                full=full_uwh / 1e6,
+                design=23.48,
+                unit="Wh",
+                source="uevent",
+                good=80,
+                worn=60,
             )
         ],
         source_format="uevent",
@@ -208,7 +211,7 @@ def sample_report(
             "POWER_SUPPLY_NAME": "BAT0",
             "POWER_SUPPLY_STATUS": "Charging",
             "POWER_SUPPLY_ENERGY_FULL_DESIGN": "23480000",
-            "POWER_SUPPLY_ENERGY_FULL": str(18_520_000 + (n * 9173) % 4_000_000),
+            "POWER_SUPPLY_ENERGY_FULL": str(full_uwh),
             "POWER_SUPPLY_CYCLE_COUNT": str(310 + n % 400),
         },
     )
@@ -326,14 +329,8 @@ def sample_report(
         grade=Grade(
             grade="B",
             destination=Destination.LEND,
-            reasons=[
-                Reason(
-                    code="battery.worn",
-                    message="battery at 79 %: fine for lending, tell the borrower",
-                    severity="warning",
-                )
-            ],
-            to_fix=["replace the battery when one is available"],
+            reasons=[reason("grade.battery_worn", "warning", 79, battery="BAT0", health=79.0)],
+            to_fix=[],
             r2_function="F4",
             r2_cosmetic="C3",
             policy_version="default-1",

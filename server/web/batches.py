@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from agent.asset_tags import TagRangeError, expand_range
 from server.ingest.models import ErasureRecord
 from server.web import audit, evidence
-from server.web.models import Batch, BatchItem, Certificate, DeviceStatus, Lending, SpotCheck
+from server.web.models import Batch, BatchItem, Certificate, DeviceStatus, SpotCheck
 from server.web.summary import ERASED_RESULTS
 
 MAX_RANGE = 5000
@@ -424,12 +424,6 @@ def _blockers(
                     _("no final destination decided"),
                     _("Decide the destination on the laptop's page or in the review queue."),
                     status.pk,
-                )
-            )
-        if status.lending == Lending.NEEDS_REWIPE:
-            found.append(
-                Blocker(
-                    tag, _("needs a re-wipe"), _("Wipe the laptop again at a station."), status.pk
                 )
             )
         for m in missing[status.pk]:

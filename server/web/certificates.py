@@ -305,10 +305,18 @@ _PDF_WORDS = (
 )
 
 
+def _languages() -> tuple[str, ...]:
+    """Dutch and English; for a reader who chose French, French first, then Dutch and English
+    (Brussels: the donor may read either official language)."""
+    if (translation.get_language() or "").split("-")[0] == "fr":
+        return ("fr", "nl", "en")
+    return ("nl", "en")
+
+
 def _lines(message: str, **params: object) -> list[str]:
-    """A sentence in Dutch, then in English: a donor may read either (one catalogue)."""
+    """A sentence in each of the certificate's languages (one catalogue)."""
     texts: list[str] = []
-    for language in ("nl", "en"):
+    for language in _languages():
         with translation.override(language):
             text = translation.gettext(message)
             texts.append(text % params if params else text)
@@ -323,10 +331,10 @@ def _both(message: str, **params: object) -> str:
 def _word(kind: str, value: str) -> str:
     """An enum value of the certificate (level, verification, result) in both languages."""
     texts = []
-    for language in ("nl", "en"):
+    for language in _languages():
         with translation.override(language):
             texts.append(vocabulary.label(kind, value))
-    return texts[0] if texts[0] == texts[1] else f"{texts[0]} / {texts[1]}"
+    return " / ".join(dict.fromkeys(texts))
 
 
 def _local(iso: str) -> str:
@@ -339,7 +347,8 @@ def _local(iso: str) -> str:
 
 
 def render_pdf(cert: Certificate, verify_url: str) -> bytes:
-    """The certificate in Dutch and English, headed by the organisation's name (and logo)."""
+    """The certificate in Dutch and English (and French first for a French reader), headed by
+    the organisation's name (and logo)."""
     p = cert.payload
     pdf = _Pdf(orientation="L", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)

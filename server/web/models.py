@@ -23,18 +23,22 @@ Destination = Decision
 
 
 class Lending(models.TextChoices):
+    """What the loans say (server/lending sets it): returned means it needs a new intake run.
+
+    A returned laptop may be lent again only on erasure evidence from an intake run
+    newer than its return (server/lending/rules.py), so no separate "re-wipe" state.
+    """
+
     IN_STOCK = "in_stock", _("in stock")
     LENT = "lent", _("lent")
     RETURNED = "returned", _("returned")
-    NEEDS_REWIPE = "needs_rewipe", _("needs re-wipe")
 
 
 #: which lending status may follow which
 LENDING_NEXT: dict[str, tuple[str, ...]] = {
     Lending.IN_STOCK: (Lending.LENT,),
     Lending.LENT: (Lending.RETURNED,),
-    Lending.RETURNED: (Lending.NEEDS_REWIPE, Lending.LENT),
-    Lending.NEEDS_REWIPE: (Lending.IN_STOCK,),
+    Lending.RETURNED: (Lending.LENT,),
 }
 
 

@@ -128,7 +128,6 @@ LABELS: dict[str, dict[str, Promise | str]] = {
         "in_stock": _("in stock"),
         "lent": _("lent"),
         "returned": _("returned"),
-        "needs_rewipe": _("needs re-wipe"),
     },
     "erasure_state": {
         "none": _("no erasure"),

@@ -47,7 +47,7 @@ def test_new_signed_report_is_stored_with_its_parts(api: Client, station: Regist
     assert {e.method for e in run.erasures.all()} == {"nvme-format-crypto", "ata-security-erase"}
     assert run.images.get().verified is True
     assert (run.grade.grade, run.grade.destination) == ("B", "lend")
-    assert run.grade.reasons[0]["code"] == "battery.worn"
+    assert run.grade.reasons[0]["code"] == "grade.battery_worn"
     event = models.AuditEvent.objects.get(action="report.stored")
     assert event.object_id == str(run.report_id)
 

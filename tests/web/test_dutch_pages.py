@@ -58,6 +58,10 @@ ENGLISH = {
 }  # fmt: skip
 
 
+#: report and certificate ids, SHA-256 sums: hex of 8 characters or more with a digit
+HEX = re.compile(r"\b(?=[0-9a-f-]{8,}\b)(?=[0-9a-f-]*[0-9])[0-9a-f-]+\b")
+
+
 class _Text(HTMLParser):
     """Visible text of a page: text nodes and option labels, minus raw output and code."""
 
@@ -227,6 +231,7 @@ def test_the_detector_finds_english_and_raw_codes() -> None:
     assert problems("<td>lend</td>", set())
     assert not problems("<p>Batterij BAT0 is slecht (gezondheid 41 %)</p>", set())
     assert not problems("<pre>smartctl passed</pre>", set())
+    assert not problems("<td>SHA-256: e355d5828b32ac93517526c0385bad4a4c</td>", set())
 
 
 def test_certificate_pdf_in_dutch_and_english_with_the_organisation(
