@@ -270,20 +270,16 @@ def test_certificate_pdf_in_dutch_and_english_with_the_organisation(
     assert images(with_logo) == images(pdf) + 1
 
 
-def test_errors_and_messages_speak_dutch(
-    coordinator: User, store: Callable[..., DeviceStatus], settings: Any
-) -> None:
+def messages_said(client: Client, store: Callable[..., DeviceStatus], donor: str) -> list[str]:
+    """The messages five refused actions flash (a bad tag range, an early close, a decision
+    without evidence, a grade without reason, an empty note), each once."""
     from django.contrib.messages import get_messages
 
-    settings.LANGUAGE_CODE = "nl"
-    client = Client(HTTP_ACCEPT_LANGUAGE="nl")
-    client.force_login(coordinator)
     failed = store(2, _failed)
     client.post(
         "/batches/",
-        {"donor": "Gemeente Gent", "received_on": "2026-11-02", "expected_count": 5,
-         "sample_percent": 5},
-    )  # fmt: skip
+        {"donor": donor, "received_on": "2026-11-02", "expected_count": 5, "sample_percent": 5},
+    )
     batch = Batch.objects.get()
     said = []
     for url, data in (
@@ -297,6 +293,16 @@ def test_errors_and_messages_speak_dutch(
         said += [str(m) for m in get_messages(response.wsgi_request)]
     said = list(dict.fromkeys(said))
     assert len(said) == 5, said
+    return said
+
+
+def test_errors_and_messages_speak_dutch(
+    coordinator: User, store: Callable[..., DeviceStatus], settings: Any
+) -> None:
+    settings.LANGUAGE_CODE = "nl"
+    client = Client(HTTP_ACCEPT_LANGUAGE="nl")
+    client.force_login(coordinator)
+    said = messages_said(client, store, "Gemeente Gent")
     found = problems("".join(f"<p>{m}</p>" for m in said), set())
     assert not found, found
     assert any("Geen reeks inventarisnummers" in m for m in said), said

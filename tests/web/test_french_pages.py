@@ -20,7 +20,7 @@ from django.test import Client
 
 from server.web.models import DeviceStatus
 from tests.web import test_dutch_pages as dutch
-from tests.web.test_dutch_pages import ENGLISH, HEX, RAW_CODES, _failed, _pages, visible
+from tests.web.test_dutch_pages import ENGLISH, HEX, RAW_CODES, _pages, visible
 
 #: the fixture with the Dutch check's laptops, batch, certificate and loan
 dataset = dutch.dataset
@@ -113,31 +113,9 @@ def test_the_french_detector_finds_dutch_english_and_raw_codes() -> None:
 def test_errors_and_messages_speak_french(
     coordinator: User, store: Callable[..., DeviceStatus], settings: Any
 ) -> None:
-    from django.contrib.messages import get_messages
-
     client = Client(HTTP_ACCEPT_LANGUAGE="fr")
     client.force_login(coordinator)
-    failed = store(2, _failed)
-    client.post(
-        "/batches/",
-        {"donor": "Commune d'Ixelles", "received_on": "2026-11-02", "expected_count": 5,
-         "sample_percent": 5},
-    )  # fmt: skip
-    from server.web.models import Batch
-
-    batch = Batch.objects.get()
-    said = []
-    for url, data in (
-        (f"/batches/{batch.pk}/tags", {"tags": "DG-000010..XX-9"}),
-        (f"/batches/{batch.pk}/close", {}),
-        (f"/laptop/{failed.pk}/destination", {"destination": "digibank"}),
-        (f"/laptop/{failed.pk}/grade", {"grade": "B", "reason": "x"}),
-        (f"/laptop/{failed.pk}/note", {"text": " "}),
-    ):
-        response = client.post(url, data)
-        said += [str(m) for m in get_messages(response.wsgi_request)]
-    said = list(dict.fromkeys(said))
-    assert len(said) == 5, said
+    said = dutch.messages_said(client, store, "Commune d'Ixelles")
     found = problems_fr("".join(f"<p>{m}</p>" for m in said), set())
     assert not found, found
     assert any("Pas une plage de numéros d'inventaire" in m for m in said), said
