@@ -121,9 +121,10 @@ async def test_refused_in_the_web_ui_then_pair_again(
         await _until(pilot, lambda: _has_code(app), "a pairing code")
         await asyncio.to_thread(_decide, central, web, _code(app), "deny")
         await _until(pilot, lambda: isinstance(app.screen, OutcomeScreen), "an outcome")
-        assert "Geweigerd" in screen_text(app)
+        await _until(pilot, lambda: "Geweigerd" in screen_text(app), "refusal said")
         await pilot.press("f9")  # the same outcome in English, from the catalogue
-        assert "Refused: the pairing was refused" in screen_text(app)
+        english = "Refused: the pairing was refused"
+        await _until(pilot, lambda: english in screen_text(app), "refusal said in English")
         await pilot.press("enter")
         assert isinstance(app.screen, AddressScreen)
         await pilot.press("f10")
