@@ -71,14 +71,7 @@ def _battery_time(bat: Battery, policy: Policy) -> list[Reason]:
             )
         )
     if bat.verdict in (BatteryVerdict.WORN, BatteryVerdict.BAD):
-        lines.append(
-            reason(
-                "diagnosis.battery_cost",
-                low=h.battery_price_low_eur,
-                high=max(h.battery_price_high_eur, h.battery_price_low_eur),
-                days=h.battery_turnaround_days,
-            )
-        )
+        lines.append(reason("diagnosis.battery_cost", **h.battery_cost()))
     return lines
 
 
@@ -157,14 +150,7 @@ def recommendations(report: Report, policy: Policy) -> list[Reason]:
     worn = (BatteryVerdict.WORN, BatteryVerdict.BAD)
     if any(b.verdict in worn for b in report.components.batteries):
         h = policy.helpdesk
-        found.append(
-            reason(
-                "diagnosis.recommend_battery",
-                low=h.battery_price_low_eur,
-                high=max(h.battery_price_high_eur, h.battery_price_low_eur),
-                days=h.battery_turnaround_days,
-            )
-        )
+        found.append(reason("diagnosis.recommend_battery", **h.battery_cost()))
     disks = [d for d in report.components.disks if d.internal and not d.is_boot_medium]
     bad = (DiskVerdict.WORN, DiskVerdict.FAILING)
     if any(d.health is not None and d.health.verdict in bad for d in disks):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -137,6 +137,12 @@ class ChecksPolicy(_Section):
         return tuple(c for c in DEVICE_CHECKS if not self.skips(c))
 
 
+class BatteryCost(TypedDict):
+    low: int
+    high: int
+    days: int
+
+
 class HelpdeskPolicy(_Section):
     """What the resident's summary says a new battery costs, in money and in days (issue #19).
 
@@ -149,6 +155,15 @@ class HelpdeskPolicy(_Section):
     battery_price_high_eur: int = Field(default=90, ge=0)
     #: working days from ordering to fitting a new battery
     battery_turnaround_days: int = Field(default=5, ge=0, le=365)
+
+    def battery_cost(self) -> BatteryCost:
+        """The catalogue's ``low``/``high``/``days`` for a new battery (a range never inverted)."""
+        low = self.battery_price_low_eur
+        return {
+            "low": low,
+            "high": max(self.battery_price_high_eur, low),
+            "days": self.battery_turnaround_days,
+        }
 
 
 class Policy(_Section):
