@@ -56,20 +56,26 @@ FRESH_BOOT := PYTHONPATH=$(abspath tests/clock) DIGIBENCH_TEST_CLOCK=fresh-boot 
 
 # The fast suite, then the server, uplink and web UI suites again on PostgreSQL (this machine's
 # cluster, started by scripts/test-postgres.sh as root, or DIGIBENCH_TEST_POSTGRES_URL).
+# A hung test prints every thread's stack after HUNG_S (the pilot tests' own deadline then
+# fails them). The PostgreSQL rerun runs even when the fast suite failed: both verdicts count.
+HUNG_S := 420
 pytest: venv
 	@mkdir -p $(RESULTS)
-	$(FRESH_BOOT) $(BIN)/pytest --junitxml=$(RESULTS)/fast.xml
-	@url="$${DIGIBENCH_TEST_POSTGRES_URL:-}"; \
+	@status=0; \
+	$(FRESH_BOOT) $(BIN)/pytest -o faulthandler_timeout=$(HUNG_S) \
+		--junitxml=$(RESULTS)/fast.xml || status=1; \
+	url="$${DIGIBENCH_TEST_POSTGRES_URL:-}"; \
 	if [ -z "$$url" ]; then url="$$(bash scripts/test-postgres.sh)" || url=""; fi; \
 	if [ -n "$$url" ]; then \
 		echo "== server, uplink and web UI tests again, on PostgreSQL =="; \
-		DATABASE_URL="$$url" $(FRESH_BOOT) $(BIN)/pytest -q --junitxml=$(RESULTS)/postgresql.xml \
-			tests/server tests/uplink tests/web; \
+		DATABASE_URL="$$url" $(FRESH_BOOT) $(BIN)/pytest -q -o faulthandler_timeout=$(HUNG_S) \
+			--junitxml=$(RESULTS)/postgresql.xml tests/server tests/uplink tests/web || status=1; \
 	elif [ -n "$${DIGIBENCH_STRICT:-}" ]; then \
-		echo "the PostgreSQL rerun could not run (see above)"; exit 1; \
+		echo "the PostgreSQL rerun could not run (see above)"; status=1; \
 	else \
 		echo "== PostgreSQL rerun skipped: no database (see above) =="; \
-	fi
+	fi; \
+	exit $$status
 
 test: setup lint typecheck pytest webui-check
 

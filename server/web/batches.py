@@ -193,6 +193,13 @@ class Blocker:
     next_step: str = ""
     #: the laptop's key, to link to its page
     device: int | None = None
+    #: the disk it is about, if one
+    disk: str = ""
+
+    @property
+    def laptop(self) -> str:
+        """The laptop as the coordinator finds it: its tag, and the disk if it is one's."""
+        return f"{self.asset_tag} ({self.disk})" if self.disk else self.asset_tag
 
 
 _NEXT_FOR_MISSING = {
@@ -395,42 +402,39 @@ def _blockers(
                 _("Scan the laptops' asset tags into the batch below."),
             )
         )
+    # Each sentence is translated once, not once per laptop (1,500 blockers on a big batch).
+    unreported = (
+        _("scanned, but no report has arrived"),
+        _("Run the laptop through a workbench station under this asset tag."),
+    )
+    unfinished = (
+        _("the report is not finished"),
+        _("Run the laptop through a station again until the report ends."),
+    )
+    undecided = (
+        _("no final destination decided"),
+        _("Decide the destination on the laptop's page or in the review queue."),
+    )
+    said: dict[tuple[str, str], tuple[str, str]] = {}
     reported = {s.asset_tag for s in statuses}
     for tag in items:
         if tag not in reported:
-            found.append(
-                Blocker(
-                    tag,
-                    _("scanned, but no report has arrived"),
-                    _("Run the laptop through a workbench station under this asset tag."),
-                )
-            )
+            found.append(Blocker(tag, *unreported))
     missing = evidence.erasure_missing_many(statuses)
     for status in statuses:
         tag = status.asset_tag or str(status.serial)
         if not status.report_finished:
-            found.append(
-                Blocker(
-                    tag,
-                    _("the report is not finished"),
-                    _("Run the laptop through a station again until the report ends."),
-                    status.pk,
-                )
-            )
+            found.append(Blocker(tag, *unfinished, status.pk))
         if not status.decision:
-            found.append(
-                Blocker(
-                    tag,
-                    _("no final destination decided"),
-                    _("Decide the destination on the laptop's page or in the review queue."),
-                    status.pk,
-                )
-            )
+            found.append(Blocker(tag, *undecided, status.pk))
         for m in missing[status.pk]:
             if m.code == "unfinished" and not status.report_finished:
                 continue  # said above already
-            step = _NEXT_FOR_MISSING.get(m.code, _NEXT_FOR_DISK)
-            found.append(Blocker(tag, m.text(), str(step), status.pk))
+            key = (m.code, m.params.get("status", ""))
+            if key not in said or m.code == "tag_conflict":
+                step = _NEXT_FOR_MISSING.get(m.code, _NEXT_FOR_DISK)
+                said[key] = (m.problem(), str(step))
+            found.append(Blocker(tag, *said[key], status.pk, m.disk))
     if len(checks) < need:
         found.append(
             Blocker(
@@ -492,7 +496,7 @@ def grouped(found: list[Blocker]) -> list[BlockerGroup]:
         if key not in groups:
             groups[key] = BlockerGroup(b.problem, b.next_step, [])
         if b.asset_tag:
-            groups[key].laptops.append((b.asset_tag, b.device))
+            groups[key].laptops.append((b.laptop, b.device))
     return list(groups.values())
 
 
@@ -512,7 +516,7 @@ def close(batch: Batch, user: User) -> None:
                 _("The batch cannot close: %(points)s.")
                 % {
                     "points": "; ".join(
-                        f"{b.asset_tag}: {b.problem}".lstrip(": ") for b in open_items[:20]
+                        f"{b.laptop}: {b.problem}".lstrip(": ") for b in open_items[:20]
                     )
                 }
             )

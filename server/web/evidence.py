@@ -30,16 +30,18 @@ _TEXTS = {
     "unfinished": gettext_lazy("the intake report is not finished"),
     "no_disks": gettext_lazy("the intake report names no internal disk"),
     "tag_conflict": gettext_lazy("asset tag %(tag)s is also used by another laptop"),
-    "disk_no_record": gettext_lazy("Disk %(disk)s: no erasure record"),
-    "disk_failed": gettext_lazy("Disk %(disk)s: wipe failed"),
-    "disk_exceptions": gettext_lazy("Disk %(disk)s: erased with exceptions"),
-    "disk_unverified": gettext_lazy("Disk %(disk)s: erasure not verified"),
-    "disk_signature": gettext_lazy("Disk %(disk)s: erasure record signature %(status)s"),
+    "disk_no_record": gettext_lazy("no erasure record"),
+    "disk_failed": gettext_lazy("wipe failed"),
+    "disk_exceptions": gettext_lazy("erased with exceptions"),
+    "disk_unverified": gettext_lazy("erasure not verified"),
+    "disk_signature": gettext_lazy("erasure record signature %(status)s"),
     "no_image": gettext_lazy("no verified image"),
     "grade": gettext_lazy("grade %(grade)s does not allow lending"),
     "destination": gettext_lazy("destination %(destination)s is not a loan"),
     "not_rewiped": gettext_lazy("no erasure-proven intake run since the return"),
 }
+#: a disk's problem with its name in front
+_ON_DISK = gettext_lazy("Disk %(disk)s: %(problem)s")
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,19 @@ class Missing:
     code: str
     params: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def disk(self) -> str:
+        """The disk this is about ("" when it is about the whole laptop)."""
+        return self.params.get("disk", "")
+
     def text(self) -> str:
         """In the operator's language, enum values by their label (never a raw code)."""
+        if self.disk:
+            return str(_ON_DISK) % {"disk": self.disk, "problem": self.problem()}
+        return self.problem()
+
+    def problem(self) -> str:
+        """What is missing without naming the disk: the words that group many laptops."""
         words = dict(self.params)
         for name, kind in (("grade", "grade"), ("status", "signature")):
             if name in words:
@@ -107,35 +120,32 @@ def erasure_missing_many(statuses: Sequence[DeviceStatus]) -> dict[int, list[Mis
         .order_by("-created_at", "-id")
         .values("pk")[:1]
     )
+    # Plain rows, not model instances: a 500-laptop batch has 500 runs, 1,000 disks and
+    # their records, and building objects would cost more than the queries.
     runs = {
-        r.device_id: r
-        for r in Run.objects.filter(device_id__in=ids, mode="intake")
+        device_id: (run_id, finished)
+        for device_id, run_id, finished in Run.objects.filter(device_id__in=ids, mode="intake")
         .annotate(newest=Subquery(newest))
         .filter(pk=F("newest"))
-        .select_related("station")
-        .defer("raw_body")  # the report itself (10 kB each) is not judged here
         .order_by()
+        .values_list("device_id", "pk", "finished_at")
     }
-    disks: dict[int, list[Disk]] = {}
-    run_ids = [r.pk for r in runs.values()]
-    for disk in (
-        Disk.objects.filter(run__in=run_ids, internal=True).only("run_id", "name", "serial")
-    ).order_by("id"):
-        disks.setdefault(disk.run_id, []).append(disk)
-    erasures: dict[int, list[ErasureRecord]] = {}
-    for rec in (
-        ErasureRecord.objects.filter(run__in=run_ids)
-        .only(
-            "run_id",
-            "record_id",
-            "disk_serial",
-            "result",
-            "verification_passed",
-            "signature_status",
-        )
+    disks: dict[int, list[tuple[str, str]]] = {}
+    run_ids = [run_id for run_id, _ in runs.values()]
+    for run_id, name, serial in (
+        Disk.objects.filter(run__in=run_ids, internal=True)
         .order_by("id")
+        .values_list("run_id", "name", "serial")
     ):
-        erasures.setdefault(rec.run_id, []).append(rec)
+        disks.setdefault(run_id, []).append((name, serial))
+    # the record signatures as checked when the report arrived (ingest.service)
+    records: dict[tuple[int, str], list[tuple[str, str, bool | None]]] = {}
+    for run_id, serial, outcome, signature, verified in (
+        ErasureRecord.objects.filter(run__in=run_ids)
+        .order_by("id")
+        .values_list("run_id", "disk_serial", "result", "signature_status", "verification_passed")
+    ):
+        records.setdefault((run_id, serial), []).append((outcome, signature, verified))
     destroyed: dict[int, set[str]] = {}
     for device_id, serial in DiskDestruction.objects.filter(device_id__in=ids).values_list(
         "device_id", "disk_serial"
@@ -150,24 +160,19 @@ def erasure_missing_many(statuses: Sequence[DeviceStatus]) -> dict[int, list[Mis
         if run is None:
             result[status.pk] = [*found, Missing("no_intake")]
             continue
-        if run.finished_at is None:
+        run_id, finished = run
+        if finished is None:
             found.append(Missing("unfinished"))
-        run_disks = disks.get(run.pk, [])
+        run_disks = disks.get(run_id, [])
         if not run_disks:
             found.append(Missing("no_disks"))
-        # the record signatures as checked when the report arrived (ingest.service)
-        records: dict[str, list[tuple[str, str, bool | None]]] = {}
-        for rec in erasures.get(run.pk, []):
-            records.setdefault(rec.disk_serial, []).append(
-                (rec.result, rec.signature_status, rec.verification_passed)
-            )
         gone = destroyed.get(status.pk, set())
-        for disk in run_disks:
-            if disk.serial and disk.serial in gone:
+        for name, serial in run_disks:
+            if serial and serial in gone:
                 continue
-            code, params = _disk_problem(records.get(disk.serial, []) if disk.serial else [])
+            code, params = _disk_problem(records.get((run_id, serial), []) if serial else [])
             if code:
-                found.append(Missing(code, {"disk": disk.serial or disk.name, **params}))
+                found.append(Missing(code, {"disk": serial or name, **params}))
         result[status.pk] = found
     return result
 

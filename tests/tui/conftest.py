@@ -188,13 +188,22 @@ class ScriptedPipeline:
         return self.run()
 
 
+PILOT_DEADLINE_S = 480
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` pilot tests in a fresh event loop (no plugin needed)."""
+    """Run ``async def`` pilot tests in a fresh event loop (no plugin needed), under a
+    deadline: a test whose app never reaches what it waits for fails, it does not hang
+    the suite (a limit, far above any run, not a timing)."""
     if not inspect.iscoroutinefunction(pyfuncitem.obj):
         return None
     names = pyfuncitem._fixtureinfo.argnames
-    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
+    test = pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names})
+    try:
+        asyncio.run(asyncio.wait_for(test, PILOT_DEADLINE_S))
+    except TimeoutError:
+        pytest.fail(f"the pilot test did not end within {PILOT_DEADLINE_S} s", pytrace=False)
     return True
 
 

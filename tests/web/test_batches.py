@@ -133,8 +133,9 @@ def test_destroyed_disk_counts_instead_of_an_erasure(
     batch = _new_batch(coord_client, expected_count=1)
     coord_client.post(f"/batches/{batch.pk}/tags", {"tags": "DG-000007"})
     coord_client.post("/devices/DG-000007/destination", {"destination": "parts"})
-    problems = [b.problem for b in batches.blockers(batch)]
-    assert any("S3Z2NB0K0000007" in p for p in problems)
+    failed = [(b.laptop, b.problem) for b in batches.blockers(batch) if b.disk]
+    # the disk is named with its laptop, the problem in words shared by every such disk
+    assert failed == [("DG-000007 (S3Z2NB0K0000007)", "wipe failed")]
     coord_client.post(
         "/devices/DG-000007/destruction", {"disk_serial": "S3Z2NB0K0000007", "method": "shredded"}
     )

@@ -211,7 +211,7 @@ def test_failed_wipe_keeps_the_batch_open_until_rewiped(
     page.select_option("select[name=destination]", "repair")
     page.click("#destination-form button[type=submit]")
     page.goto(batch_url)
-    assert "Schijf S4EUNX0M0000004: wissen mislukt" in page.inner_text("#blockers")
+    assert "wissen mislukt: DG-000004 (S4EUNX0M0000004)" in page.inner_text("#blockers")
     page.click("#close-batch")
     assert "De partij kan niet sluiten" in page.inner_text("main")
     assert "wissen mislukt" in page.inner_text("main")
