@@ -142,11 +142,18 @@ class _UtcHour(Func):
         return self.as_sql(compiler, connection, template="substr(%(expressions)s, 1, 13)")
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # grouped as timestamps, spelled in Python: grouping by to_char's text costs 4x
         return self.as_sql(
-            compiler,
-            connection,
-            template="to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')",
+            compiler, connection, template="date_trunc('hour', %(expressions)s AT TIME ZONE 'UTC')"
         )
+
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        return [_spell_hour, *super().get_db_converters(connection)]
+
+
+def _spell_hour(value: Any, expression: Any, connection: Any) -> Any:
+    """PostgreSQL's hour (a timestamp) spelled as SQLite's ("2026-12-04 15")."""
+    return value.strftime("%Y-%m-%d %H") if isinstance(value, datetime) else value
 
 
 def _timeline(now: datetime) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:

@@ -94,8 +94,12 @@ def four_eyes_q() -> Q:
 
 
 def conflict_q() -> Q:
-    open_ = conflicts.open_queryset()
-    return Q(pk__in=open_.values("device_id")) | Q(pk__in=open_.values("other_id"))
+    """The laptops of an open tag conflict, found first (one small query): "in one
+    subquery or the other" makes the planner scan every laptop at 100,000 of them."""
+    ids: set[int] = set()
+    for pair in conflicts.open_queryset().values_list("device_id", "other_id"):
+        ids.update(pair)
+    return Q(pk__in=sorted(ids))
 
 
 @dataclass(frozen=True)
