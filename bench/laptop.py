@@ -39,6 +39,7 @@ from agent.config import (
 from agent.demo.image import build_image
 from agent.demo.profile import build_profile
 from agent.demo.run import BATTERY, DMI_TREE, SMART, plant_donor_data
+from agent.errors import InputError
 from agent.flash.bmap import parse_bmap
 from agent.flash.manifest import load_manifest
 from agent.pipeline.events import Event, Finished, Stage, StageChanged
@@ -137,7 +138,11 @@ def main() -> int:
             print("(no minimal OS image built: make os-image; using a 512 MiB test image)")
             img = build_image(work / "image", runner, size_mib=512, data=os.urandom(96 * MiB))
             manifest = img.manifest
-        image_size = load_manifest(manifest).size
+        try:
+            image_size = load_manifest(manifest).size
+        except InputError as exc:
+            print(f"bench/laptop.py: {exc} (--image takes the image's .manifest.json)")
+            return 2
         if image_size > sizes[0]:
             print(f"bench/laptop.py: the image ({image_size // MiB} MiB) does not fit disk 1")
             return 2
