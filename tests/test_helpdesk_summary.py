@@ -53,7 +53,7 @@ def test_dutch_summary_says_battery_and_disk_in_plain_words(tmp_path: Path) -> N
     assert "De batterij is versleten: de capaciteit is 79 %, dus ze is sneller leeg." in text
     assert "De schijf (512 GB) is gezond." in text
     assert "De schijf (500 GB) gaat stuk: maak nu een reservekopie van uw bestanden." in text
-    assert "16.0 GB werkgeheugen: genoeg voor dagelijks gebruik." in text
+    assert "16,0 GB werkgeheugen: genoeg voor dagelijks gebruik." in text
     assert "Op deze laptop draait het besturingssysteem van het programma." in text
     assert "Advies van de vrijwilliger" in text
     assert "uitlenen" not in text.lower() and "Digibank" not in text
@@ -114,7 +114,7 @@ def test_dutch_summary_says_how_long_the_battery_lasts_and_what_a_new_one_costs(
     text = " ".join(_text(pdf).split())
     # 18.6 Wh now, 23.5 Wh new, at the shipped policy's 8 W: an estimate to the half hour
     assert (
-        "Volgeladen gaat ze nu ongeveer 2.5 uur mee; met een nieuwe batterij ongeveer 3 uur "
+        "Volgeladen gaat ze nu ongeveer 2,5 uur mee; met een nieuwe batterij ongeveer 3 uur "
         "(een schatting, bij 8 W gewoon gebruik)." in text
     )
     assert (

@@ -9,7 +9,11 @@ process-wide because one station shows one screen to one volunteer.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 DOMAIN = "digibench"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -59,3 +63,26 @@ def N_(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalog(_current).ngettext(singular, plural, n)
+
+
+#: languages that write a decimal comma (2,5 uur; 2,5 heures)
+_DECIMAL_COMMA = frozenset({"nl", "fr"})
+
+
+class _Fraction(float):
+    """A fact with a fraction, written as its language writes it: "2,5" in Dutch."""
+
+    def __format__(self, spec: str) -> str:
+        text = float.__format__(self, spec)
+        return text.replace(".", ",") if _current in _DECIMAL_COMMA else text
+
+
+def facts(params: Mapping[str, T]) -> dict[str, T | float]:
+    """``params`` ready for ``str.format`` in the current language: every float (not an
+    int, not a word) written with the language's decimal sign, whatever the format spec."""
+    return {k: _Fraction(v) if isinstance(v, float) else v for k, v in params.items()}
+
+
+def number(value: float, spec: str) -> str:
+    """``format(value, spec)`` with the current language's decimal sign."""
+    return format(_Fraction(value), spec)

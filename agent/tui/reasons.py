@@ -18,7 +18,7 @@ from agent.report.schema import Grade, Reason, Warning_
 
 if TYPE_CHECKING:
     from agent.pipeline.events import Notice
-from agent.tui.i18n import N_, _, language
+from agent.tui.i18n import N_, _, facts, language
 
 #: Operator test names as the grading names them in its sentences.
 TEST_NAMES = {
@@ -56,7 +56,7 @@ def _translated(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
 
 def _fill(sentence: str, params: Mapping[str, ParamValue]) -> str | None:
     try:
-        return _(sentence).format(**_translated(params))
+        return _(sentence).format(**facts(_translated(params)))
     except (KeyError, IndexError, ValueError, TypeError):
         return None
 
@@ -118,7 +118,7 @@ def advice_texts(reasons: list[Reason]) -> list[str]:
             line = _fill(wording.fix, item.params) if language() != "en" else None
             if line is None:
                 try:
-                    line = wording.fix.format(**item.params)
+                    line = wording.fix.format(**facts(item.params))
                 except (KeyError, IndexError, ValueError, TypeError):
                     continue
             if line not in lines:

@@ -13,7 +13,7 @@ from agent.report.schema import (
     DiskVerdict,
     Report,
 )
-from agent.tui.i18n import _
+from agent.tui.i18n import _, number
 
 
 def human_bytes(n: int | None) -> str:
@@ -23,7 +23,8 @@ def human_bytes(n: int | None) -> str:
     value = float(n)
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
+            spec = ".0f" if unit == "B" or value >= 100 else ".1f"
+            return f"{number(value, spec)} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
 

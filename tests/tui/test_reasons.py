@@ -235,6 +235,16 @@ def test_unknown_codes_and_missing_facts_show_the_english_message() -> None:
     )
 
 
+def test_fractions_are_written_with_the_languages_decimal_sign() -> None:
+    """Dutch writes 2,3 jaar (a point reads as a thousands separator); English 2.3."""
+    powered = reason("info.power_on_hours", "info", hours=20000, years=20000 / (24 * 365))
+    i18n.set_language("nl")
+    assert reason_text(powered) == "20000 uur aangestaan (ongeveer 2,3 jaar in werking)"
+    i18n.set_language("en")
+    assert reason_text(powered) == powered.message
+    assert "about 2.3 years" in powered.message
+
+
 def test_test_names_and_nvme_warning_bits_are_translated_too() -> None:
     i18n.set_language("nl")
     failed = reason("grade.test_keyboard", "error", test="keyboard", detail=": F1 dead")

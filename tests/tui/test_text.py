@@ -63,6 +63,9 @@ def test_asset_tag_check(raw: str, tag: str, ok: bool) -> None:
 
 def test_sizes_and_times() -> None:
     assert human_bytes(512_110_190_592) == "512 GB"
+    i18n.set_language("nl")
+    assert human_bytes(32_017_047_552) == "32,0 GB"  # the Dutch decimal comma
+    i18n.set_language("en")
     assert human_bytes(32_017_047_552) == "32.0 GB"
     assert human_bytes(None) == "?"
     assert human_duration(200) == "03:20"

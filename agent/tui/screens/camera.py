@@ -22,7 +22,7 @@ from textual.widgets import Footer, Static
 
 from agent.checks.camera_frame import CameraFrame
 from agent.report.schema import TestOutcome, TestResult
-from agent.tui.i18n import N_, _
+from agent.tui.i18n import N_, _, facts
 from agent.tui.screens.base import StationScreen
 
 PREVIEW_COLUMNS, PREVIEW_ROWS = 48, 18
@@ -92,8 +92,8 @@ class CameraScreen(StationScreen):
         frame = self.frame
         if frame is None:
             return _("Taking a picture...")
-        facts = {"brightness": frame.brightness or 0.0, "error": frame.error or ""}
-        return _(VERDICT_WORDS[frame.verdict]).format(**facts)
+        seen = {"brightness": frame.brightness or 0.0, "error": frame.error or ""}
+        return _(VERDICT_WORDS[frame.verdict]).format(**facts(seen))
 
     def action_answer(self, outcome: str) -> None:
         frame = self.frame

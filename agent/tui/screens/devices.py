@@ -18,7 +18,7 @@ from textual.widgets import Footer, Static
 
 from agent.checks.devices import DeviceCheck
 from agent.report.schema import SkipCause, TestOutcome, TestResult
-from agent.tui.i18n import N_, _
+from agent.tui.i18n import N_, _, facts
 from agent.tui.reasons import TEST_NAMES
 from agent.tui.screens.base import StationScreen
 
@@ -71,7 +71,7 @@ class DevicesScreen(StationScreen):
                 state = _(STATE_WORDS[check.state])
             mark = "x" if check.name in self.broken or check.state == "fail" else " "
             try:
-                shown = _(check.words).format(**dict(check.facts))
+                shown = _(check.words).format(**facts(dict(check.facts)))
             except (KeyError, IndexError, ValueError):
                 shown = check.detail
             rows.append(f"{index} [{mark}] {name}: {state}  {shown}")
