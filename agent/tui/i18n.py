@@ -72,17 +72,25 @@ _DECIMAL_COMMA = frozenset({"nl", "fr"})
 class _Fraction(float):
     """A fact with a fraction, written as its language writes it: "2,5" in Dutch."""
 
+    comma = False
+
     def __format__(self, spec: str) -> str:
         text = float.__format__(self, spec)
-        return text.replace(".", ",") if _current in _DECIMAL_COMMA else text
+        return text.replace(".", ",") if self.comma else text
 
 
-def facts(params: Mapping[str, T]) -> dict[str, T | float]:
-    """``params`` ready for ``str.format`` in the current language: every float (not an
-    int, not a word) written with the language's decimal sign, whatever the format spec."""
-    return {k: _Fraction(v) if isinstance(v, float) else v for k, v in params.items()}
+def _fraction(value: float, language: str | None) -> _Fraction:
+    fraction = _Fraction(value)
+    fraction.comma = (language or _current) in _DECIMAL_COMMA
+    return fraction
+
+
+def facts(params: Mapping[str, T], language: str | None = None) -> dict[str, T | float]:
+    """``params`` ready for ``str.format`` in ``language`` (default: the screen's): every
+    float (not an int, not a word) written with its decimal sign, whatever the spec."""
+    return {k: _fraction(v, language) if isinstance(v, float) else v for k, v in params.items()}
 
 
 def number(value: float, spec: str) -> str:
     """``format(value, spec)`` with the current language's decimal sign."""
-    return format(_Fraction(value), spec)
+    return format(_fraction(value, None), spec)

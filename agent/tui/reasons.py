@@ -10,7 +10,7 @@ message as it is: never a crash, never a blank.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from agent.report.reasons import WORD_LISTS, ParamValue, Wording, lookup
@@ -42,21 +42,30 @@ TEST_NAMES = {
 }
 
 
-def _translated(params: Mapping[str, ParamValue]) -> dict[str, ParamValue]:
-    facts = dict(params)
-    test = facts.get("test")
+def sentence_facts(
+    params: Mapping[str, ParamValue], gettext: Callable[[str], str], language: str
+) -> dict[str, ParamValue]:
+    """A reason's facts ready for its sentence in ``language`` (the screens and the web
+    pages both): test names and listed words translated, fractions with the language's
+    decimal sign, and a failed test's technical English detail ("operator: broken") left
+    out: the check list next to it says what failed in the reader's language."""
+    found = dict(params)
+    detail = found.get("detail")
+    if isinstance(detail, str) and detail.startswith(": "):
+        found["detail"] = ""
+    test = found.get("test")
     if isinstance(test, str) and test in TEST_NAMES:
-        facts["test"] = _(TEST_NAMES[test])
+        found["test"] = gettext(TEST_NAMES[test])
     for name, words in WORD_LISTS.items():
-        value = facts.get(name)
+        value = found.get(name)
         if isinstance(value, str):
-            facts[name] = ", ".join(_(w) if w in words else w for w in value.split(", "))
-    return facts
+            found[name] = ", ".join(gettext(w) if w in words else w for w in value.split(", "))
+    return facts(found, language)
 
 
 def _fill(sentence: str, params: Mapping[str, ParamValue]) -> str | None:
     try:
-        return _(sentence).format(**facts(_translated(params)))
+        return _(sentence).format(**sentence_facts(params, _, language()))
     except (KeyError, IndexError, ValueError, TypeError):
         return None
 

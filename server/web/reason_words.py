@@ -16,9 +16,9 @@ from typing import Any
 
 from django.utils import translation
 
-from agent.report.reasons import WORD_LISTS, Wording, lookup
+from agent.report.reasons import Wording, lookup
 from agent.tui.i18n import DOMAIN, LOCALE_DIR
-from agent.tui.reasons import TEST_NAMES
+from agent.tui.reasons import sentence_facts
 
 
 @cache
@@ -30,27 +30,10 @@ def _language() -> str:
     return (translation.get_language() or "nl").split("-")[0]
 
 
-def _facts(params: Mapping[str, Any], cat: gettext.NullTranslations) -> dict[str, Any]:
-    facts = dict(params)
-    detail = facts.get("detail")
-    if isinstance(detail, str) and detail.startswith(": "):
-        # a failed test's technical English from the probes ("operator: broken"); the
-        # check table next to it says what failed in the page's language
-        facts["detail"] = ""
-    test = facts.get("test")
-    if isinstance(test, str) and test in TEST_NAMES:
-        facts["test"] = cat.gettext(TEST_NAMES[test])
-    for name, words in WORD_LISTS.items():
-        value = facts.get(name)
-        if isinstance(value, str):
-            facts[name] = ", ".join(cat.gettext(w) if w in words else w for w in value.split(", "))
-    return facts
-
-
 def _fill(sentence: str, params: Mapping[str, Any]) -> str | None:
     cat = _catalog(_language())
     try:
-        return cat.gettext(sentence).format(**_facts(params, cat))
+        return cat.gettext(sentence).format(**sentence_facts(params, cat.gettext, _language()))
     except (KeyError, IndexError, ValueError, TypeError):
         return None
 
