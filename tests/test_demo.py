@@ -99,7 +99,12 @@ def test_tui_demo_reaches_its_result_screen_under_tmux(tmp_path: Path) -> None:
     code, log = drive(f"{sys.executable} -m agent.cli demo", out, asset_tag="DEMO-0042")
     shown = out.read_text()
     assert "beoordeling" in shown  # the result screen (Dutch by default)
-    assert "/devices/DEMO-0042/" in shown.replace("\n", "").replace(" ", "")  # the QR's address
+    # the QR's address under it, read down its own column (the reasons share its rows)
+    lines = shown.splitlines()
+    (first,) = [i for i, line in enumerate(lines) if "http://" in line]
+    column = lines[first].index("http://")
+    address = "".join(line[column:].strip() for line in lines[first : first + 3])
+    assert "/devices/DEMO-0042/" in address
     assert "server has DEMO-0042 (intake run " in log, log
     assert "every check passed" in log, log
     assert code == 0, log

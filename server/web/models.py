@@ -153,7 +153,13 @@ class DeviceStatus(models.Model):
             + [
                 # the dashboard's counts: each a scan of one small covering index
                 models.Index(fields=[f], name=f"status_count_{f}")
-                for f in ("lending", "battery_health", "disk_verdict", "disk_wear")
+                for f in ("lending", "battery_health", "disk_wear")
+            ]
+            + [
+                # ... or of two columns at once (dashboard._PAIRS): three scans fewer
+                models.Index(fields=["grade", "decision"], name="status_count_grade_pair"),
+                models.Index(fields=["erasure", "lending"], name="status_count_erasure_pair"),
+                models.Index(fields=["disk_verdict", "disk_wear"], name="status_count_disk_pair"),
             ]
             + [
                 # the queue's "undecided" rows oldest first, and their count for all laptops
