@@ -4,6 +4,7 @@ real pipeline wipes a loop device and uploads to the real server, which refuses 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,4 +78,5 @@ async def test_the_result_screen_says_the_server_refuses_this_station(
         await pilot.pause()
         text = " ".join(screen_text(app).split())
         assert words in text, text
-        assert "Traceback" not in text and "403" not in text
+        # no HTTP status for the volunteer (the server's random port may hold "403")
+        assert "Traceback" not in text and not re.search(r"\b403\b", text), text
