@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -49,7 +50,10 @@ def artifacts() -> Path:
 def test_lending_round(server: tuple[ServerProcess, Station], artifacts: Path) -> None:
     srv, station = server
     url = srv.url
-    today = datetime.now(UTC).date().isoformat()
+    # the server's today (Europe/Brussels), not UTC's: between 23:00 and 24:00 UTC they
+    # differ, and a loan due "today" in UTC is overdue at the server
+    zone = ZoneInfo(srv.env.get("DIGIBENCH_TIME_ZONE") or "Europe/Brussels")
+    today = datetime.now(zone).date().isoformat()
     with chromium() as browser:
         page = browser.new_context(locale="nl-BE", accept_downloads=True).new_page()
         page.goto(f"{url}/uitlenen/")
