@@ -67,6 +67,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 #: languages that write a decimal comma (2,5 uur; 2,5 heures)
 _DECIMAL_COMMA = frozenset({"nl", "fr"})
+_SWAP_SIGNS = str.maketrans(",.", ".,")
 
 
 class _Fraction(float):
@@ -76,7 +77,8 @@ class _Fraction(float):
 
     def __format__(self, spec: str) -> str:
         text = float.__format__(self, spec)
-        return text.replace(".", ",") if self.comma else text
+        # both signs swap: a grouped "1,234.5" becomes "1.234,5", as Dutch writes it
+        return text.translate(_SWAP_SIGNS) if self.comma else text
 
 
 def _fraction(value: float, language: str | None) -> _Fraction:

@@ -415,7 +415,8 @@ def _blockers(
         _("no final destination decided"),
         _("Decide the destination on the laptop's page or in the review queue."),
     )
-    said: dict[tuple[str, str], tuple[str, str]] = {}
+    # by what the words depend on: the code and its facts other than the disk
+    said: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str, str]] = {}
     reported = {s.asset_tag for s in statuses}
     for tag in items:
         if tag not in reported:
@@ -430,8 +431,8 @@ def _blockers(
         for m in missing[status.pk]:
             if m.code == "unfinished" and not status.report_finished:
                 continue  # said above already
-            key = (m.code, m.params.get("status", ""))
-            if key not in said or m.code == "tag_conflict":
+            key = (m.code, tuple(sorted((k, v) for k, v in m.params.items() if k != "disk")))
+            if key not in said:
                 step = _NEXT_FOR_MISSING.get(m.code, _NEXT_FOR_DISK)
                 said[key] = (m.problem(), str(step))
             found.append(Blocker(tag, *said[key], status.pk, m.disk))

@@ -65,6 +65,7 @@ def test_sizes_and_times() -> None:
     assert human_bytes(512_110_190_592) == "512 GB"
     i18n.set_language("nl")
     assert human_bytes(32_017_047_552) == "32,0 GB"  # the Dutch decimal comma
+    assert i18n.number(1234.5, ",.1f") == "1.234,5"  # and its thousands point
     i18n.set_language("en")
     assert human_bytes(32_017_047_552) == "32.0 GB"
     assert human_bytes(None) == "?"
