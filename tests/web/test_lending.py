@@ -24,6 +24,7 @@ from server.lending import rules
 from server.lending import service as lending
 from server.lending.models import Attendance, Borrower, Loan, Session
 from server.web.models import DeviceStatus, Lending
+from tests import ocr
 from tests.web.lending_helpers import intake
 
 pytestmark = pytest.mark.django_db
@@ -337,6 +338,10 @@ def test_agreement_and_handover_sheet(
             ["pdftotext", str(pdf), "-"], capture_output=True, check=True
         ).stdout.decode()
         assert status.asset_tag in texts[lang] and status.serial in texts[lang]
+        if lang == "nl":  # drawn on the pages too, read back by OCR as a person reads them
+            agreement, handover = ocr.pdf_pages(pdf, tmp_path / lang)
+            assert status.asset_tag in agreement and status.serial in agreement, agreement
+            assert status.asset_tag in handover, handover
     assert "Uitleenovereenkomst" in texts["nl"] and "Wifi" in texts["nl"]
     assert "Contrat de prêt" in texts["fr"]
     assert "Loan agreement" in texts["en"] and "Choosing a password" in texts["en"]
