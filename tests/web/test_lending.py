@@ -184,6 +184,38 @@ def test_returned_laptop_needs_a_newer_proven_intake(
     assert Loan.objects.count() == 2
 
 
+def _json_missing(client: Client, status: DeviceStatus) -> list[str]:
+    body = client.get(f"/laptop/{status.pk}/record.json").json()
+    return [m["code"] for m in body["lending_missing"]]
+
+
+def test_device_page_and_api_say_what_the_lending_rule_says(
+    laptop: Store, borrower: Borrower, coordinator: User, coord_client: Client
+) -> None:
+    """The laptop's page and its JSON ask the lending form's rule: out on loan, or returned
+    and not re-wiped, is not lendable there either, and the page offers no loan."""
+    status = laptop(18)
+    page = coord_client.get(f"/laptop/{status.pk}/").content.decode()
+    assert 'id="lend-this"' in page and 'id="lending-missing"' not in page
+    assert _json_missing(coord_client, status) == []
+
+    loan = _lend(status, borrower, coordinator)
+    page = coord_client.get(f"/laptop/{status.pk}/").content.decode()
+    assert 'id="lend-this"' not in page and "the laptop is out on loan" in page
+    assert _json_missing(coord_client, status) == ["on_loan"]
+
+    lending.check_in(loan, coordinator, condition="good")
+    page = coord_client.get(f"/laptop/{status.pk}/").content.decode()
+    assert 'id="lend-this"' not in page
+    assert "no erasure-proven intake run since the return" in page
+    assert _json_missing(coord_client, status) == ["not_rewiped"]
+
+    laptop(18, at=timezone.now() + timedelta(minutes=1))  # a new, proven intake
+    page = coord_client.get(f"/laptop/{status.pk}/").content.decode()
+    assert 'id="lend-this"' in page and 'id="lending-missing"' not in page
+    assert _json_missing(coord_client, status) == []
+
+
 def test_an_unknown_tag_is_a_clear_error(borrower: Borrower, coord_client: Client) -> None:
     response = coord_client.post(
         "/uitlenen/uitlenen/",

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from server.ingest.models import Run
+from server.lending import rules
 from server.lending.models import Loan
 from server.web.models import DeviceStatus
 
@@ -59,9 +60,15 @@ def device_life(context: dict[str, Any], status: DeviceStatus) -> dict[str, Any]
                 }
             )
     events.sort(key=lambda e: e["at"])
+    # offered only when the lending rule finds nothing missing (the page's own answer when
+    # it has one): not for a laptop out on loan or not re-wiped since its return
+    can_lend = user.has_perm("lending.add_loan")
+    if can_lend:
+        missing = context.get("lending_missing")
+        can_lend = not (rules.missing(status) if missing is None else missing)
     return {
         "events": events,
         "key": status.asset_tag,
-        "can_lend": user.has_perm("lending.add_loan"),
+        "can_lend": can_lend,
         "can_view_loans": user.has_perm("lending.view_loan"),
     }
