@@ -216,6 +216,27 @@ def test_device_page_and_api_say_what_the_lending_rule_says(
     assert _json_missing(coord_client, status) == []
 
 
+def test_a_report_upload_racing_with_a_loan_keeps_the_lending_status(
+    laptop: Store, borrower: Borrower, coordinator: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload's refresh reads the laptop's row, a coordinator lends the laptop, then the
+    refresh writes: the row must still say lent."""
+    from server.web import summary
+
+    status = laptop(20)
+    computed = summary._model
+
+    def lent_meanwhile(raw: str, device: models.Device) -> str:
+        # after refresh read the row: the coordinator's loan lands in between
+        _lend(status, borrower, coordinator)
+        return computed(raw, device)
+
+    monkeypatch.setattr(summary, "_model", lent_meanwhile)
+    summary.refresh(status.device)
+    status.refresh_from_db()
+    assert status.lending == Lending.LENT and Loan.objects.filter(device=status.device).exists()
+
+
 def test_an_unknown_tag_is_a_clear_error(borrower: Borrower, coord_client: Client) -> None:
     response = coord_client.post(
         "/uitlenen/uitlenen/",
