@@ -143,7 +143,7 @@ def test_lending_round(server: tuple[ServerProcess, Station], artifacts: Path) -
         page.goto(f"{url}/devices/DG-000021/")
         life = page.inner_text("#device-life")
         assert (
-            "Intake" in life
+            "Inname" in life
             and "Uitgeleend via Digi-leen golf 1" in life
             and "Teruggebracht" in life
         )
