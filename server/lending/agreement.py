@@ -112,8 +112,7 @@ def render(loan: Loan, lang: str = "nl") -> bytes:
                 _(
                     "Switch the laptop on and wait for the login screen. Choose "
                     "the account Gebruiker: it has no password yet, so you are "
-                    "asked straight away to choose one (that one line may be in "
-                    'English: "You are required to change your password").'
+                    "asked straight away to choose one."
                 ),
             ),
             (

@@ -423,6 +423,12 @@ def test_agreement_and_handover_sheet(
             assert status.asset_tag in agreement and status.serial in agreement, agreement
             assert status.asset_tag in handover, handover
     assert "Uitleenovereenkomst" in texts["nl"] and "Wifi" in texts["nl"]
+    # the desktop asks for the new password in Dutch now: no warning that it may be English
+    flat = {lang: " ".join(text.split()) for lang, text in texts.items()}
+    assert "je wordt meteen gevraagd er een te kiezen." in flat["nl"]
+    for lang, text in flat.items():
+        assert "required to change" not in text, lang
+        assert not {"English", "Engels", "anglais"} & set(re.findall(r"\w+", text)), lang
     assert "Contrat de prêt" in texts["fr"]
     assert "Loan agreement" in texts["en"] and "Choosing a password" in texts["en"]
     settings.DIGIBENCH_LOAN_CONDITIONS_FILE = str(conditions)
