@@ -21,7 +21,7 @@ from agent.report.schema import Destination, ErasureResult, Report
 from agent.report.vocabulary import Grade
 from server.ingest import models, service
 from server.ingest.models import AuditEvent
-from server.lending import rules
+from server.lending import lists, rules
 from server.lending import service as lending
 from server.lending.models import Attendance, Borrower, Loan, Session
 from server.web.models import DeviceStatus, Lending
@@ -447,11 +447,20 @@ def test_retention_pseudonymises_on_schedule_and_keeps_counts(
     laptop: Store, borrower: Borrower, coordinator: User, settings: Any
 ) -> None:
     settings.DIGIBENCH_LENDING_RETENTION_MONTHS = 12
-    loan = _lend(laptop(14), borrower, coordinator)
+    loan = _lend(
+        laptop(14), borrower, coordinator, handover_state="new, Fatima's sticker on the lid"
+    )
     still_lent = Borrower.objects.create(reference="DB-9", name="Still lent", consent=True)
     _lend(laptop(15), still_lent, coordinator)
-    lending.check_in(loan, coordinator, condition="good")
+    lending.check_in(
+        loan,
+        coordinator,
+        condition="damaged",
+        damage="dropped by Fatima's son",
+        notes="call her at 0470 12 34 56",
+    )
     ended = loan.checkin.at
+    numbers = lists.numbers()
 
     assert lending.apply_retention(ended + timedelta(days=300)) == 0
     borrower.refresh_from_db()
@@ -465,6 +474,12 @@ def test_retention_pseudonymises_on_schedule_and_keeps_counts(
         and borrower.reference == f"anon-{borrower.pk}"
     )
     assert borrower.pseudonymised_at is not None
+    # the free text about the loan goes too; what the numbers need stays
+    loan = Loan.objects.select_related("checkin").get(pk=loan.pk)
+    assert loan.handover_state == "" and loan.checkin.damage == "" and loan.checkin.notes == ""
+    assert loan.checkin.condition == "damaged" and loan.programme == "digileen"
+    assert "Fatima" not in json.dumps(lending.export_borrower(borrower))
+    assert lists.numbers() == numbers
     still_lent.refresh_from_db()
     assert still_lent.name == "Still lent"  # an active loan keeps its borrower
     assert Loan.objects.filter(borrower=borrower, programme="digileen").count() == 1
@@ -474,6 +489,30 @@ def test_retention_pseudonymises_on_schedule_and_keeps_counts(
     assert lending.apply_retention(ended + timedelta(days=800)) == 0
     still_lent.refresh_from_db()
     assert still_lent.name == "Still lent"
+
+
+def test_retention_period_is_configurable_and_covers_borrowers_who_never_borrowed(
+    laptop: Store, borrower: Borrower, coordinator: User, settings: Any
+) -> None:
+    settings.DIGIBENCH_LENDING_RETENTION_MONTHS = 3
+    loan = _lend(laptop(21), borrower, coordinator)
+    lending.check_in(loan, coordinator, condition="good")
+    ended = loan.checkin.at
+    never = Borrower.objects.create(reference="DB-10", name="Never borrowed", contact="x@y.be")
+    registered = never.created_at
+    numbers = lists.numbers()
+
+    # 80 days: inside three months for both
+    assert lending.apply_retention(max(ended, registered) + timedelta(days=80)) == 0
+    # 100 days: past three months (the default twelve would keep them both)
+    assert lending.apply_retention(max(ended, registered) + timedelta(days=100)) == 2
+    borrower.refresh_from_db()
+    never.refresh_from_db()
+    assert borrower.name == "" and never.name == "" and never.contact == ""
+    assert never.reference == f"anon-{never.pk}"
+    event = AuditEvent.objects.get(action="borrower.pseudonymised", object_id=str(never.pk))
+    assert event.details["days"] == lending.retention_days() == 91
+    assert lists.numbers() == numbers
 
 
 def test_retention_command_with_injected_now(
@@ -495,7 +534,13 @@ def test_export_and_erase_one_borrower(
 ) -> None:
     status = laptop(17)
     loan = _lend(status, borrower, coordinator, handover_state="nieuw")
-    lending.check_in(loan, coordinator, condition="good", notes="Fatima says thanks")
+    lending.check_in(
+        loan,
+        coordinator,
+        condition="damaged",
+        damage="dropped by Fatima's son",
+        notes="Fatima says thanks",
+    )
     out = io.StringIO()
     call_command("lending_borrower", "export", borrower.reference, stdout=out)
     data = json.loads(out.getvalue())
