@@ -461,6 +461,16 @@ def test_agreement_and_handover_sheet(
         assert not {"English", "Engels", "anglais"} & set(re.findall(r"\w+", text)), lang
     assert "Contrat de prêt" in texts["fr"]
     assert "Loan agreement" in texts["en"] and "Choosing a password" in texts["en"]
+    # a language the agreement has no text in: Dutch, and named so in the file name, never
+    # the raw query value in the header
+    for lang in ('x".pdf; evil="1', "de", "nl\r\nSet-Cookie: a=b"):
+        response = coord_client.get(
+            f"/uitlenen/leningen/{loan.pk}/overeenkomst.pdf", {"lang": lang}
+        )
+        assert response.status_code == 200, lang
+        assert response["Content-Disposition"] == (
+            f'attachment; filename="loan-{loan.pk}-nl.pdf"'
+        ), lang
     settings.DIGIBENCH_LOAN_CONDITIONS_FILE = str(conditions)
     response = coord_client.get(f"/uitlenen/leningen/{loan.pk}/overeenkomst.pdf")
     (tmp_path / "own.pdf").write_bytes(response.content)
