@@ -234,7 +234,8 @@ def test_the_laptops_life_names_each_run_by_its_mode_and_the_donation(
     assert checked is not None
     models.Run.objects.filter(pk=checked.pk).update(mode="check")
     page = coord_client.get(f"/laptop/{status.pk}/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
-    life = page[page.index('id="device-life"') : page.index("</table>", page.index('id="device-life"'))]
+    start = page.index('id="device-life"')
+    life = page[start : page.index("</table>", start)]
     rows = re.findall(r'<tr data-kind="(\w+)"><td>[^<]*</td><td>([^<]*)</td>', life)
     assert rows == [
         ("donation", "Geschonken door Gemeente Gent"),
