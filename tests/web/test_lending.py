@@ -265,6 +265,22 @@ def test_a_report_upload_racing_with_a_loan_keeps_the_lending_status(
     assert status.lending == Lending.LENT and Loan.objects.filter(device=status.device).exists()
 
 
+def test_every_laptop_column_is_either_the_reports_or_the_coordinators() -> None:
+    """A refresh writes back only ``REPORT_COLUMNS``: a column added to the laptop's row
+    later must be put on one side or the other here, or a refresh would silently never
+    write it (or write back a coordinator's change it read before)."""
+    from server.web import summary
+    from server.web.models import DeviceStatus
+
+    coordinators = {
+        "device", "grade_override", "grade_override_reason", "decision", "lending",
+        "lending_changed_at",
+    }  # fmt: skip
+    columns = {f.name for f in DeviceStatus._meta.concrete_fields}
+    assert set(summary.REPORT_COLUMNS) | coordinators == columns
+    assert not set(summary.REPORT_COLUMNS) & coordinators
+
+
 def test_an_unknown_tag_is_a_clear_error(borrower: Borrower, coord_client: Client) -> None:
     response = coord_client.post(
         "/uitlenen/uitlenen/",
