@@ -121,6 +121,12 @@ def test_a_stick_whose_pairing_was_quit_offers_it_again_at_the_next_boot(tmp_pat
     assert not _enrolled(stick.calls) and "digibench run" in stick.calls
 
 
+def test_a_stick_meant_to_stay_offline_is_not_asked_to_pair(tmp_path: Path) -> None:
+    stick = _stick(tmp_path)
+    stick.boot(f"{TUI} digibench.pair=0")
+    assert not _enrolled(stick.calls) and "digibench run" in stick.calls
+
+
 def test_a_stick_whose_boot_cfg_names_a_server_pairs_until_it_is_paired(tmp_path: Path) -> None:
     stick = _stick(tmp_path)
     said = stick.boot(f"{TUI} digibench.server=https://db.example")
