@@ -27,6 +27,15 @@ case "$*" in
 esac
 """,
     "mountpoint": '[ -e "$STUB_MOUNTED" ]',
+    # /dev/fakestick is a partition of /dev/fakedisk, a USB stick unless the test says not
+    "lsblk": """
+case "$*" in
+    "-no PKNAME /dev/fakestick") echo fakedisk ;;
+    "-dno TRAN /dev/fakedisk") if [ -e "$STUB_INTERNAL" ]; then echo sata; else echo usb; fi ;;
+    "-dno RM /dev/fakedisk") echo 0 ;;
+    *) exit 1 ;;
+esac
+""",
     "tune2fs": f'[ "$1 $2" = "-U random" ] && echo {NEW_UUID} >"$STICK_UUID"',
     # the enrolment screen: quit (no token) unless the test lets the admin approve
     "digibench": """
@@ -57,12 +66,15 @@ class Stick:
     def config(self) -> Path:
         return self.root / "run" / "data" / "station.toml"
 
-    def boot(self, cmdline: str = "", *, approve: bool = False, mounted: bool = False) -> str:
+    def boot(
+        self, cmdline: str = "", *, approve: bool = False, mounted: bool = False,
+        internal: bool = False,
+    ) -> str:  # fmt: skip
         """One start of the launcher (a boot); its console output."""
         (self.root / "calls").unlink(missing_ok=True)
         want = f"digibench.data=UUID={self.uuid}"  # what GRUB probed on the stick
         (self.root / "cmdline").write_text(f"BOOT_IMAGE=/live/vmlinuz {want} {cmdline}\n")
-        for flag, on in (("approve", approve), ("mounted", mounted)):
+        for flag, on in (("approve", approve), ("mounted", mounted), ("internal", internal)):
             (self.root / flag).unlink(missing_ok=True)
             if on:
                 (self.root / flag).touch()
@@ -72,6 +84,7 @@ class Stick:
             "STICK_UUID": str(self.root / "uuid"),
             "STUB_APPROVE": str(self.root / "approve"),
             "STUB_MOUNTED": str(self.root / "mounted"),
+            "STUB_INTERNAL": str(self.root / "internal"),
         }
         done = subprocess.run(
             ["sh", str(LAUNCHER)], env=env, capture_output=True, text=True, timeout=60,
@@ -167,6 +180,14 @@ def test_a_mounted_data_partition_keeps_its_uuid(tmp_path: Path) -> None:
     stick.boot(TUI, mounted=True)  # the launcher restarted by its unit: already mounted
     assert stick.uuid == BUILD_UUID
     assert not any(c.startswith(("tune2fs", "e2fsck", "mount ")) for c in stick.calls)
+
+
+def test_a_copy_of_the_image_on_a_laptops_own_disk_is_left_alone(tmp_path: Path) -> None:
+    """Found by UUID on a SATA disk, not the USB stick: the donor's disk is not touched."""
+    stick = _stick(tmp_path)
+    said = stick.boot(TUI, internal=True)
+    assert stick.uuid == BUILD_UUID, said
+    assert not any(c.startswith(("tune2fs", "e2fsck")) for c in stick.calls)
 
 
 def test_the_launcher_is_valid_posix_sh() -> None:
