@@ -28,6 +28,10 @@ from agent.signing import load_or_create_key
 LOOPBACK = "127.0.0.1"
 
 
+#: how long a server may take to answer its first request
+STARTUP_S = 240
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
@@ -46,7 +50,9 @@ def start_process(
     """Start ``cmd`` with its output in ``log`` and wait until ``ready_url`` answers."""
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    # generous: a machine busy with QEMU guests took over 60 s to start gunicorn (an empty
+    # log, no error); a server that never answers still fails, and is stopped
+    deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"{what} exited: {log.read_text()[-3000:]}")
@@ -56,7 +62,9 @@ def start_process(
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"{what} did not come up: {log.read_text()[-3000:]}")
+    proc.kill()
+    proc.wait(timeout=20)
+    raise AssertionError(f"{what} did not come up in {STARTUP_S} s: {log.read_text()[-3000:]}")
 
 
 def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
