@@ -298,3 +298,26 @@ def test_a_residents_own_password_is_only_reported_in_check_mode() -> None:
     grade = grade_report(_with_locks("locks-thinkpad-lmi", Mode.CHECK), load_policy())
     locks = [r for r in grade.reasons if r.code.startswith("lock.")]
     assert locks and all(r.severity == "info" for r in locks)
+
+
+def test_recorded_p620_permanently_disabled_absolute_passes() -> None:
+    from agent.grading.check_table import checked
+    from agent.report.schema import CheckKind, CheckOutcome
+
+    report = _with_locks("locks-lenovo-p620-fwupd")
+    rows = {row.kind: row.outcome for row in checked(report, load_policy())}
+    assert rows[CheckKind.THEFT_RECOVERY] is CheckOutcome.PASS
+    assert "lock.theft_recovery" not in {
+        r.code for r in grade_report(report, load_policy()).reasons
+    }
+
+
+def test_recorded_xps13_absolute_of_unknown_state_is_not_a_pass() -> None:
+    from agent.grading.check_table import checked
+    from agent.report.schema import CheckKind, CheckOutcome
+
+    rows = {
+        row.kind: row.outcome
+        for row in checked(_with_locks("locks-dell-xps13-9310-fwupd"), load_policy())
+    }
+    assert rows[CheckKind.THEFT_RECOVERY] is CheckOutcome.NOT_AVAILABLE
