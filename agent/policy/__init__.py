@@ -129,6 +129,9 @@ class ChecksPolicy(_Section):
     memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
     #: seconds of CPU stress on all cores while sensors are sampled; 0 = not run
     thermal_stress_s: int = Field(default=0, ge=0, le=3600)
+    #: seconds the station gives the volunteer to pull the charger out (the charging check
+    #: then sees that the laptop notices); 0 = the unplug is not asked
+    charger_unplug_s: int = Field(default=20, ge=0, le=600)
 
     def skips(self, check: str) -> bool:
         return check in {k.value for k in self.skip}

@@ -21,6 +21,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from agent.checks.audio_loopback import Loopback, loopback
 from agent.checks.camera_frame import CameraFrame, grab_frame
+from agent.checks.charger import unplugged
 from agent.checks.devices import device_checks
 from agent.checks.locks import lock_warnings
 from agent.checks.usb_ports import PortWatch
@@ -145,8 +146,11 @@ class DigibenchApp(App[None]):
         camera_test: Callable[[], CameraFrame] | None = None,
         audio_test: Callable[[], Loopback] | None = None,
         usb_ports: PortWatch | None = None,
+        charger: Callable[[], bool | None] | None = None,
     ) -> None:
         super().__init__()
+        #: whether the charger is out now (the devices screen's unplug step); None: not asked
+        self.charger = charger
         #: plays the tones and records the microphone for the sound screen
         self.audio_test = audio_test
         #: the sockets to expect and the kernel's insertions, for the USB map
@@ -384,7 +388,7 @@ class DigibenchApp(App[None]):
             steps.append(UsbPortsScreen(usb))
         listed = [c for c in proposed if c.name in names]
         if listed:
-            steps.append(DevicesScreen(listed))
+            steps.append(DevicesScreen(listed, self.charger, policy.charger_unplug_s))
         return steps
 
     def _next_check(self, remaining: list[StationScreen]) -> None:
@@ -554,4 +558,5 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         camera_test=camera,
         audio_test=lambda: loopback(runner),
         usb_ports=PortWatch(pipeline.root),
+        charger=lambda: unplugged(sysfs),
     ).run()
