@@ -44,6 +44,7 @@ from agent.tui.screens.audio import AudioScreen
 from agent.tui.screens.base import StationModal, StationScreen
 from agent.tui.screens.camera import CameraScreen
 from agent.tui.screens.checks import (
+    SCREEN_TEST_INTERVAL_S,
     CosmeticScreen,
     KeyboardScreen,
     ScreenTestScreen,
@@ -138,7 +139,7 @@ class DigibenchApp(App[None]):
         runner: Runner,
         swappable_disks: bool = False,
         layouts: tuple[Layout, ...] = LAYOUTS,
-        screen_test_interval: float | None = 1.5,
+        screen_test_interval: float | None = SCREEN_TEST_INTERVAL_S,
         touchpad_test: bool | None = None,
         helpdesk_summary: Callable[[Report], Path | None] | None = None,
         device_checks: ChecksPolicy | None = None,

@@ -11,7 +11,13 @@ from agent.policy import load_policy
 from agent.probes.peripherals import probe_peripherals
 from agent.report.schema import Report, TestOutcome
 from agent.tui.app import DigibenchApp
-from agent.tui.screens.checks import CosmeticScreen, KeyboardScreen, TouchpadScreen
+from agent.tui.bench_time import BUDGET_S, bench_time
+from agent.tui.screens.checks import (
+    SCREEN_TEST_INTERVAL_S,
+    CosmeticScreen,
+    KeyboardScreen,
+    TouchpadScreen,
+)
 from agent.tui.screens.confirm import ConfirmScreen
 from agent.tui.screens.devices import DevicesScreen
 from agent.tui.screens.summary import SummaryScreen
@@ -90,6 +96,16 @@ async def test_happy_path_with_device_checks_stays_within_15_keystrokes(tmp_path
     charging = next(t for t in pipeline.tests if t.name == "charging")
     assert charging.details == "AC online, battery Charging; unplug noticed"
     assert press.count <= 15, press.count
+    assert app.device_checks is not None
+    spent = bench_time(
+        app.device_checks,
+        keystrokes=press.count,
+        screen_test_interval=SCREEN_TEST_INTERVAL_S,
+        usb_ports=0,  # no USB map on this station
+        camera=False,  # no frame grabbed: the camera is only listed
+        audio=False,
+    )
+    assert spent.parts["charger_unplug"] > 0 and spent.total <= BUDGET_S, spent.parts
 
 
 async def test_going_on_before_unplugging_records_the_unplug_as_not_tried(tmp_path: Path) -> None:
