@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.report import vocabulary
 from agent.report.vocabulary import Destination as Destination
@@ -516,8 +516,11 @@ class CheckRow(Model):
 
 
 class Grade(Model):
-    grade: vocabulary.Grade
-    destination: Destination
+    """What the grading found. A helpdesk check (mode ``check``) grades no resident's own
+    laptop for lending: its ``grade`` and ``destination`` are None, the findings stay."""
+
+    grade: vocabulary.Grade | None
+    destination: Destination | None
     reasons: list[Reason] = Field(default_factory=list, max_length=64)
     to_fix: list[LongStr] = Field(default_factory=list, max_length=32)
     r2_function: Annotated[str, Field(max_length=8)] | None = None  # F3-F5
@@ -526,6 +529,17 @@ class Grade(Model):
     policy_version: ShortStr | None = None
     #: every check kind, in CheckKind order (empty in reports from older agents)
     checks: list[CheckRow] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Grade:
+        if (self.grade is None) != (self.destination is None):
+            raise ValueError("a grade and its destination come together (or neither)")
+        return self
+
+    @property
+    def lending(self) -> bool:
+        """Whether this is a lending grade (False: a helpdesk diagnosis, no grade)."""
+        return self.grade is not None
 
 
 class Signature(Model):
@@ -631,6 +645,13 @@ class Report(Model):
     #: helpdesk (check) mode only: consent, refresh confirmation (absent in older reports)
     helpdesk: Helpdesk | None = None
     signature: Signature | None = None
+
+    @model_validator(mode="after")
+    def _graded_for_lending(self) -> Report:
+        # only a resident's own laptop (check mode) goes without a lending grade
+        if self.grade is not None and not self.grade.lending and self.mode is not Mode.CHECK:
+            raise ValueError(f"a {self.mode.value} report's grade needs a grade and destination")
+        return self
 
 
 def json_schema() -> dict[str, Any]:
