@@ -127,6 +127,8 @@ class ChecksPolicy(_Section):
     thermal_limit_c: float = Field(default=90, gt=0, le=150)
     #: MiB the optional memory pattern test covers; 0 = not run
     memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
+    #: seconds the memory test may take at most (it stops there and says how far it got)
+    memory_test_s: int = Field(default=120, ge=1, le=86_400)
     #: seconds of CPU stress on all cores while sensors are sampled; 0 = not run
     thermal_stress_s: int = Field(default=0, ge=0, le=3600)
     #: seconds the station gives the volunteer to pull the charger out (the charging check
