@@ -393,7 +393,13 @@ class Peripherals(Model):
     wifi_driver_bound: bool | None = None
     #: networks an ``iw dev <if> scan`` saw (a count only: names are nobody's business)
     wifi_networks: NonNegInt | None = None
+    #: why the scan could not run (no iw, radio refused...); None: it ran or was not tried
+    wifi_scan_error: ShortStr | None = None
     bluetooth: list[ShortStr] = Field(default_factory=list, max_length=8)
+    #: every Bluetooth controller's driver bound (firmware loaded); None: sysfs does not say
+    bluetooth_driver_bound: bool | None = None
+    #: a Bluetooth radio switched off by its hardware switch (rfkill "hard"); None: unknown
+    bluetooth_blocked: bool | None = None
     #: mains adapter present and online; None when the laptop reports no adapter
     ac_online: bool | None = None
     battery_status: ShortStr | None = None
