@@ -182,6 +182,21 @@ async def test_f5_plays_the_tones_again_and_f3_records_not_heard() -> None:
     assert "operator: not heard" in results[0].details
 
 
+async def test_one_key_names_the_speaker_that_stayed_silent() -> None:
+    """A dead right speaker: F7, still one key; the microphone's own verdict stays."""
+    app, _pipeline = make_app(language="nl")
+    results: list[Any] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = AudioScreen(_heard())
+        app.push_screen(screen, results.append)
+        await wait_for(pilot, lambda: screen.found is not None)
+        assert "F6 Links stil  F7 Rechts stil" in screen_text(app)  # the footer, in Dutch
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: bool(results))
+    assert results[0].name == "audio" and results[0].outcome is TestOutcome.FAIL
+    assert results[0].details.endswith("(ok); operator: right speaker silent")
+
+
 async def test_a_dead_socket_is_named_when_the_volunteer_ends_the_map(tmp_path: Path) -> None:
     plugs = Plugs()
     app, _pipeline = make_app(language="nl")
