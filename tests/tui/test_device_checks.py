@@ -181,6 +181,28 @@ async def test_without_the_policy_step_the_flow_is_unchanged() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))
 
 
+async def test_a_charger_unplug_never_noticed_in_its_time_fails_the_charging_check(
+    tmp_path: Path,
+) -> None:
+    from agent.checks.devices import device_checks
+
+    root = charger_root(tmp_path)
+    now = [1000.0]
+    checks = device_checks(_laptop().components.peripherals, load_policy().checks)  # type: ignore[arg-type]
+    app, _ = make_app()
+    results: list[Any] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = DevicesScreen(checks, lambda: unplugged(root), 20, clock=lambda: now[0])
+        app.push_screen(screen, results.append)
+        await wait_for(pilot, lambda: "Pull the charger out" in screen_text(app))
+        now[0] += 21  # the volunteer pulled it out; the laptop did not notice
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: bool(results))
+    charging = next(t for t in results[0] if t.name == "charging")
+    assert charging.outcome is TestOutcome.FAIL
+    assert charging.details == "AC online, battery Charging; unplug not noticed within 20 s"
+
+
 def test_devices_screen_snapshot(snap_compare: Any) -> None:
     from agent.checks.devices import device_checks
 

@@ -60,8 +60,10 @@ class DevicesScreen(StationScreen):
         checks: list[DeviceCheck],
         unplug: Callable[[], bool | None] | None = None,
         unplug_s: float = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
+        self.clock = clock
         self.checks = checks
         self.broken: set[str] = set()
         #: reads whether the charger is out; asked only when the adapter charges
@@ -69,9 +71,11 @@ class DevicesScreen(StationScreen):
         self.unplug = unplug if charging and unplug_s > 0 else None
         self.unplug_s = unplug_s
         self.unplug_seen = False
-        self.opened = time.monotonic()
+        #: when the volunteer was asked (the screen is built before the earlier steps run)
+        self.opened = clock()
 
     def on_mount(self) -> None:
+        self.opened = self.clock()
         if self.unplug is not None:
             self.set_interval(POLL_S, self._watch_charger, name="charger")
 
@@ -92,7 +96,7 @@ class DevicesScreen(StationScreen):
     def _unplug(self) -> Unplug:
         if self.unplug_seen:
             return "seen"
-        waited = time.monotonic() - self.opened
+        waited = self.clock() - self.opened
         return "not_seen" if waited >= self.unplug_s else "not_tried"
 
     def compose(self) -> ComposeResult:
@@ -135,6 +139,7 @@ class DevicesScreen(StationScreen):
         self.query_one("#device-lines", Static).update(self._lines())
 
     def action_record(self) -> None:
+        self._watch_charger()  # one last reading: pulled out just before the key
         results = []
         for check in self.checks:
             result = check.result(broken=check.name in self.broken)
