@@ -15,6 +15,8 @@ BASE=(
     bmap-tools zstd xz-utils gdisk dosfstools mtools
     postgresql
     chromium poppler-utils fonts-dejavu-core zbar-tools
+    # the printed pages read back as a person would (tests/ocr.py: the loan agreement)
+    tesseract-ocr
     v4l-utils alsa-utils
 
     # the desktop image's PAM locale (images/os/pam-locale/) and its test

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One line per test suite from pytest's JUnit XML files, and a verdict.
 
-    python3 scripts/test_summary.py build/test-results --require fast postgresql images e2e
+    python3 scripts/test_summary.py build/test-results --require fast postgresql images e2e desktop
 
 Each ``SUITE.xml`` in the folder is a suite (``make test`` writes ``fast`` and ``postgresql``,
 ``make test-images`` ``images``, ``make e2e`` ``e2e``). Exit status 1 when a suite failed or

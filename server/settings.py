@@ -142,6 +142,10 @@ DIGIBENCH_LENDING_RETENTION_MONTHS = float(
 DIGIBENCH_LOAN_CONDITIONS_FILE = os.environ.get("DIGIBENCH_LOAN_CONDITIONS_FILE", "")
 #: where borrowers get help, printed on the hand-over sheet
 DIGIBENCH_HELPDESK = os.environ.get("DIGIBENCH_HELPDESK", "")
+#: the standard OS image's manifest (an http(s) URL the stations can reach), handed to a
+#: station when it is paired: its `[image] source` unless the stick already names one
+#: (checked at start-up by server.enrolment.apps)
+DIGIBENCH_OS_IMAGE_URL = os.environ.get("DIGIBENCH_OS_IMAGE_URL", "").strip()
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"

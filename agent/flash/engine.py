@@ -33,6 +33,7 @@ import errno
 import hashlib
 import logging
 import os
+import shutil
 import stat
 import time
 from collections.abc import Callable
@@ -200,6 +201,31 @@ def resolve(opts: FlashOptions, session: requests.Session | None = None) -> Reso
         image_ref = join_ref(manifest_ref, manifest.image)
     bmap_ref = opts.bmap or (join_ref(manifest_ref, manifest.bmap) if manifest.bmap else None)
     return Resolved(manifest, manifest_ref, image_ref, bmap_ref)
+
+
+#: what a download into the cache leaves free at least (the stick's outbox, logs, records)
+CACHE_RESERVE = 16 << 20
+
+
+def _room_to_cache(cached: Path, size: int | None) -> bool:
+    """Whether the rest of the image fits beside ``cached`` with :data:`CACHE_RESERVE` to spare.
+
+    A stick written from the released image has a 64 MiB data partition: an OS image does
+    not fit there, so it is streamed from the server instead (range requests resume it)."""
+    if size is None:
+        return True  # the manifest does not say: cache, as before
+    have = cached.stat().st_size if cached.is_file() else 0
+    folder = next((p for p in (cached.parent, *cached.parents) if p.is_dir()), None)
+    if folder is None:
+        return True
+    free = shutil.disk_usage(folder).free
+    if free - (size - have) >= CACHE_RESERVE:
+        return True
+    log.info(
+        "flash: %d bytes free in %s, the image needs %d more: streaming it instead of caching",
+        free, folder, size - have,
+    )  # fmt: skip
+    return False
 
 
 def load_block_map(resolved: Resolved, session: requests.Session | None = None) -> None:
@@ -405,11 +431,17 @@ def _flash(
     image_ref = resolved.image_ref
     #: sha256 of the compressed file, once known (download or local check)
     source_sha256: str | None = None
-    if is_url(image_ref) and opts.cache_dir is not None:
+    name = Path(urlsplit(image_ref).path).name or "image"
+    cached = (
+        opts.cache_dir / f"{manifest.name}-{manifest.version}-{name}" if opts.cache_dir else None
+    )
+    if (
+        is_url(image_ref)
+        and cached is not None
+        and _room_to_cache(cached, manifest.compressed_size)
+    ):
         phase("download")
-        opts.cache_dir.mkdir(parents=True, exist_ok=True)
-        name = Path(urlsplit(image_ref).path).name or "image"
-        cached = opts.cache_dir / f"{manifest.name}-{manifest.version}-{name}"
+        cached.parent.mkdir(parents=True, exist_ok=True)
         image_ref = str(
             download(
                 image_ref,

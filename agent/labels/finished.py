@@ -75,26 +75,53 @@ def save_and_print(label: Label, folder: Path, *, sys_root: Path = Path("/")) ->
     return LabelOutcome(png, printers[0])
 
 
+@dataclass(frozen=True)
+class LabelFailed:
+    """No label for this laptop, and why (shown on the result screen, in the log)."""
+
+    error: str
+
+
 class LabelOnFinish:
     """A pipeline event sink: when a laptop's run is over, its label is saved (and printed).
 
     A label that cannot be made (no space, a printer that refuses) is logged, never raised:
-    the run and its report matter more than the sticker."""
+    the run and its report matter more than the sticker. What became of each laptop's label
+    is kept for the result screen (:meth:`outcome`): the sink runs before the screen hears
+    the run is over."""
 
-    def __init__(self, folder: Path, *, server_url: str = "", organisation: str = "") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        server_url: str = "",
+        organisation: str = "",
+        sys_root: Path = Path("/"),
+    ) -> None:
         self.folder = folder
         self.server_url = server_url
         self.organisation = organisation
+        self.sys_root = sys_root
         self.made: list[LabelOutcome] = []
+        self._outcomes: dict[str, LabelOutcome | LabelFailed] = {}
 
     def __call__(self, event: Event) -> None:
         if not isinstance(event, Finished) or event.report.mode is not Mode.INTAKE:
             return
         from agent.tui import i18n
 
+        key = str(event.report.report_id)
         try:
             label = finished_label(event.report, server_url=self.server_url,
                                    organisation=self.organisation, _=i18n._)  # fmt: skip
-            self.made.append(save_and_print(label, self.folder))
+            made = save_and_print(label, self.folder, sys_root=self.sys_root)
         except (OSError, ValueError) as exc:
             log.warning("no label for %s: %s", event.report.asset_tag, exc)
+            self._outcomes[key] = LabelFailed(str(exc))
+            return
+        self.made.append(made)
+        self._outcomes[key] = made
+
+    def outcome(self, report: Report) -> LabelOutcome | LabelFailed | None:
+        """What became of ``report``'s label; None when none was due (a helpdesk check)."""
+        return self._outcomes.get(str(report.report_id))

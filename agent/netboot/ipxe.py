@@ -52,7 +52,8 @@ def dnsmasq_config(
     """dnsmasq in proxy-DHCP mode: the router keeps giving out addresses; dnsmasq only tells
     PXE firmware where to boot. BIOS PXE gets undionly.kpxe, UEFI PXE ipxe.efi (both from
     Debian's ipxe package, by TFTP); iPXE itself (the second DHCP request) gets the bench
-    server's script over HTTP; UEFI HTTP boot gets iPXE over HTTP directly."""
+    server's script over HTTP; UEFI HTTP boot (vendor class HTTPClient, which dnsmasq
+    answers only when ``dhcp-pxe-vendor`` names it) gets iPXE over HTTP directly."""
     try:
         ip = ipaddress.IPv4Address(server_ip)
     except ValueError:
@@ -76,9 +77,11 @@ def dnsmasq_config(
         'pxe-service=tag:!ipxe,X86-64_EFI,"Digibench",ipxe.efi',
         f'pxe-service=tag:ipxe,x86PC,"Digibench",{url}/boot.ipxe',
         f'pxe-service=tag:ipxe,X86-64_EFI,"Digibench",{url}/boot.ipxe',
-        "# UEFI HTTP boot (client architecture 16): the firmware fetches ipxe.efi by HTTP",
+        "# UEFI HTTP boot (client architecture 16) says HTTPClient, not PXEClient: answer it",
+        "# too. Its proxy offer echoes HTTPClient (option 60) and carries ipxe.efi's URL in",
+        "# the file field, which UEFI firmware takes as the boot URI (docs/netboot.md)",
+        "dhcp-pxe-vendor=PXEClient,HTTPClient",
         "dhcp-match=set:efihttp,option:client-arch,16",
-        "dhcp-option-force=tag:efihttp,60,HTTPClient",
         f"dhcp-boot=tag:efihttp,{url}/ipxe/ipxe.efi",
         "",
     ]

@@ -64,7 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     sender = for_station(config, lambda: "")
     try:
-        run_station(config, runner=runner, observe=tee(labels, sender))
+        run_station(config, runner=runner, observe=sender, labels=labels)
     finally:
         if sender is not None:
             sender.close()

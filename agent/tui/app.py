@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -61,6 +61,9 @@ from agent.tui.screens.stopped import StoppedScreen
 from agent.tui.screens.summary import SummaryScreen
 from agent.tui.screens.usb_ports import UsbPortsScreen
 from agent.tui.screens.working import ErrorScreen, WorkingScreen
+
+if TYPE_CHECKING:  # the labels (and PIL) are only loaded by `digibench run`'s label sink
+    from agent.labels.finished import LabelFailed, LabelOnFinish, LabelOutcome
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +151,13 @@ class DigibenchApp(App[None]):
         audio_test: Callable[[], Loopback] | None = None,
         usb_ports: PortWatch | None = None,
         charger: Callable[[], bool | None] | None = None,
+        label_of: Callable[[Report], LabelOutcome | LabelFailed | None] | None = None,
     ) -> None:
         super().__init__()
         #: whether the charger is out now (the devices screen's unplug step); None: not asked
         self.charger = charger
+        #: what became of a finished laptop's label (printed, saved, failed), for the result
+        self.label_of = label_of
         #: plays the tones and records the microphone for the sound screen
         self.audio_test = audio_test
         #: the sockets to expect and the kernel's insertions, for the USB map
@@ -513,8 +519,18 @@ class DigibenchApp(App[None]):
                 swappable_disks=self.swappable_disks,
                 summary_pdf=self._summary_pdf(report),
                 station_refused=self.station_refused,
+                label=self._label(report),
             )
         )
+
+    def _label(self, report: Report) -> LabelOutcome | LabelFailed | None:
+        if self.label_of is None:
+            return None
+        try:
+            return self.label_of(report)
+        except Exception:  # a line on the screen only: never let it stop the station
+            self.log.warning("label outcome failed")
+            return None
 
     def _summary_pdf(self, report: Report) -> Path | None:
         if report.mode is not Mode.CHECK or self.helpdesk_summary is None:
@@ -529,12 +545,22 @@ class DigibenchApp(App[None]):
         self.back_to_start()
 
 
-def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | None = None) -> None:
+def run_station(
+    config: StationConfig,
+    *,
+    runner: Runner,
+    observe: EventSink | None = None,
+    labels: LabelOnFinish | None = None,
+) -> None:
     """``digibench run``: the station TUI on this machine, until the volunteer quits.
 
-    ``observe`` also sees every pipeline event (the demo checks what was run)."""
+    ``observe`` also sees every pipeline event (the demo checks what was run); ``labels``
+    makes a finished laptop's label, which the result screen then names."""
     bridge = EventBridge()
-    pipeline = Pipeline(config, runner=runner, emit=tee(bridge, observe))
+    sink = tee(bridge, observe)
+    if labels is not None:
+        sink = tee(labels, sink)  # first: the label is made when the result screen asks
+    pipeline = Pipeline(config, runner=runner, emit=sink)
 
     def summary(report: Report) -> Path:
         name = f"{report.asset_tag or report.report_id}".replace("/", "_")
@@ -560,4 +586,5 @@ def run_station(config: StationConfig, *, runner: Runner, observe: EventSink | N
         audio_test=lambda: loopback(runner),
         usb_ports=PortWatch(pipeline.root),
         charger=lambda: unplugged(sysfs),
+        label_of=labels.outcome if labels is not None else None,
     ).run()

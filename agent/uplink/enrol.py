@@ -49,6 +49,7 @@ class Pairing:
 class Paired:
     station: str
     token: str
+    image_source: str = ""  # the OS image's manifest the server hands out, if it has one
 
 
 class PairingRefused(DigibenchError):
@@ -123,7 +124,12 @@ def poll(session: requests.Session, server: str, pairing: Pairing) -> Paired | s
     status, data = _post(session, server.rstrip("/") + TOKEN, {"device_code": pairing.device_code})
     error = data.get("error") if isinstance(data, dict) else None
     if status == 200 and isinstance(data, dict) and data.get("token"):
-        return Paired(station=str(data.get("station", "")), token=str(data["token"]))
+        image = data.get("image_source")
+        return Paired(
+            station=str(data.get("station", "")),
+            token=str(data["token"]),
+            image_source=image if isinstance(image, str) else "",
+        )
     if error in ("authorization_pending", "slow_down"):
         return str(error)
     if error == "access_denied":
@@ -183,7 +189,10 @@ def wait(
 
 
 def write_config(path: Path, server: str, paired: Paired) -> None:
-    """Put the server, token and name into the station config, keeping everything else."""
+    """Put the server, token and name into the station config, keeping everything else.
+
+    The OS image the server hands out becomes ``[image] source`` only when the stick names
+    none: an image chosen on the stick (a local copy, a bench server's) stays."""
     import tomlkit
 
     text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -193,6 +202,10 @@ def write_config(path: Path, server: str, paired: Paired) -> None:
     section = doc.setdefault("server", tomlkit.table())
     section["url"] = server
     section["token"] = paired.token
+    if paired.image_source.startswith(("https://", "http://")):
+        image = doc.setdefault("image", tomlkit.table())
+        if not str(image.get("source") or "").strip():
+            image["source"] = paired.image_source
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, tomlkit.dumps(doc).encode("utf-8"), mode=0o600)
 

@@ -89,6 +89,13 @@ find "$TREE/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name 'nl*' ! -name 'en*
     -exec rm -rf {} + 2>/dev/null || true
 package_list "$TREE" >"$OUT/$NAME.packages.txt"
 
+# The data partition's UUID, chosen here and recorded in the rootfs: every stick written
+# from the released image starts with it, and the launcher (digibench-live) gives each
+# stick a UUID of its own at its first boot (stick.sh already does so when it writes one).
+DATA_UUID="$(cat /proc/sys/kernel/random/uuid)"
+mkdir -p "$TREE/usr/share/digibench"
+echo "$DATA_UUID" >"$TREE/usr/share/digibench/data-build-uuid"
+
 log "initramfs (the whole rootfs, zstd) and the hybrid ISO"
 rm -rf "$ISO"
 mkdir -p "$ISO/live" "$ISO/boot/grub"
@@ -103,7 +110,7 @@ mkdir -p "$WORK/data"; rm -rf "$WORK/data/"*
 # No station.toml: a stick written from this image pairs itself with a server at first boot
 # (the launcher starts from the example config, shipped in the image).
 printf '# GRUB settings for this stick (read at boot), e.g. always headless:\n# set digibench_extra="digibench.headless=1"\n' >"$WORK/data/boot.cfg"
-mkfs.ext4 -q -F -L DIGIBENCH -d "$WORK/data" "$DATA_IMG"
+mkfs.ext4 -q -F -L DIGIBENCH -U "$DATA_UUID" -d "$WORK/data" "$DATA_IMG"
 rm -f "$IMG"
 grub-mkrescue -o "$IMG" "$ISO" -- -volid DIGIBENCH_LIVE \
     -append_partition 3 0x83 "$DATA_IMG" >&2 2>"$WORK/grub-mkrescue.log" \

@@ -1,7 +1,9 @@
 """The Werkbank page: every laptop on the bench, the one that needs a person first.
 
 Plain HTML that reloads itself (no script, so it works under a strict CSP, on a wall
-screen and on a volunteer's phone); ``?compact=1`` drops everything but tag, stage, wait.
+screen and on a volunteer's phone); ``?compact=1`` drops everything but tag, stage, wait;
+``?station=NAME`` shows one station's laptops (a bench with several sticks or a bench
+server shares the page with others).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from server.bench.api import STALE
 from server.bench.models import URGENCY, Attention, Heartbeat
+from server.web.reason_words import code_text
 from server.web.views import viewer
 
 #: how each stage and attention reads on the page (Dutch through the catalogue)
@@ -48,6 +51,18 @@ class Row:
     attention: str
     waited: str
     eta: str
+    #: which error, in the page's language (the station's catalogue), when it has one
+    error: str = ""
+
+
+def error_text(code: str) -> str:
+    """The station's error named by its code, in words; a code with no words, said so."""
+    if not code:
+        return ""
+    words = code_text(code)
+    if words is None:
+        return str(_("an error this server has no words for (%(code)s)") % {"code": code})
+    return words
 
 
 def _duration(seconds: float) -> str:
@@ -76,6 +91,10 @@ def werkbank(request: HttpRequest) -> HttpResponse:
         .exclude(stage__in=["cancelled"])
         .select_related("station")
     )
+    stations = sorted({b.station.name for b in beats})
+    station = request.GET.get("station", "")
+    if station:
+        beats = [b for b in beats if b.station.name == station]
     rows = [
         Row(
             beat=b,
@@ -83,12 +102,15 @@ def werkbank(request: HttpRequest) -> HttpResponse:
             attention=str(ATTENTION_WORDS.get(Attention(b.attention), "")) if b.attention else "",
             waited=_duration((now - b.waiting_since).total_seconds()) if b.waiting_since else "",
             eta=_duration(b.eta_s) if b.eta_s is not None else "",
+            error=error_text(b.message_code) if b.attention == Attention.ERROR else "",
         )
         for b in ordered(beats, now)
     ]
     context = {
         "rows": rows,
         "compact": request.GET.get("compact") == "1",
+        "stations": stations if len(stations) > 1 or station else [],
+        "station": station,
         "refresh_s": REFRESH_S,
         "waiting": sum(1 for r in rows if r.attention),
     }

@@ -1,8 +1,10 @@
 """The station's side of pairing: JSON over HTTP, as RFC 8628 describes it.
 
 ``POST /api/v1/enrolments`` with ``{"public_key": ..., "name_hint": ...}`` starts a pairing;
-``POST /api/v1/enrolments/token`` with ``{"device_code": ...}`` polls for the token. Errors
-are ``{"error": CODE, "error_description": TEXT}`` with the RFC's codes.
+``POST /api/v1/enrolments/token`` with ``{"device_code": ...}`` polls for the token: once
+approved ``{"station": NAME, "token": TOKEN}``, plus ``"image_source": URL`` (the OS image's
+manifest, from ``DIGIBENCH_OS_IMAGE_URL``) when the server has one. Errors are
+``{"error": CODE, "error_description": TEXT}`` with the RFC's codes.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -81,4 +84,8 @@ def token(request: HttpRequest) -> JsonResponse:
         collected = service.collect(_text(_body(request), "device_code", 128))
     except service.EnrolmentError as exc:
         return _error(exc)
-    return JsonResponse({"station": collected.station.name, "token": collected.token})
+    answer = {"station": collected.station.name, "token": collected.token}
+    image = settings.DIGIBENCH_OS_IMAGE_URL
+    if image.startswith(("https://", "http://")):  # else refused by the start-up check
+        answer["image_source"] = image
+    return JsonResponse(answer)

@@ -22,6 +22,12 @@ from server.web.models import DeviceStatus
 LANGUAGES = ("nl", "fr", "en")
 
 
+def language(lang: str | None) -> str:
+    """``lang`` when the agreement is printed in it, else Dutch: the one language the PDF,
+    its file name and the audit event all name."""
+    return lang if lang in LANGUAGES else "nl"
+
+
 def conditions(lang: str) -> list[str]:
     """The organisation's conditions in ``lang`` (one per line), else the built-in ones."""
     path = getattr(settings, "DIGIBENCH_LOAN_CONDITIONS_FILE", "")
@@ -44,7 +50,7 @@ def _line(pdf: _Pdf, text: str, h: float = 6) -> None:
 
 
 def render(loan: Loan, lang: str = "nl") -> bytes:
-    lang = lang if lang in LANGUAGES else "nl"
+    lang = language(lang)
     status = DeviceStatus.objects.filter(device=loan.device).first()
     tag = status.asset_tag if status else loan.device.asset_tag
     serial = status.serial if status else loan.device.serial
@@ -112,8 +118,7 @@ def render(loan: Loan, lang: str = "nl") -> bytes:
                 _(
                     "Switch the laptop on and wait for the login screen. Choose "
                     "the account Gebruiker: it has no password yet, so you are "
-                    "asked straight away to choose one (that one line may be in "
-                    'English: "You are required to change your password").'
+                    "asked straight away to choose one."
                 ),
             ),
             (

@@ -12,15 +12,22 @@ from server.web import evidence
 from server.web.models import DeviceStatus
 
 
-def lendable(device: Device) -> list[str]:
-    """Why this laptop cannot be lent now, in the operator's language; empty: it may be."""
+def missing(status: DeviceStatus) -> list[evidence.Missing]:
+    """What stands between this laptop and a loan, as the evidence rules' codes: out on a
+    loan now, else the evidence, proven by an intake newer than the last return. The
+    lending form, the laptop's page and its JSON all ask this, so they cannot disagree."""
     from server.lending.models import CheckIn, Loan
 
-    if Loan.objects.filter(device=device, checkin__isnull=True).exists():
-        return [_("This laptop is already lent.")]
+    if Loan.objects.filter(device_id=status.pk, checkin__isnull=True).exists():
+        return [evidence.Missing("on_loan")]
+    last_return = CheckIn.objects.filter(loan__device_id=status.pk).order_by("-at").first()
+    since = last_return.at if last_return is not None else None
+    return evidence.lending_missing(status, since=since)
+
+
+def lendable(device: Device) -> list[str]:
+    """Why this laptop cannot be lent now, in the operator's language; empty: it may be."""
     status = DeviceStatus.objects.filter(device=device).first()
     if status is None:
         return [_("This laptop has no intake run.")]
-    last_return = CheckIn.objects.filter(loan__device=device).order_by("-at").first()
-    since = last_return.at if last_return is not None else None
-    return [m.text() for m in evidence.lending_missing(status, since=since)]
+    return [m.text() for m in missing(status)]

@@ -96,12 +96,18 @@ def retention_days() -> int:
 
 
 def _pseudonymise(borrower: Borrower, now: datetime) -> None:
+    """The borrower's identity and every free text written about their loans go; what the
+    numbers per programme and the laptops' history need stays (programme, wave, dates,
+    accessories, the return's condition, attendance)."""
     borrower.reference = f"anon-{borrower.pk}"
     borrower.name = ""
     borrower.contact = ""
     borrower.consent_on = None
     borrower.pseudonymised_at = now
     borrower.save()
+    # a coordinator's words can name the borrower ("Fatima's son dropped it")
+    Loan.objects.filter(borrower=borrower).update(condition="", handover_state="")
+    CheckIn.objects.filter(loan__borrower=borrower).update(notes="", damage="")
 
 
 def due_for_retention(now: datetime) -> list[Borrower]:
@@ -202,8 +208,6 @@ def erase_borrower(borrower: Borrower, actor: str) -> None:
         borrower.partner = ""
         borrower.consent = False
         borrower.save()
-        CheckIn.objects.filter(loan__borrower=borrower).update(notes="")
-        Loan.objects.filter(borrower=borrower).update(condition="", handover_state="")
         AuditEvent.objects.create(
             actor=actor,
             action="borrower.erased",

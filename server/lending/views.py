@@ -140,7 +140,8 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @needs("view_loan")
 def agreement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     loan = get_object_or_404(Loan.objects.select_related("borrower", "device"), pk=pk)
-    lang = request.GET.get("lang") or loan.borrower.language
+    # normalised before it reaches the file name: the raw query value went into the header
+    lang = agreement.language(request.GET.get("lang") or loan.borrower.language)
     pdf = agreement.render(loan, lang)
     audit.record(
         request.user, "loan.agreement_printed", "device", str(loan.device_id), loan=loan.pk

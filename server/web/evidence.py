@@ -39,6 +39,7 @@ _TEXTS = {
     "grade": gettext_lazy("grade %(grade)s does not allow lending"),
     "destination": gettext_lazy("destination %(destination)s is not a loan"),
     "not_rewiped": gettext_lazy("no erasure-proven intake run since the return"),
+    "on_loan": gettext_lazy("the laptop is out on loan"),
 }
 #: a disk's problem with its name in front
 _ON_DISK = gettext_lazy("Disk %(disk)s: %(problem)s")

@@ -10,6 +10,7 @@ code this server does not know shows the English message rather than nothing.
 from __future__ import annotations
 
 import gettext
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -83,3 +84,22 @@ def fix_texts(reasons: list[Any], to_fix: list[str]) -> list[str]:
             return list(to_fix)
         lines.append(line)
     return lines if len(lines) == len(to_fix) else list(to_fix)
+
+
+#: a trailing fact the sentence names after a colon or in brackets ("failed: {detail}")
+_TRAILING_FACT = re.compile(r"(\s*[:;]\s*|\s*\()\{\w+\}.*$", re.DOTALL)
+_FACT = re.compile(r"\{\w+\}")
+
+
+def code_text(code: str) -> str | None:
+    """A notice or reason named by its code alone, in the page's language.
+
+    A heartbeat carries the code of the station's error, not its facts: the catalogue's
+    sentence is cut before its first trailing fact ("Installing the OS failed"), any other
+    fact is left as "…". None for a code this server has no words for."""
+    wording = lookup(code) if code else None
+    if wording is None:
+        return None
+    sentence = _catalog(_language()).gettext(wording.text)
+    sentence = _TRAILING_FACT.sub("", sentence).rstrip(" .")
+    return _FACT.sub("…", sentence)

@@ -90,6 +90,31 @@ def _model(raw: str, device: Device) -> str:
     return " ".join(p for p in (vendor, name) if p)[:300]
 
 
+#: what ``refresh`` computes from the reports and writes back; never the coordinator's
+#: columns (grade override, decision, lending), which a loan, a return or a decision may
+#: change between this refresh reading the row and writing it
+REPORT_COLUMNS = (
+    "asset_tag",
+    "serial",
+    "model",
+    "station",
+    "search",
+    "last_run",
+    "last_run_at",
+    "report_finished",
+    "report_grade",
+    "grade",
+    "proposal",
+    "erasure",
+    "disk_failing",
+    "battery_health",
+    "disk_verdict",
+    "disk_wear",
+    "erased_disks",
+    "batch",
+)
+
+
 def refresh(device: Device) -> DeviceStatus:
     """Recompute the report-derived columns; the coordinator's decisions stay."""
     status, _ = DeviceStatus.objects.get_or_create(device=device)
@@ -124,7 +149,9 @@ def refresh(device: Device) -> DeviceStatus:
         BatchItem.objects.filter(asset_tag=device.asset_tag).first() if device.asset_tag else None
     )
     status.batch_id = item.batch_id if item else None
-    status.save()
+    # only these columns: a report upload racing with a loan or a return must not write
+    # back the lending status it read before the coordinator changed it
+    status.save(update_fields=REPORT_COLUMNS)
     note_conflicts(device)
     return status
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from server.ingest.models import AuditEvent, Run, Station
+from server.lending import rules as lending_rules
 from server.web import audit, bulk_views, conflicts, decisions, evidence, listing, vocabulary
 from server.web.check_rows import check_rows
 from server.web.forms import (
@@ -200,7 +201,8 @@ def device_detail(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         "note_form": NoteForm(),
         "destruction_form": DestructionForm(),
         "erasure_missing": evidence.erasure_missing(status),
-        "lending_missing": evidence.lending_missing(status),
+        # the lending form's own rule: not out on loan, re-wiped since the last return
+        "lending_missing": lending_rules.missing(status),
         "conflicts": conflicts.for_device(status.pk),
         "certificates": Certificate.objects.filter(device=device).order_by("-issued_at"),
     }
@@ -313,7 +315,7 @@ def device_json(request: HttpRequest, status: DeviceStatus) -> HttpResponse:
         "lending": status.lending,
         "erasure": status.erasure,
         "erasure_missing": [{"code": m.code, **m.params} for m in evidence.erasure_missing(status)],
-        "lending_missing": [{"code": m.code, **m.params} for m in evidence.lending_missing(status)],
+        "lending_missing": [{"code": m.code, **m.params} for m in lending_rules.missing(status)],
         "batch": status.batch_id,
         "notes": [
             {"at": n.at.isoformat(), "author": n.author.get_username(), "text": n.text}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,27 @@ def test_flash_from_url_with_cache(kit: ImageKit, loop: str, tmp_path: Path) -> 
         assert flash(opts, SystemRunner()).record.verified
         # the second run fetched only the manifest and bmap, not the image
         assert [p for p, _ in faults.log[gets:]] == ["/m.json", "/img/test.img.bmap"]
+
+
+@needs_loops
+def test_a_cache_too_small_for_the_image_streams_it_instead(
+    kit: ImageKit, loop: str, tmp_path: Path
+) -> None:
+    """A stick written from the released image has a 64 MiB data partition: the OS image
+    is streamed rather than filling the partition its reports are kept on."""
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(small)], check=True)
+    try:
+        with serve(_files(kit), Faults()) as base:
+            opts = FlashOptions(
+                base + "/m.json", loop, provision=False, fit=False, cache_dir=small / "cache"
+            )
+            rec = flash(opts, SystemRunner()).record
+        assert rec.verified and rec.source and rec.source.startswith("http")
+        assert not (small / "cache").exists() or not any((small / "cache").iterdir())
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
 
 
 @needs_loops

@@ -148,8 +148,9 @@ def test_stick_refuses_a_mounted_disk(tmp_path: Path) -> None:
 
 
 # The TUI path: no digibench.headless, the console on serial 0 only for the launcher's lines.
+# digibench.pair=0: this stick (no token, no server) stays offline, straight to the TUI
 BOOT_CFG_TUI = (
-    'set digibench_extra="console=ttyS0,115200 loglevel=6 '
+    'set digibench_extra="digibench.pair=0 console=ttyS0,115200 loglevel=6 '
     'systemd.mask=serial-getty@ttyS0.service"\n'
 )
 TUI_TAG_KEYS = ["t", "u", "i", "q"]  # on the Belgian (AZERTY) keymap the q key types "a"

@@ -43,6 +43,8 @@ def test_dnsmasq_proxy_dhcp_leaves_the_router_alone() -> None:
     assert 'pxe-service=tag:!ipxe,X86-64_EFI,"Digibench",ipxe.efi' in lines
     assert 'pxe-service=tag:ipxe,X86-64_EFI,"Digibench",http://192.168.1.5:8067/boot.ipxe' in lines
     assert "dhcp-boot=tag:efihttp,http://192.168.1.5:8067/ipxe/ipxe.efi" in lines
+    # UEFI HTTP boot's vendor class is HTTPClient: without this, proxy mode never answers it
+    assert "dhcp-pxe-vendor=PXEClient,HTTPClient" in lines
 
 
 def test_dnsmasq_accepts_the_config(tmp_path: Path) -> None:

@@ -7,9 +7,11 @@ look at the SVGs under ``__snapshots__`` before committing them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from agent.grading import grade_report
+from agent.labels.finished import LabelOutcome
 from agent.pipeline.events import DiskProgress, Notice, Stage, StageChanged
 from agent.policy import load_policy
 from agent.report.reasons import reason
@@ -139,9 +141,11 @@ def test_result_screen(snap_compare: Any) -> None:
     report.grade = grade_report(report, load_policy(None))
 
     async def run_before(pilot: Any) -> None:
+        label = LabelOutcome(Path("/run/digibench/data/labels/label-DG-000042.png"), None)
         screen = ResultScreen(
-            report, report.grade, server_url=SERVER, outbox_pending=1, uploaded=False
-        )
+            report, report.grade, server_url=SERVER, outbox_pending=1, uploaded=False,
+            label=label,
+        )  # fmt: skip
         await pilot.app.switch_screen(screen)
         await _check_glyphs(pilot)
 

@@ -19,7 +19,15 @@ from agent.report.samples import sample_report
 from agent.signing import load_or_create_key
 from agent.tui.i18n import set_language
 from agent.uplink.client import UplinkConfig, Uploader
-from agent.uplink.enrol import Cancelled, Paired, Pairing, PairingRefused, enrol, wait
+from agent.uplink.enrol import (
+    Cancelled,
+    Paired,
+    Pairing,
+    PairingRefused,
+    enrol,
+    wait,
+    write_config,
+)
 from agent.uplink.signed import report_json, sign_report
 from tests.uplink.server_process import ServerProcess
 
@@ -212,3 +220,35 @@ def test_waiting_stops_when_cancelled_and_refusals_are_named() -> None:
     pauses: list[float] = []
     wait(slow, "http://x", _PAIRING, sleep=pauses.append)
     assert pauses == [5, 10]  # RFC 8628: five seconds more after slow_down
+
+
+_IMAGE = "https://digibench.example.org/images/debian.json"
+
+
+def test_the_os_image_the_server_hands_out_becomes_the_sticks_image(tmp_path: Path) -> None:
+    """A released stick's config names no image: the one from the pairing answer is written
+    (comments kept), so the first laptop it meets is flashed, not skipped."""
+    config = tmp_path / "station.toml"
+    example = Path(__file__).parents[2] / "provisioning" / "station.example.toml"
+    config.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    answer = _Answer(200, {"station": "werkbank-noord", "token": "dgb_x", "image_source": _IMAGE})
+    paired = wait(_Flaky([answer]), "http://x", _PAIRING, sleep=_no_pause)
+    assert paired.image_source == _IMAGE
+    write_config(config, "http://x", paired)
+    text = config.read_text()
+    assert "# Digibench station configuration." in text and "# source = " in text
+    loaded = load_config(config)
+    assert loaded.image.source == _IMAGE and loaded.image.target == "auto"
+    assert loaded.server.token == "dgb_x" and loaded.station.name == "werkbank-noord"
+
+
+def test_an_image_already_on_the_stick_is_kept(tmp_path: Path) -> None:
+    config = tmp_path / "station.toml"
+    config.write_text('[image]\nsource = "https://bench.local/images/own.json"\n')
+    write_config(config, "http://x", Paired("werkbank-noord", "dgb_x", _IMAGE))
+    assert load_config(config).image.source == "https://bench.local/images/own.json"
+    bare = tmp_path / "bare.toml"  # no [image] at all, and a server with no image
+    write_config(bare, "http://x", Paired("werkbank-zuid", "dgb_y"))
+    assert load_config(bare).image.source is None
+    write_config(bare, "http://x", Paired("werkbank-zuid", "dgb_y", "file:///etc/passwd"))
+    assert load_config(bare).image.source is None  # only an http(s) address is taken

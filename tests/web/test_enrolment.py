@@ -79,6 +79,39 @@ def test_a_station_is_paired_by_code_and_uploads_signed_reports(admin: Client) -
     assert "station.pairing_approved" in actions and "station.enrolled" in actions
 
 
+def _paired_answer(admin: Client) -> dict[str, Any]:
+    started = _start(Ed25519PrivateKey.generate())
+    assert _approve(admin, started["user_code"], "bank-met-image").status_code == 302
+    got = _poll(started["device_code"])
+    assert got.status_code == 200, got.content
+    answer: dict[str, Any] = got.json()
+    return answer
+
+
+def test_the_token_comes_with_the_os_image_when_the_server_has_one(
+    admin: Client, settings: Any
+) -> None:
+    settings.DIGIBENCH_OS_IMAGE_URL = "https://digibench.example.org/images/debian.json"
+    answer = _paired_answer(admin)
+    assert answer["image_source"] == "https://digibench.example.org/images/debian.json"
+    assert answer["token"].startswith("dgb_")
+
+
+def test_no_os_image_is_handed_out_when_none_is_set(admin: Client, settings: Any) -> None:
+    settings.DIGIBENCH_OS_IMAGE_URL = ""
+    assert "image_source" not in _paired_answer(admin)
+
+
+def test_an_os_image_that_is_no_url_stops_the_server_at_start_up(settings: Any) -> None:
+    from server.enrolment.apps import os_image_url
+
+    settings.DIGIBENCH_OS_IMAGE_URL = "images/debian.json"
+    [error] = os_image_url()
+    assert error.id == "digibench.E001" and "http(s) URL" in error.msg
+    settings.DIGIBENCH_OS_IMAGE_URL = "http://10.0.0.5/debian.json"
+    assert os_image_url() == []
+
+
 def _approve_page(admin: Client, user_code: str) -> str:
     looked_up = admin.post("/stations/koppelen/", {"code": user_code})
     return str(looked_up["Location"])

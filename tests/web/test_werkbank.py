@@ -75,3 +75,49 @@ def test_bad_heartbeats_are_refused(make_station: Any, db: Any) -> None:
 def test_technicians_see_the_bench_too(make_station: Any, technician: User) -> None:
     assert _dutch(technician).get("/werkbank/").status_code == 200
     assert Client().get("/werkbank/").status_code == 302
+
+
+def _client(user: User, language: str) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
+
+
+def test_a_laptop_in_error_says_which_error_in_the_pages_language(
+    make_station: Any, coordinator: User
+) -> None:
+    bench = make_station("bench-5")
+    beat(bench, uuid.uuid4(), asset_tag="DG-51", stage="flash", attention="error",
+         message_code="notice.flash_failed")  # fmt: skip
+    beat(bench, uuid.uuid4(), asset_tag="DG-52", stage="report", attention="error",
+         message_code="notice.stick_gone")  # fmt: skip
+    beat(bench, uuid.uuid4(), asset_tag="DG-53", stage="wipe", attention="error",
+         message_code="notice.from_a_newer_station")  # fmt: skip
+    dutch = _client(coordinator, "nl").get("/werkbank/").content.decode()
+    assert "Installeren van het besturingssysteem mislukt</span>" in dutch  # no "{detail}"
+    assert "De datapartitie van de stick is weg" in dutch
+    assert "een fout waarvoor deze server geen woorden heeft (notice.from_a_newer_station)" in dutch
+    assert "notice.flash_failed" not in dutch and "{" not in dutch.split("<table", 1)[1]
+    english = _client(coordinator, "en").get("/werkbank/?compact=1").content.decode()
+    assert (
+        'needs help: an error</strong>: <span class="error-words">Installing the OS failed'
+        in english
+    )
+    french = _client(coordinator, "fr").get("/werkbank/").content.decode()
+    assert "L&#x27;installation du système a échoué</span>" in french
+
+
+def test_the_bench_can_be_narrowed_to_one_station(make_station: Any, coordinator: User) -> None:
+    north, south = make_station("bench-north"), make_station("bench-south")
+    beat(north, uuid.uuid4(), asset_tag="DG-N1", stage="confirm", attention="confirm")
+    beat(south, uuid.uuid4(), asset_tag="DG-S1", stage="wipe", percent=10.0)
+    client = _client(coordinator, "nl")
+    both = client.get("/werkbank/").content.decode()
+    assert 'data-tag="DG-N1"' in both and 'data-tag="DG-S1"' in both
+    assert 'href="?station=bench-south"' in both and "alle stations" in both
+    south_only = client.get("/werkbank/?station=bench-south").content.decode()
+    assert 'data-tag="DG-S1"' in south_only and 'data-tag="DG-N1"' not in south_only
+    assert "0 laptops hebben iemand nodig." in south_only
+    assert 'href="?compact=1&amp;station=bench-south"' in south_only
+    nobody = client.get("/werkbank/?station=bench-west").content.decode()
+    assert "Geen laptop op de werkbank." in nobody

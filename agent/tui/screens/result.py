@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import quote
 
 from textual.app import ComposeResult
@@ -19,6 +19,9 @@ from agent.tui.i18n import N_, _
 from agent.tui.reasons import advice_texts, fix_texts, notice_text, reason_text
 from agent.tui.screens.base import StationScreen
 from agent.tui.widgets import BigText, QRCode
+
+if TYPE_CHECKING:
+    from agent.labels.finished import LabelFailed, LabelOutcome
 
 
 def destination_text(destination: Destination) -> str:
@@ -60,8 +63,11 @@ class ResultScreen(StationScreen):
         swappable_disks: bool = False,
         summary_pdf: Path | None = None,
         station_refused: Notice | None = None,
+        label: LabelOutcome | LabelFailed | None = None,
     ) -> None:
         super().__init__()
+        #: the finished laptop's label: printed, saved on the stick, or why there is none
+        self.label = label
         self.station_refused = station_refused
         self.swappable_disks = swappable_disks
         self.summary_pdf = summary_pdf
@@ -116,6 +122,8 @@ class ResultScreen(StationScreen):
                             classes="result-reasons",
                         )
                 yield Static(self._outbox_text(), id="outbox", markup=False)
+                if self.label is not None:
+                    yield Static(self._label_text(), id="label", markup=False)
             if self.url:
                 with Vertical(id="result-right"):
                     yield QRCode(self.url, id="qr")
@@ -172,6 +180,22 @@ class ResultScreen(StationScreen):
                 notice_text(self.station_refused), id="station-refused", classes="error",
                 markup=False,
             )  # fmt: skip
+
+    def _label_text(self) -> str:
+        from agent.labels.finished import LabelFailed
+
+        label = self.label
+        if isinstance(label, LabelFailed):
+            return _("No label: {error}").format(error=label.error)
+        if label is None:
+            return ""
+        # where it is on the data partition (the labels folder), short enough for the column
+        path = Path(label.png.parent.name) / label.png.name
+        if label.printed_on is not None:
+            return _("Label printed on the {printer} (saved as {path})").format(
+                printer=label.printed_on.product or "Brother QL", path=path
+            )
+        return _("Label saved as {path} (no label printer attached)").format(path=path)
 
     def _outbox_text(self) -> str:
         sent = _("Report sent.") if self.uploaded else _("Report saved; it will be sent later.")

@@ -7,11 +7,14 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from server.ingest.models import Run
+from server.lending import rules
 from server.lending.models import Loan
 from server.web.models import DeviceStatus
+from server.web.vocabulary import label
 
 register = template.Library()
 
@@ -36,7 +39,10 @@ def device_life(context: dict[str, Any], status: DeviceStatus) -> dict[str, Any]
             }
         )
     for run in Run.objects.filter(device_id=status.pk).order_by("created_at"):
-        events.append({"at": run.created_at, "kind": "intake", "text": _("Intake run")})
+        # by the run's mode, in the words every page uses: a helpdesk check is no intake
+        events.append(
+            {"at": run.created_at, "kind": run.mode, "text": capfirst(label("mode", run.mode))}
+        )
     for loan in Loan.objects.filter(device_id=status.pk).select_related("borrower", "checkin"):
         who = loan.borrower.reference if see_borrower else f"#{loan.borrower_id}"
         events.append(
@@ -59,9 +65,15 @@ def device_life(context: dict[str, Any], status: DeviceStatus) -> dict[str, Any]
                 }
             )
     events.sort(key=lambda e: e["at"])
+    # offered only when the lending rule finds nothing missing (the page's own answer when
+    # it has one): not for a laptop out on loan or not re-wiped since its return
+    can_lend = user.has_perm("lending.add_loan")
+    if can_lend:
+        missing = context.get("lending_missing")
+        can_lend = not (rules.missing(status) if missing is None else missing)
     return {
         "events": events,
         "key": status.asset_tag,
-        "can_lend": user.has_perm("lending.add_loan"),
+        "can_lend": can_lend,
         "can_view_loans": user.has_perm("lending.view_loan"),
     }

@@ -1,7 +1,8 @@
 """Pseudonymise borrowers whose last loan ended longer ago than the retention period.
 
-Run daily (the systemd timer in provisioning/server/ or cron):
-``python -m django lending_retention``.
+Run daily: ``server/lending/deploy/digibench-lending-retention.timer`` starts its service
+(docs/production.md, "Borrowers' personal data"), or ``python -m django lending_retention``
+from cron with the server's environment.
 """
 
 from __future__ import annotations
