@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from agent.probes.audio import probe_sound_cards
+from agent.probes.camera import camera_nodes
 from agent.probes.firmware_locks import probe_locks, read_efi_flag
 from agent.probes.peripherals import probe_peripherals
 from agent.probes.power import probe_charging
+from agent.probes.thermal import probe_temperatures
 
 
 def test_sound_cards_of_a_thinkbook_with_sof_and_nvidia_hdmi(sysroots: Path) -> None:
@@ -56,6 +58,23 @@ def test_discharging_battery_without_a_mains_supply(sysroots: Path) -> None:
     assert probe_charging(root) == (None, "Discharging")
     found = probe_peripherals(root)
     assert (found.ac_online, found.battery_status) == (None, "Discharging")
+
+
+def test_two_uvc_webcams_each_with_a_metadata_node(sysroots: Path) -> None:
+    # a Logitech C922 and a Sonix "USB 2.0 Camera" on video10..13: capture node index 0,
+    # metadata node index 1; only the capture nodes are cameras, named as the driver names them
+    assert camera_nodes(sysroots / "v4l2-two-uvc-webcams-rinkhals106") == [
+        ("/dev/video10", "C922 Pro Stream Webcam"),
+        ("/dev/video12", "USB 2.0 Camera: USB Camera"),
+    ]
+
+
+def test_thinkpad_t420_temperatures_and_fan(sysroots: Path) -> None:
+    # acpitz 49 C; coretemp package 69 C, cores 59/67 C (the hottest per chip counts);
+    # the thinkpad chip has a fan and no temperature on this model
+    root = sysroots / "hwmon-thinkpad-t420-smartfan3"
+    assert probe_temperatures(root) == {"acpitz": 49.0, "coretemp": 69.0}
+    assert probe_peripherals(root).temperatures_c == {"acpitz": 49.0, "coretemp": 69.0}
 
 
 #: recorded file -> the sha256 prefix its SOURCES.md row gives: the bytes stay the ones copied
