@@ -394,7 +394,7 @@ class Peripherals(Model):
     #: networks an ``iw dev <if> scan`` saw (a count only: names are nobody's business)
     wifi_networks: NonNegInt | None = None
     bluetooth: list[ShortStr] = Field(default_factory=list, max_length=8)
-    #: mains adapter present and online; None when the laptop reports no adapter
+    #: a charger (mains adapter, or a USB/USB-C charger) online; None when none is reported
     ac_online: bool | None = None
     battery_status: ShortStr | None = None
     #: hottest reading per hwmon chip (degrees C), at inspection

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.probes.peripherals import probe_peripherals
+from agent.probes.power import probe_charging
 from agent.probes.wireless import count_networks
 from agent.runner import ReplayRunner
 
@@ -45,3 +46,16 @@ def test_vm_has_none_of_them(sysroots: Path) -> None:
     found = probe_peripherals(sysroots / "vm-virtio-loop")
     assert found.cameras == [] and found.sound_cards == [] and found.wifi == []
     assert found.bluetooth == [] and found.ac_online is None and found.temperatures_c == {}
+
+
+def test_a_headsets_charger_is_not_the_laptops(tmp_path: Path) -> None:
+    supplies = tmp_path / "sys/class/power_supply"
+    for name, files in {
+        "AC": {"type": "Mains", "online": "0"},
+        "headset-charger": {"type": "USB", "scope": "Device", "online": "1"},
+        "BAT0": {"type": "Battery", "status": "Discharging"},
+    }.items():
+        (supplies / name).mkdir(parents=True)
+        for attr, value in files.items():
+            (supplies / name / attr).write_text(value + "\n")
+    assert probe_charging(tmp_path) == (False, "Discharging")

@@ -77,6 +77,13 @@ def test_thinkpad_t420_temperatures_and_fan(sysroots: Path) -> None:
     assert probe_peripherals(root).temperatures_c == {"acpitz": 49.0, "coretemp": 69.0}
 
 
+def test_a_laptop_charged_over_usb_has_no_mains_supply(sysroots: Path) -> None:
+    # GPD Pocket: its only charger is a bq24190 chip of type USB, online while plugged in; the
+    # report showed no battery status, which stays unknown
+    root = sysroots / "power-gpd-pocket-usb-charger-tlp320"
+    assert probe_charging(root) == (True, None)
+
+
 #: recorded file -> the sha256 prefix its SOURCES.md row gives: the bytes stay the ones copied
 RECORDED = {
     "alsa-thinkbook-16p-g5/proc/asound/cards": "ccb13d9697e0",
