@@ -400,7 +400,7 @@ class Peripherals(Model):
     bluetooth_driver_bound: bool | None = None
     #: a Bluetooth radio switched off by its hardware switch (rfkill "hard"); None: unknown
     bluetooth_blocked: bool | None = None
-    #: mains adapter present and online; None when the laptop reports no adapter
+    #: a charger (mains adapter, or a USB/USB-C charger) online; None when none is reported
     ac_online: bool | None = None
     battery_status: ShortStr | None = None
     #: hottest reading per hwmon chip (degrees C), at inspection

@@ -36,6 +36,14 @@ def test_reads_temperatures_clocks_throttling_and_fans(tmp_path: Path) -> None:
     assert sample.fan_rpm == {"hwmon2/fan1_input": 2900}
 
 
+def test_reads_a_real_thinkpad_t420_hwmon_tree() -> None:
+    # values a ThinkPad T420 reported (sysroots/SOURCES.md); no cpufreq/throttle files recorded
+    sample = read_sample(SYSROOTS / "hwmon-thinkpad-t420-smartfan3")
+    assert sample.temperatures_c == {"acpitz": 49.0, "coretemp": 69.0}
+    assert sample.fan_rpm == {"hwmon1/fan1_input": 3855}
+    assert (sample.max_mhz, sample.throttle_events) == (None, 0)
+
+
 def test_a_clogged_fan_heats_up_and_throttles_under_load(tmp_path: Path) -> None:
     root = _tree(tmp_path)
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from agent.probes.peripherals import probe_peripherals
+from agent.probes.power import probe_charging
 from agent.probes.wireless import count_networks
 from agent.runner import ReplayRunner
 
@@ -76,3 +77,16 @@ def test_bluetooth_driver_and_radio_switch_where_sysfs_shows_them(
     (hci / "rfkill0/hard").write_text("0\n")
     found = probe_peripherals(root)
     assert (found.bluetooth_driver_bound, found.bluetooth_blocked) == (True, False)
+
+
+def test_a_headsets_charger_is_not_the_laptops(tmp_path: Path) -> None:
+    supplies = tmp_path / "sys/class/power_supply"
+    for name, files in {
+        "AC": {"type": "Mains", "online": "0"},
+        "headset-charger": {"type": "USB", "scope": "Device", "online": "1"},
+        "BAT0": {"type": "Battery", "status": "Discharging"},
+    }.items():
+        (supplies / name).mkdir(parents=True)
+        for attr, value in files.items():
+            (supplies / name / attr).write_text(value + "\n")
+    assert probe_charging(tmp_path) == (False, "Discharging")
