@@ -36,8 +36,10 @@ class AudioScreen(StationScreen):
         Binding("f3", "answer('fail')", N_("Not heard"), id="audio-not-heard"),
         Binding("f4", "answer('skipped')", N_("Skip"), id="audio-skip"),
         Binding("f5", "again", N_("Play again"), id="audio-again"),
-        Binding("f6", "answer('left')", N_("Left silent"), id="audio-left-silent"),
-        Binding("f7", "answer('right')", N_("Right silent"), id="audio-right-silent"),
+        # not in the footer (at 80 columns it would push F6/F7 off the screen, cut in the
+        # middle): the instruction above names them
+        Binding("f6", "answer('left')", N_("Left silent"), id="audio-left-silent", show=False),
+        Binding("f7", "answer('right')", N_("Right silent"), id="audio-right-silent", show=False),
     ]
 
     def __init__(self, play: Callable[[], Loopback]) -> None:
