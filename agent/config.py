@@ -73,7 +73,9 @@ class HeadlessSection(_Section):
     cosmetic: str | None = Field(default=None, pattern=r"^C[1-9]$")
     #: device checks the run does by itself (nobody looks or listens, so what needs a
     #: person's judgement is recorded as not judged, with what the station measured)
-    checks: list[Literal["camera", "audio", "usb_ports"]] = Field(default_factory=list)
+    checks: list[
+        Literal["camera", "audio", "usb_ports", "wifi", "bluetooth", "charging", "thermal"]
+    ] = Field(default_factory=list)
     #: the USB port map: how many sockets must see a stick where the firmware does not
     #: say which sockets are on the case (virtual machines, many laptops)
     usb_port_count: int = Field(default=0, ge=0, le=32)

@@ -120,8 +120,12 @@ class Loopback:
             f"floor {self.floor_db:.0f} dB ({self.mic})"
         )
 
-    def result(self, heard: bool | None) -> TestResult:
-        """The audio test: the operator heard both tones and the microphone picked them up."""
+    def result(self, heard: bool | None, silent: Channel | None = None) -> TestResult:
+        """The audio test: the operator heard both tones and the microphone picked them up.
+        ``silent``: the operator heard one side only; the other speaker is dead (a fail)."""
+        if silent is not None:
+            detail = f"{self.detail()}; operator: {silent} speaker silent"
+            return TestResult(name="audio", outcome=TestOutcome.FAIL, details=detail)
         if heard is None:
             outcome = TestOutcome.SKIPPED
         elif heard and self.played and self.mic == "ok":

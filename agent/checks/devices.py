@@ -55,18 +55,42 @@ def _listed(names: list[str], none: str) -> Found:
     return "ok", joined, "{names}", (("names", joined),)
 
 
-def _wifi(p: Peripherals) -> Found:
+def _wifi(p: Peripherals, policy: ChecksPolicy) -> Found:
     if not p.wifi:
         return "fail", "no Wi-Fi adapter", NONE_FOUND, ()
     names = ", ".join(p.wifi)
+    named: tuple[tuple[str, str | float], ...] = (("names", names),)
     if not p.wifi_driver_bound:
         detail = f"{names}: driver/firmware not loaded"
-        return "fail", detail, "{names}: driver/firmware not loaded", (("names", names),)
+        return "fail", detail, "{names}: driver/firmware not loaded", named
+    if p.wifi_scan_error:
+        # the adapter is there, the scan could not run: not measured, never a pass
+        detail = f"{names}: scan failed ({p.wifi_scan_error})"
+        return "unknown", detail, "{names}: the Wi-Fi scan failed, not measured", named
     if p.wifi_networks is None:
-        return "ok", names, "{names}", (("names", names),)
+        return "ok", names, "{names}", named
+    if p.wifi_networks == 0:
+        # a bench far from any network is possible: the policy says whether that fails
+        detail = f"{names}, 0 networks seen"
+        state: State = "fail" if policy.wifi_no_networks == "fail" else "unknown"
+        return state, detail, "{names}: no networks seen (is there Wi-Fi here?)", named
     detail = f"{names}, {p.wifi_networks} networks seen"
     facts: tuple[tuple[str, str | float], ...] = (("names", names), ("count", p.wifi_networks))
     return "ok", detail, "{names}, {count} networks seen", facts
+
+
+def _bluetooth(p: Peripherals) -> Found:
+    if not p.bluetooth:
+        return "fail", "no Bluetooth adapter found", NONE_FOUND, ()
+    names = ", ".join(p.bluetooth)
+    named: tuple[tuple[str, str | float], ...] = (("names", names),)
+    if p.bluetooth_driver_bound is False:
+        detail = f"{names}: driver/firmware not loaded"
+        return "fail", detail, "{names}: driver/firmware not loaded", named
+    if p.bluetooth_blocked:
+        detail = f"{names}: radio switched off (rfkill hard block)"
+        return "unknown", detail, "{names}: switched off by its radio switch, not measured", named
+    return "ok", names, "{names}", named
 
 
 def _charging(p: Peripherals) -> Found:
@@ -98,8 +122,8 @@ def device_checks(p: Peripherals, policy: ChecksPolicy) -> list[DeviceCheck]:
     found: dict[str, Found] = {
         "camera": _listed(p.cameras, "no camera (V4L2) found"),
         "audio": _listed(p.sound_cards, "no sound card found"),
-        "wifi": _wifi(p),
-        "bluetooth": _listed(p.bluetooth, "no Bluetooth adapter found"),
+        "wifi": _wifi(p, policy),
+        "bluetooth": _bluetooth(p),
         "charging": _charging(p),
         "thermal": _thermal(p, policy.thermal_limit_c),
     }

@@ -3,8 +3,11 @@
 A laptop whose fan is clogged or whose thermal paste has dried out reaches its
 limit within a minute of full load, and the CPU throttles (Intel counts it in
 ``thermal_throttle/*_throttle_count``). Either means "clean the fan, replace
-the thermal paste" on the repair list. The load is plain Python busy loops in
-child processes, each ending by itself at the deadline: nothing outlives the check.
+the thermal paste" on the repair list. So does a fan that stands still: every
+fan the hwmon chips report at 0 rpm through the whole load while the hottest
+sensor climbs (a fan may rest at idle, never under full load on all cores).
+The load is plain Python busy loops in child processes, each ending by itself
+at the deadline: nothing outlives the check.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from agent.probes.thermal import probe_temperatures
 from agent.report.schema import SkipCause, TestOutcome, TestResult
 
 CPU = "/sys/devices/system/cpu"
+#: degrees C the hottest sensor must climb under load before a fan at 0 rpm is judged
+#: stopped (a laptop that stays cool may keep its fan off)
+FAN_CLIMB_C = 10.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,28 @@ def judge_thermal(samples: list[Sample], limit_c: float) -> TestResult:
     if clocks:
         detail += f", clock {min(clocks):.0f}-{max(clocks):.0f} MHz"
     fails = peak >= limit_c or throttled > 0
+    stopped = fan_stopped(samples)
+    if stopped is not None:
+        detail += f", fan 0 rpm under load while the temperature rose {stopped:.0f} C"
+        fails = True
+    elif any(s.fan_rpm for s in samples[1:]):
+        top = max(rpm for s in samples[1:] for rpm in s.fan_rpm.values())
+        detail += f", fan up to {top} rpm"
     return TestResult(
         name="thermal", outcome=TestOutcome.FAIL if fails else TestOutcome.PASS, details=detail
     )
+
+
+def fan_stopped(samples: list[Sample]) -> float | None:
+    """How far the hottest sensor climbed while every fan read 0 rpm under load; None
+    when a fan turned, no fan is reported, or the temperature did not climb enough."""
+    loaded = samples[1:]
+    if not loaded or not any(s.fan_rpm for s in loaded):
+        return None
+    if any(rpm > 0 for s in loaded for rpm in s.fan_rpm.values()):
+        return None
+    start = max(samples[0].temperatures_c.values(), default=None)
+    peak = max((t for s in loaded for t in s.temperatures_c.values()), default=None)
+    if start is None or peak is None or peak - start < FAN_CLIMB_C:
+        return None
+    return peak - start

@@ -388,7 +388,8 @@ def _function_code(
 
 
 def grade_report(report: Report, policy: Policy) -> Grade:
-    """The grade, destination and reasons for one laptop."""
+    """The grade, destination and reasons for one laptop; for a helpdesk check (a
+    resident's own laptop) the reasons and checks only, without grade or destination."""
     g = policy.grading
     f = _Findings()
     intake = report.mode is Mode.INTAKE
@@ -418,6 +419,17 @@ def grade_report(report: Report, policy: Policy) -> Grade:
         grade = GradeLetter.B
     else:
         grade = GradeLetter.A
+    if report.mode is Mode.CHECK:
+        # a resident's own laptop goes home: the diagnosis (reasons, checks, what to fix),
+        # never a lending grade, a destination or a reuse code
+        return Grade(
+            grade=None,
+            destination=None,
+            reasons=f.reasons[:64],
+            to_fix=f.to_fix[:32],
+            policy_version=policy.version,
+            checks=rows,
+        )
     return Grade(
         grade=grade,
         destination=DESTINATIONS[grade],

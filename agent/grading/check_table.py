@@ -80,7 +80,10 @@ def _lock(kind: CheckKind, locks: FirmwareLocks | None) -> Checked:
         return Checked(kind, CheckOutcome.FAIL, findings=found)
     silent = {
         CheckKind.FIRMWARE_PASSWORD: not locks.passwords,
-        CheckKind.THEFT_RECOVERY: not locks.theft_recovery,
+        # a setting whose state cannot be read (Dell's Absolute without its current_value)
+        # is not a pass: nobody knows whether the module runs
+        CheckKind.THEFT_RECOVERY: not locks.theft_recovery
+        or any(agent.active is None for agent in locks.theft_recovery),
         CheckKind.SECURE_BOOT: locks.secure_boot is None,
         CheckKind.AMT: locks.amt_provisioning is None and bool(locks.mei_firmware),
         CheckKind.ASSET_TAG: False,

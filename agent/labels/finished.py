@@ -35,7 +35,7 @@ def finished_label(
     """The label of the laptop ``report`` describes, worded through ``_`` (the TUI's gettext)."""
     tag = report.asset_tag or str(report.report_id)[:8]
     parts: list[str] = []
-    if report.grade is not None:
+    if report.grade is not None and report.grade.grade is not None:
         parts.append(_("Grade {grade}").format(grade=report.grade.grade))
     memory = report.components.memory
     if memory is not None:

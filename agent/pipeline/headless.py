@@ -79,7 +79,7 @@ class LinePrinter:
             grade = event.grade
             if event.report.mode is Mode.CHECK:  # a resident's own laptop: never graded
                 self._line("== helpdesk visit (no grade, no destination)")
-            elif grade is not None:
+            elif grade is not None and grade.grade and grade.destination:
                 self._line(f"== grade {grade.grade} -> {grade.destination.value}")
                 for fix in grade.to_fix:
                     self._line(f"   to fix: {fix}")

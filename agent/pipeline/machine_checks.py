@@ -32,7 +32,7 @@ def run_checks(root: Path, policy: ChecksPolicy) -> list[TestResult]:
     """Memory test then thermal stress, as the policy sets them (blocking)."""
     results: list[TestResult] = []
     if policy.memory_test_mib > 0 and not policy.skips("memory_test"):
-        results.append(run_memtest(policy.memory_test_mib).result())
+        results.append(run_memtest(policy.memory_test_mib, limit_s=policy.memory_test_s).result())
     if policy.thermal_stress_s > 0 and not policy.skips("thermal"):
         samples = stress(root, policy.thermal_stress_s)
         results.append(judge_thermal(samples, policy.thermal_limit_c))

@@ -1,23 +1,29 @@
-"""The device checks an unattended run does by itself: camera, sound, USB port map.
+"""The device checks an unattended run does by itself: camera, sound, USB port map,
+Wi-Fi, Bluetooth, charging (with the charger's unplug) and temperature.
 
 The same checks as the TUI's screens (agent/checks), chosen by ``[headless]
-checks`` and left out where the policy skips them. Nobody looks or listens, so
-a check passes only on what the station measured itself, and what needs a
-person's eye or ear is recorded as not judged (skipped) with the measurement:
-a camera that gives no frame, a laptop without a sound card or whose tones
-cannot be played, and a USB socket that saw no stick fail. The USB port map
+checks`` and left out where the policy skips them. Wi-Fi, Bluetooth, charging and
+temperature are the very verdicts the TUI's devices screen proposes
+(:func:`agent.checks.devices.device_checks`), recorded without an operator's
+"broken"; the charger's unplug is waited for at most ``[checks] charger_unplug_s``.
+Nobody looks or listens, so a check passes only on what the station measured itself,
+and what needs a person's eye or ear is recorded as not judged (skipped) with the
+measurement: a camera that gives no frame, a laptop without a sound card or whose
+tones cannot be played, and a USB socket that saw no stick fail. The USB port map
 says on the progress stream when to plug the stick in and each socket it saw
 (a bench, or a test driving a virtual machine, follows those lines).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.checks.audio_loopback import Loopback, loopback
 from agent.checks.camera_frame import CameraFrame, grab_frame
+from agent.checks.charger import unplugged, wait_unplug, with_unplug
 from agent.checks.devices import device_checks
 from agent.checks.usb_ports import Port, PortWatch, result
 from agent.config import HeadlessSection
@@ -36,6 +42,10 @@ class Checkers:
     play: Callable[[], Loopback]
     ports: PortWatch
     cameras: Callable[[], list[str]]
+    #: whether the laptop runs without its charger now (None: no power supply reported)
+    power: Callable[[], bool | None] = field(default=lambda: None)
+    #: how the unplug wait pauses between two readings
+    sleep: Callable[[float], None] = field(default=time.sleep)
 
     @classmethod
     def on(cls, runner: Runner, root: Path, sysfs: Path) -> Checkers:
@@ -45,6 +55,7 @@ class Checkers:
             play=lambda: loopback(runner),
             ports=PortWatch(root),
             cameras=lambda: [node for node, _name in camera_nodes(sysfs)],
+            power=lambda: unplugged(sysfs),
         )
 
 
@@ -86,6 +97,24 @@ def _usb_ports(settings: HeadlessSection, ports: PortWatch, emit: EventSink) -> 
     return result(expected, found, count=count)
 
 
+#: what ``[headless] checks`` can name, in the TUI's order (screens first, then the list)
+UNATTENDED = ("camera", "audio", "usb_ports", "wifi", "bluetooth", "charging", "thermal")
+
+
+def _charging(
+    proposed: TestResult, policy: ChecksPolicy, checkers: Checkers, emit: EventSink
+) -> TestResult:
+    """The adapter's reading, then (if it charges) the unplug, waited for within bounds."""
+    seconds = policy.charger_unplug_s
+    if proposed.outcome is not TestOutcome.PASS or seconds == 0:
+        return proposed
+    emit(notice("info", "notice.charger_unplug", seconds=seconds))
+    unplug = wait_unplug(checkers.power, seconds, sleep=checkers.sleep)
+    if unplug == "seen":
+        emit(notice("info", "notice.charger_unplugged"))
+    return with_unplug(proposed, unplug, seconds)
+
+
 def run_unattended_checks(
     settings: HeadlessSection,
     policy: ChecksPolicy,
@@ -94,7 +123,7 @@ def run_unattended_checks(
     emit: EventSink,
 ) -> list[TestResult]:
     """The checks ``settings`` asks for and the policy does not skip, in the TUI's order."""
-    wanted = [c for c in ("camera", "audio", "usb_ports") if c in settings.checks]
+    wanted = [c for c in UNATTENDED if c in settings.checks]
     wanted = [c for c in wanted if c not in policy.skip]
     proposed = {c.name: c for c in device_checks(peripherals, policy)}
     results: list[TestResult] = []
@@ -111,4 +140,10 @@ def run_unattended_checks(
             results.append(proposed["audio"].result())  # no sound card: fails
     if "usb_ports" in wanted:
         results.append(_usb_ports(settings, checkers.ports, emit))
+    for name in ("wifi", "bluetooth", "charging", "thermal"):
+        if name in wanted and name in proposed:
+            found = proposed[name].result()  # what the devices screen proposes, unjudged
+            if name == "charging":
+                found = _charging(found, policy, checkers, emit)
+            results.append(found)
     return results

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -125,10 +125,19 @@ class ChecksPolicy(_Section):
     #: Checks this programme does not do at all: not asked, not run, graded as [effects] says
     skip: tuple[CheckKind, ...] = ()
     thermal_limit_c: float = Field(default=90, gt=0, le=150)
+    #: a working Wi-Fi adapter whose scan sees no network: "warn" (shown as not measured,
+    #: graded as [effects] wifi not_available says: a bench may have no Wi-Fi around) or
+    #: "fail" (where the bench always has a network in reach)
+    wifi_no_networks: Literal["warn", "fail"] = "warn"
     #: MiB the optional memory pattern test covers; 0 = not run
     memory_test_mib: int = Field(default=0, ge=0, le=1 << 20)
+    #: seconds the memory test may take at most (it stops there and says how far it got)
+    memory_test_s: int = Field(default=120, ge=1, le=86_400)
     #: seconds of CPU stress on all cores while sensors are sampled; 0 = not run
     thermal_stress_s: int = Field(default=0, ge=0, le=3600)
+    #: seconds the station gives the volunteer to pull the charger out (the charging check
+    #: then sees that the laptop notices); 0 = the unplug is not asked
+    charger_unplug_s: int = Field(default=20, ge=0, le=600)
 
     def skips(self, check: str) -> bool:
         return check in {k.value for k in self.skip}

@@ -36,12 +36,15 @@ EFI_GLOBAL = "8be4df61-93ca-11d2-aa0d-00e098032b8c"
 EFIVARS = "/sys/firmware/efi/efivars"
 
 #: Firmware settings that control the Absolute (formerly Computrace) persistence module:
-#: Lenovo ``ComputraceModuleActivation`` / ``AbsolutePersistenceModuleActivation``,
-#: Dell ``Computrace`` / ``Absolute``, HP ``Absolute Persistence Module Current State``.
+#: Lenovo ``ComputraceModuleActivation`` / ``AbsolutePersistenceModuleActivation`` /
+#: ``AbsolutePersistenceModule`` (the last as a ThinkStation P620 shows it, recorded in
+#: fwupd's test tree), Dell ``Computrace`` / ``Absolute``, HP ``Absolute Persistence Module
+#: Current State``.
 THEFT_RECOVERY_SETTINGS = frozenset(
     {
         "computracemoduleactivation",
         "absolutepersistencemoduleactivation",
+        "absolutepersistencemodule",
         "computrace",
         "absolute",
         "absolute persistence module current state",
@@ -74,6 +77,16 @@ INACTIVE_VALUES = frozenset(
         "permanently disable",
     }
 )
+
+
+def setting_value(raw: str | None) -> str | None:
+    """The value itself of a ``current_value`` file. think-lmi before Linux 6.3 appends the
+    choices to it (``Permanently Disable;[Optional:Disable,Enable,Permanently Disable]``);
+    the value is what comes before the first ``;``."""
+    if raw is None:
+        return None
+    value = raw.split(";", 1)[0].strip()
+    return value or None
 
 
 def _active(value: str | None) -> bool | None:
@@ -114,7 +127,7 @@ def _theft_recovery(base: Path) -> list[TheftRecoverySetting]:
         for name in list_dir(attributes):
             if name.lower() not in THEFT_RECOVERY_SETTINGS:
                 continue
-            value = read_text(attributes / name / "current_value")
+            value = setting_value(read_text(attributes / name / "current_value"))
             found.append(
                 TheftRecoverySetting(
                     driver=driver[:256],

@@ -510,6 +510,11 @@ CATALOG: dict[str, Wording] = {
         "(at most {seconds} s)."
     ),
     "notice.usb_port_seen": _w("USB port {port} seen ({done} of {count})."),
+    "notice.charger_unplug": _w(
+        "Charging: pull the charger out of the laptop now (at most {seconds} s), "
+        "then plug it back in."
+    ),
+    "notice.charger_unplugged": _w("Charger unplug noticed: plug the charger back in."),
     "notice.usb_port_seen/any": _w("USB port {port} seen."),
     "notice.usb_ports_none": _w("No USB controller found: the USB port check is not done."),
     "notice.usb_ports_unreadable": _w("The station cannot follow the USB ports: {error}"),

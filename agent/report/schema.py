@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.report import vocabulary
 from agent.report.vocabulary import Destination as Destination
@@ -393,8 +393,14 @@ class Peripherals(Model):
     wifi_driver_bound: bool | None = None
     #: networks an ``iw dev <if> scan`` saw (a count only: names are nobody's business)
     wifi_networks: NonNegInt | None = None
+    #: why the scan could not run (no iw, radio refused...); None: it ran or was not tried
+    wifi_scan_error: ShortStr | None = None
     bluetooth: list[ShortStr] = Field(default_factory=list, max_length=8)
-    #: mains adapter present and online; None when the laptop reports no adapter
+    #: every Bluetooth controller's driver bound (firmware loaded); None: sysfs does not say
+    bluetooth_driver_bound: bool | None = None
+    #: a Bluetooth radio switched off by its hardware switch (rfkill "hard"); None: unknown
+    bluetooth_blocked: bool | None = None
+    #: a charger (mains adapter, or a USB/USB-C charger) online; None when none is reported
     ac_online: bool | None = None
     battery_status: ShortStr | None = None
     #: hottest reading per hwmon chip (degrees C), at inspection
@@ -516,8 +522,11 @@ class CheckRow(Model):
 
 
 class Grade(Model):
-    grade: vocabulary.Grade
-    destination: Destination
+    """What the grading found. A helpdesk check (mode ``check``) grades no resident's own
+    laptop for lending: its ``grade`` and ``destination`` are None, the findings stay."""
+
+    grade: vocabulary.Grade | None
+    destination: Destination | None
     reasons: list[Reason] = Field(default_factory=list, max_length=64)
     to_fix: list[LongStr] = Field(default_factory=list, max_length=32)
     r2_function: Annotated[str, Field(max_length=8)] | None = None  # F3-F5
@@ -526,6 +535,17 @@ class Grade(Model):
     policy_version: ShortStr | None = None
     #: every check kind, in CheckKind order (empty in reports from older agents)
     checks: list[CheckRow] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Grade:
+        if (self.grade is None) != (self.destination is None):
+            raise ValueError("a grade and its destination come together (or neither)")
+        return self
+
+    @property
+    def lending(self) -> bool:
+        """Whether this is a lending grade (False: a helpdesk diagnosis, no grade)."""
+        return self.grade is not None
 
 
 class Signature(Model):
@@ -631,6 +651,13 @@ class Report(Model):
     #: helpdesk (check) mode only: consent, refresh confirmation (absent in older reports)
     helpdesk: Helpdesk | None = None
     signature: Signature | None = None
+
+    @model_validator(mode="after")
+    def _graded_for_lending(self) -> Report:
+        # only a resident's own laptop (check mode) goes without a lending grade
+        if self.grade is not None and not self.grade.lending and self.mode is not Mode.CHECK:
+            raise ValueError(f"a {self.mode.value} report's grade needs a grade and destination")
+        return self
 
 
 def json_schema() -> dict[str, Any]:

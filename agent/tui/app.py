@@ -21,6 +21,7 @@ from textual.scrollbar import ScrollBar, ScrollBarRender
 
 from agent.checks.audio_loopback import Loopback, loopback
 from agent.checks.camera_frame import CameraFrame, grab_frame
+from agent.checks.charger import unplugged
 from agent.checks.devices import device_checks
 from agent.checks.locks import lock_warnings
 from agent.checks.usb_ports import PortWatch
@@ -43,6 +44,7 @@ from agent.tui.screens.audio import AudioScreen
 from agent.tui.screens.base import StationModal, StationScreen
 from agent.tui.screens.camera import CameraScreen
 from agent.tui.screens.checks import (
+    SCREEN_TEST_INTERVAL_S,
     CosmeticScreen,
     KeyboardScreen,
     ScreenTestScreen,
@@ -140,7 +142,7 @@ class DigibenchApp(App[None]):
         runner: Runner,
         swappable_disks: bool = False,
         layouts: tuple[Layout, ...] = LAYOUTS,
-        screen_test_interval: float | None = 1.5,
+        screen_test_interval: float | None = SCREEN_TEST_INTERVAL_S,
         touchpad_test: bool | None = None,
         helpdesk_summary: Callable[[Report], Path | None] | None = None,
         device_checks: ChecksPolicy | None = None,
@@ -148,9 +150,12 @@ class DigibenchApp(App[None]):
         camera_test: Callable[[], CameraFrame] | None = None,
         audio_test: Callable[[], Loopback] | None = None,
         usb_ports: PortWatch | None = None,
+        charger: Callable[[], bool | None] | None = None,
         label_of: Callable[[Report], LabelOutcome | LabelFailed | None] | None = None,
     ) -> None:
         super().__init__()
+        #: whether the charger is out now (the devices screen's unplug step); None: not asked
+        self.charger = charger
         #: what became of a finished laptop's label (printed, saved, failed), for the result
         self.label_of = label_of
         #: plays the tones and records the microphone for the sound screen
@@ -390,7 +395,7 @@ class DigibenchApp(App[None]):
             steps.append(UsbPortsScreen(usb))
         listed = [c for c in proposed if c.name in names]
         if listed:
-            steps.append(DevicesScreen(listed))
+            steps.append(DevicesScreen(listed, self.charger, policy.charger_unplug_s))
         return steps
 
     def _next_check(self, remaining: list[StationScreen]) -> None:
@@ -580,5 +585,6 @@ def run_station(
         camera_test=camera,
         audio_test=lambda: loopback(runner),
         usb_ports=PortWatch(pipeline.root),
+        charger=lambda: unplugged(sysfs),
         label_of=labels.outcome if labels is not None else None,
     ).run()

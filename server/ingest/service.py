@@ -392,8 +392,9 @@ def _store(
         )
         for i, img in enumerate(report.images)
     )
-    if report.grade is not None:
-        grade = report.grade
+    grade = report.grade
+    # a lending grade only: the schema lets no inventory report go without one
+    if grade is not None and grade.grade is not None and grade.destination is not None:
         models.Grade.objects.create(
             run=run,
             grade=_text(grade.grade),

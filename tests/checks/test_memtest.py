@@ -54,3 +54,27 @@ def test_any_memory_error_blocks_lending() -> None:
     errors = [r for r in grade.reasons if r.code == "grade.memory_errors"]
     assert errors and errors[0].severity == "error"
     assert "replace the faulty memory module" in grade.to_fix
+
+
+def test_the_time_limit_stops_the_test_and_says_how_far_it_got() -> None:
+    ticks = iter(range(1_000_000))
+    # each block write or read-back takes "one second": 2 MiB = 32 blocks, so one pattern
+    # (32 writes + 32 reads) fits in 70 s, the second does not
+    result = run_memtest(2, limit_s=70, clock=lambda: float(next(ticks)))
+    assert result.passes == 1 and result.errors == 0 and result.stopped_s == 70
+    checked = result.result()
+    assert checked.outcome is TestOutcome.PASS
+    assert checked.details == "2 MiB x 1 patterns, 0 errors; time limit 70 s: 1 of 5 done"
+
+
+def test_an_error_before_the_time_limit_still_fails_and_none_done_is_not_measured() -> None:
+    ticks = iter(range(1_000_000))
+
+    def flip(buffer: bytearray) -> None:
+        buffer[5] ^= 0x01
+
+    failed = run_memtest(1, limit_s=20, after_write=flip, clock=lambda: float(next(ticks)))
+    assert failed.passes == 0 and failed.errors == 1
+    assert failed.result().outcome is TestOutcome.FAIL
+    slow = run_memtest(1, limit_s=3, clock=lambda: float(next(ticks))).result()
+    assert slow.outcome is TestOutcome.SKIPPED and slow.skipped_by == "not_available"

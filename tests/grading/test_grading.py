@@ -21,6 +21,7 @@ from agent.report.schema import (
     ErasureRecord,
     ErasureResult,
     ErrorRange,
+    Grade,
     ImageRecord,
     MediaType,
     Memory,
@@ -229,10 +230,33 @@ def test_flash_failure_blocks_a() -> None:
     assert "grade.not_flashed" in codes
 
 
-def test_check_mode_does_not_demand_wipe_or_flash() -> None:
+def test_check_mode_gives_no_lending_grade_or_destination_but_keeps_the_diagnosis() -> None:
+    """A resident's own laptop goes home: no grade, destination or reuse code, ever; what
+    was found stays (and no wipe or flash is asked of it)."""
     grade = grade_report(_laptop(mode=Mode.CHECK, wipe=None, flashed=False), load_policy())
-    assert grade.grade == "A"
-    assert grade.r2_function == "F4"
+    assert grade.grade is None and grade.destination is None and not grade.lending
+    assert grade.r2_function is None and grade.r2_cosmetic is None and grade.harvest == []
+    codes = {r.code for r in grade.reasons}
+    assert "grade.not_erased" not in codes and "grade.not_flashed" not in codes
+    assert grade.checks  # every check's row, as on the result screen
+    worn = grade_report(
+        _laptop(mode=Mode.CHECK, wipe=None, flashed=False, battery=BAT_WORN), load_policy()
+    )
+    assert worn.grade is None and any("battery" in r.code for r in worn.reasons)
+    # the same laptop donated is graded as ever
+    assert grade_report(_laptop(), load_policy()).grade == "A"
+
+
+def test_only_a_check_report_may_go_without_a_lending_grade() -> None:
+    report = _laptop(mode=Mode.CHECK, wipe=None, flashed=False)
+    report.grade = grade_report(report, load_policy())
+    Report.model_validate_json(report.model_dump_json())  # schema-valid
+    intake = _laptop()
+    intake.grade = report.grade
+    with pytest.raises(ValueError, match="needs a grade and destination"):
+        Report.model_validate_json(intake.model_dump_json())
+    with pytest.raises(ValueError, match="come together"):
+        Grade.model_validate({"grade": "A", "destination": None})
 
 
 def test_policy_file_changes_outcomes(tmp_path: Path) -> None:
@@ -298,3 +322,26 @@ def test_a_residents_own_password_is_only_reported_in_check_mode() -> None:
     grade = grade_report(_with_locks("locks-thinkpad-lmi", Mode.CHECK), load_policy())
     locks = [r for r in grade.reasons if r.code.startswith("lock.")]
     assert locks and all(r.severity == "info" for r in locks)
+
+
+def test_recorded_p620_permanently_disabled_absolute_passes() -> None:
+    from agent.grading.check_table import checked
+    from agent.report.schema import CheckKind, CheckOutcome
+
+    report = _with_locks("locks-lenovo-p620-fwupd")
+    rows = {row.kind: row.outcome for row in checked(report, load_policy())}
+    assert rows[CheckKind.THEFT_RECOVERY] is CheckOutcome.PASS
+    assert "lock.theft_recovery" not in {
+        r.code for r in grade_report(report, load_policy()).reasons
+    }
+
+
+def test_recorded_xps13_absolute_of_unknown_state_is_not_a_pass() -> None:
+    from agent.grading.check_table import checked
+    from agent.report.schema import CheckKind, CheckOutcome
+
+    rows = {
+        row.kind: row.outcome
+        for row in checked(_with_locks("locks-dell-xps13-9310-fwupd"), load_policy())
+    }
+    assert rows[CheckKind.THEFT_RECOVERY] is CheckOutcome.NOT_AVAILABLE

@@ -60,9 +60,11 @@ def test_thermal_stress_runs_and_a_hot_laptop_gets_the_fan_on_its_repair_list(
     report = pipeline.report
     assert report is not None and report.grade is not None
     assert any(r.code == "grade.thermal_hot" for r in report.grade.reasons)
-    # the policy's "repair" puts it on the to-fix list (this recorded tree has no CPU, so its
-    # own grade is recycle: the sample laptop with these results shows the list)
-    laptop = sample_report(7).model_copy(update={"mode": Mode.CHECK, "tests": report.tests})
+    # the policy's "repair" puts it on the to-fix list (a helpdesk check grades nothing for
+    # lending: the sample donated laptop with these results shows the grade and the list)
+    assert report.grade.grade is None
+    assert "clean the fan and replace the thermal paste" in report.grade.to_fix
+    laptop = sample_report(7).model_copy(update={"tests": report.tests})
     assert laptop.components.cpu is not None
     laptop.components.cpu.flags.append("lm")  # 64-bit, as the sample's real CPU is
     grade = grade_report(laptop, pipeline.policy)

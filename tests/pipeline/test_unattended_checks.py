@@ -6,8 +6,10 @@ synthesized recordings (no camera or sound card exists on the development machin
 from __future__ import annotations
 
 import io
+import shutil
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,15 @@ from pydantic import ValidationError
 
 from agent.checks.audio_loopback import Loopback, loopback
 from agent.checks.camera_frame import CameraFrame, grab_frame
+from agent.checks.charger import unplugged, wait_unplug
+from agent.checks.devices import device_checks
 from agent.checks.usb_ports import PortWatch, parse_blocks
 from agent.config import HeadlessSection, StationConfig
 from agent.pipeline.events import Event, Notice
 from agent.pipeline.headless import run_headless
 from agent.pipeline.unattended_checks import Checkers, run_unattended_checks
 from agent.policy import ChecksPolicy
+from agent.probes.peripherals import probe_peripherals
 from agent.report.schema import Peripherals, Report, TestOutcome, TestResult
 from agent.runner import SystemRunner
 from tests.checks.frames import scene, yuyv
@@ -211,3 +216,87 @@ def test_a_headless_run_records_the_checks_in_its_report(bench: Bench, tmp_path:
     assert tests["keyboard"].outcome == "skipped"
     log = out.getvalue()
     assert "   info: USB port 1-3 seen (1 of 1)." in log
+
+
+SYSROOTS = Path(__file__).parent.parent / "fixtures" / "sysroots"
+AUTOMATIC = ["wifi", "bluetooth", "charging", "thermal"]
+
+
+def _laptop_root(tmp_path: Path) -> Path:
+    root = tmp_path / "laptop"
+    shutil.copytree(SYSROOTS / "laptop-peripherals", root)
+    return root
+
+
+def _automatic(
+    root: Path, policy: ChecksPolicy, sleep: Callable[[float], None] = time.sleep
+) -> tuple[list[TestResult], list[str]]:
+    events: list[Event] = []
+    peripherals = probe_peripherals(root)
+    bare = Checkers(
+        grab=lambda _d: CameraFrame("/dev/video0", error="unused"),
+        play=lambda: Loopback(played=False, error="unused"),
+        ports=PortWatch(root / "none"),
+        cameras=list,
+        power=lambda: unplugged(root),
+        sleep=sleep,
+    )
+    settings = HeadlessSection(checks=AUTOMATIC)  # type: ignore[arg-type]
+    results = run_unattended_checks(settings, policy, peripherals, bare, events.append)
+    return results, [e.message for e in events if isinstance(e, Notice)]
+
+
+def test_wifi_bluetooth_charging_and_thermal_are_the_devices_screens_verdicts(
+    tmp_path: Path,
+) -> None:
+    """One path: a headless run records what the TUI's devices screen proposes."""
+    root = _laptop_root(tmp_path)
+    policy = ChecksPolicy(charger_unplug_s=0)
+    results, said = _automatic(root, policy)
+    proposed = [c.result() for c in device_checks(probe_peripherals(root), policy)]
+    assert results == [r for r in proposed if r.name in AUTOMATIC]
+    assert [r.name for r in results] == AUTOMATIC
+    assert all(r.outcome is TestOutcome.PASS for r in results)
+    assert said == []
+    # skipped by policy: not run, as on the screen
+    skipping = ChecksPolicy(charger_unplug_s=0, skip=("bluetooth", "thermal"))  # type: ignore[arg-type]
+    assert [r.name for r in _automatic(root, skipping)[0]] == ["wifi", "charging"]
+
+
+def test_the_charger_unplug_is_waited_for_and_noticed(tmp_path: Path) -> None:
+    root = _laptop_root(tmp_path)
+    polls: list[float] = []
+
+    def volunteer_pulls_the_charger(seconds: float) -> None:
+        polls.append(seconds)
+        (root / "sys/class/power_supply/AC/online").write_text("0\n")
+        (root / "sys/class/power_supply/BAT0/status").write_text("Discharging\n")
+
+    results, said = _automatic(root, ChecksPolicy(charger_unplug_s=30), volunteer_pulls_the_charger)
+    charging = next(r for r in results if r.name == "charging")
+    assert charging.outcome is TestOutcome.PASS
+    assert charging.details == "AC online, battery Charging; unplug noticed"
+    assert len(polls) == 1  # read, unplugged while waiting, read again
+    assert said == [
+        "Charging: pull the charger out of the laptop now (at most 30 s), then plug it back in.",
+        "Charger unplug noticed: plug the charger back in.",
+    ]
+
+
+def test_a_charger_unplug_never_noticed_fails_when_the_time_is_up(tmp_path: Path) -> None:
+    root = _laptop_root(tmp_path)
+    results, said = _automatic(root, ChecksPolicy(charger_unplug_s=1))
+    charging = next(r for r in results if r.name == "charging")
+    assert charging.outcome is TestOutcome.FAIL
+    assert charging.details == "AC online, battery Charging; unplug not noticed within 1 s"
+    assert len(said) == 1
+
+
+def test_no_adapter_charging_is_not_waited_for(tmp_path: Path) -> None:
+    root = _laptop_root(tmp_path)
+    (root / "sys/class/power_supply/AC/online").write_text("0\n")
+    (root / "sys/class/power_supply/BAT0/status").write_text("Discharging\n")
+    results, said = _automatic(root, ChecksPolicy(charger_unplug_s=600))
+    charging = next(r for r in results if r.name == "charging")
+    assert charging.outcome is TestOutcome.FAIL and said == []
+    assert wait_unplug(lambda: None, 600) == "not_tried"  # no power supply at all

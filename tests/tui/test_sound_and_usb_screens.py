@@ -11,10 +11,12 @@ from typing import Any
 from agent.checks.audio_loopback import loopback
 from agent.checks.camera_frame import grab_frame
 from agent.checks.usb_ports import PortWatch, parse_blocks
+from agent.policy import load_policy
 from agent.report.schema import TestOutcome
+from agent.tui.bench_time import BUDGET_S, bench_time
 from agent.tui.screens.audio import AudioScreen
 from agent.tui.screens.camera import CameraScreen
-from agent.tui.screens.checks import CosmeticScreen, KeyboardScreen
+from agent.tui.screens.checks import SCREEN_TEST_INTERVAL_S, CosmeticScreen, KeyboardScreen
 from agent.tui.screens.confirm import ConfirmScreen
 from agent.tui.screens.devices import DevicesScreen
 from agent.tui.screens.summary import SummaryScreen
@@ -103,6 +105,46 @@ async def test_happy_path_with_every_station_check_stays_within_15_keystrokes(
     for name in ("camera", "audio", "usb_ports"):
         assert tests[name].outcome is TestOutcome.PASS, tests[name]
     assert press.count <= 15, press.count
+    # ...and under two minutes of the volunteer's time, computed from the settings
+    assert app.device_checks is not None and app.usb_ports is not None
+    sockets = len(app.usb_ports.expected())
+    assert sockets == 2
+    spent = bench_time(
+        app.device_checks,
+        keystrokes=press.count,
+        screen_test_interval=SCREEN_TEST_INTERVAL_S,
+        usb_ports=sockets,
+    )
+    assert spent.total <= BUDGET_S, spent.parts
+
+
+def test_the_bench_time_budget_holds_for_a_laptop_with_four_sockets() -> None:
+    """The default policy and station settings, 15 keys (the most the pilot tests allow)
+    and four USB sockets (a generous laptop): still within two minutes."""
+    policy = load_policy().checks
+    spent = bench_time(
+        policy, keystrokes=15, screen_test_interval=SCREEN_TEST_INTERVAL_S, usb_ports=4
+    )
+    assert set(spent.parts) == {
+        "keys",
+        "keyboard",
+        "screen",
+        "camera",
+        "audio",
+        "usb_ports",
+        "charger_unplug",
+    }
+    assert spent.parts["screen"] == SCREEN_TEST_INTERVAL_S * 5
+    assert spent.parts["charger_unplug"] == policy.charger_unplug_s
+    assert spent.total <= BUDGET_S, spent.parts
+    # a settings change that breaks the promise is caught: a 2-minute unplug wait
+    slow = policy.model_copy(update={"charger_unplug_s": 120})
+    assert (
+        bench_time(
+            slow, keystrokes=15, screen_test_interval=SCREEN_TEST_INTERVAL_S, usb_ports=4
+        ).total
+        > BUDGET_S
+    )
 
 
 async def test_a_silent_microphone_fails_the_sound_test_and_says_so_in_dutch() -> None:
@@ -138,6 +180,23 @@ async def test_f5_plays_the_tones_again_and_f3_records_not_heard() -> None:
         await wait_for(pilot, lambda: bool(results))
     assert results[0].outcome is TestOutcome.FAIL
     assert "operator: not heard" in results[0].details
+
+
+async def test_one_key_names_the_speaker_that_stayed_silent() -> None:
+    """A dead right speaker: F7, still one key; the microphone's own verdict stays."""
+    app, _pipeline = make_app(language="nl")
+    results: list[Any] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = AudioScreen(_heard())
+        app.push_screen(screen, results.append)
+        await wait_for(pilot, lambda: screen.found is not None)
+        text = screen_text(app)
+        assert "F6 of F7: de linker of de rechter bleef stil" in " ".join(text.split())
+        assert "F10 Afsluit" in text  # the footer keeps room for the screen's own keys
+        await pilot.press("f7")
+        await wait_for(pilot, lambda: bool(results))
+    assert results[0].name == "audio" and results[0].outcome is TestOutcome.FAIL
+    assert results[0].details.endswith("(ok); operator: right speaker silent")
 
 
 async def test_a_dead_socket_is_named_when_the_volunteer_ends_the_map(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 The tones play in a worker thread as soon as the screen opens (F5 plays them
 again). The station measures the microphone itself; the volunteer only says
-whether they heard a tone on each side (F2) or not (F3). Dismisses with one
+whether they heard a tone on each side (F2), not at all (F3), or one side only
+(F6: the left stayed silent, F7: the right): still one key. Dismisses with one
 :class:`TestResult` named ``audio``.
 """
 
@@ -35,6 +36,10 @@ class AudioScreen(StationScreen):
         Binding("f3", "answer('fail')", N_("Not heard"), id="audio-not-heard"),
         Binding("f4", "answer('skipped')", N_("Skip"), id="audio-skip"),
         Binding("f5", "again", N_("Play again"), id="audio-again"),
+        # not in the footer (at 80 columns it would push F6/F7 off the screen, cut in the
+        # middle): the instruction above names them
+        Binding("f6", "answer('left')", N_("Left silent"), id="audio-left-silent", show=False),
+        Binding("f7", "answer('right')", N_("Right silent"), id="audio-right-silent", show=False),
     ]
 
     def __init__(self, play: Callable[[], Loopback]) -> None:
@@ -47,7 +52,10 @@ class AudioScreen(StationScreen):
         with Vertical(id="check-box"):
             yield Static(_("Sound test"), classes="title")
             yield Static(
-                _("Listen: a tone on the left speaker, then on the right. F2: heard both."),
+                _(
+                    "Listen: a tone on the left speaker, then on the right. F2: heard both; "
+                    "F6 or F7: the left or the right one stayed silent."
+                ),
                 markup=False,
             )
             yield Static(self._status(), id="audio-status", markup=False)
@@ -91,5 +99,8 @@ class AudioScreen(StationScreen):
                 self.dismiss(
                     TestResult(name="audio", outcome=TestOutcome.SKIPPED, details="not waited for")
                 )
+            return
+        if outcome in ("left", "right"):
+            self.dismiss(found.result(False, silent="left" if outcome == "left" else "right"))
             return
         self.dismiss(found.result(None if outcome == "skipped" else outcome == "pass"))

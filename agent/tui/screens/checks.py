@@ -107,6 +107,8 @@ class KeyboardScreen(CheckScreen):
 
 #: the colours cycled on screen; backgrounds the Linux console can show
 SCREEN_COLOURS = ("white", "red", "green", "blue", "black")
+#: seconds each colour stays on screen before the next one (the station's setting)
+SCREEN_TEST_INTERVAL_S = 1.5
 
 
 class ScreenTestScreen(CheckScreen):
@@ -119,7 +121,7 @@ class ScreenTestScreen(CheckScreen):
         Binding("space", "next_colour", N_("Next colour"), id="screen-next-colour"),
     ]
 
-    def __init__(self, interval: float | None = 1.5) -> None:
+    def __init__(self, interval: float | None = SCREEN_TEST_INTERVAL_S) -> None:
         super().__init__()
         self.interval = interval
         self.colour_index = 0

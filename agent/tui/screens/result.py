@@ -97,7 +97,7 @@ class ResultScreen(StationScreen):
                     markup=False,
                 )
                 yield from self._refused()  # first: nothing this station does gets through
-                if grade is None:
+                if grade is None or grade.grade is None or grade.destination is None:
                     yield Static(_("No grade"), classes="warning")
                 else:
                     yield BigText(
