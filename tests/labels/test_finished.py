@@ -12,6 +12,7 @@ from agent.report.samples import sample_report
 from agent.tui import i18n
 
 from .conftest import scan
+from .printer import brother_ql_on_usb
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,15 +30,7 @@ def test_the_label_says_grade_ram_disk_battery_in_dutch_and_links_the_laptop() -
 
 def test_saved_as_png_and_sent_to_the_brother_printer(tmp_path: Path) -> None:
     report = sample_report(0)
-    root = tmp_path / "root"
-    usb = root / "sys" / "devices" / "usb1"
-    (usb / "1-1:1.0").mkdir(parents=True)
-    (usb / "idVendor").write_text("04f9\n")
-    (usb / "product").write_text("QL-700\n")
-    (root / "sys" / "class" / "usbmisc" / "lp0").mkdir(parents=True)
-    (root / "sys" / "class" / "usbmisc" / "lp0" / "device").symlink_to(usb / "1-1:1.0")
-    (root / "dev" / "usb").mkdir(parents=True)
-    (root / "dev" / "usb" / "lp0").write_bytes(b"")  # the printer's device node, as a file
+    root = brother_ql_on_usb(tmp_path / "root")
     outcome = save_and_print(finished_label(report), tmp_path / "labels", sys_root=root)
     assert outcome.printed_on is not None and outcome.printed_on.product == "QL-700"
     assert scan(outcome.png)[0] == f"CODE-128:{report.asset_tag}"

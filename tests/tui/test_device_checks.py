@@ -61,6 +61,18 @@ def charger_root(tmp_path: Path) -> Path:
     return root
 
 
+async def _to_devices(pilot: Any, tag: str) -> None:
+    """From the start screen to the devices screen: the tag, the summary, the keyboard
+    and screen tests passed (the keys a volunteer presses)."""
+    app = pilot.app
+    await pilot.press(*tag, "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+    await pilot.press("enter", "f2")
+    await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
+    await pilot.press("f2")
+    await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+
+
 async def test_happy_path_with_device_checks_stays_within_15_keystrokes(tmp_path: Path) -> None:
     """Bench time: asset tag to confirm, with every new check in its default policy; the
     charger's unplug is noticed on the devices screen without a key."""
@@ -115,12 +127,7 @@ async def test_going_on_before_unplugging_records_the_unplug_as_not_tried(tmp_pa
     app.device_checks = policy
     app.charger = lambda: unplugged(root)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press(*"DG-54", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
-        await pilot.press("enter", "f2")
-        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
-        await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+        await _to_devices(pilot, "DG-54")
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))
         await pilot.press("5")
@@ -133,12 +140,7 @@ async def test_going_on_before_unplugging_records_the_unplug_as_not_tried(tmp_pa
 async def test_operator_marks_a_broken_camera_and_changes_their_mind_on_sound() -> None:
     app, pipeline = _app(_laptop(), touchpad_test=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press(*"DG-51", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
-        await pilot.press("enter", "f2")
-        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
-        await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+        await _to_devices(pilot, "DG-51")
         await pilot.press("1", "2", "2")
         await pilot.pause()
         assert "1 [x] camera: broken (operator)" in screen_text(app)
@@ -155,12 +157,7 @@ async def test_operator_marks_a_broken_camera_and_changes_their_mind_on_sound() 
 async def test_a_vm_proposes_failures_and_f4_skips_them_all() -> None:
     app, pipeline = _app(_laptop("vm-virtio-loop"), touchpad_test=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press(*"DG-52", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
-        await pilot.press("enter", "f2")
-        await wait_for(pilot, lambda: not isinstance(app.screen, KeyboardScreen))
-        await pilot.press("f2")
-        await wait_for(pilot, lambda: isinstance(app.screen, DevicesScreen))
+        await _to_devices(pilot, "DG-52")
         assert "NOT OK" in screen_text(app) and "none found" in screen_text(app)
         await pilot.press("f4")
         await wait_for(pilot, lambda: isinstance(app.screen, CosmeticScreen))

@@ -17,21 +17,9 @@ from agent.report.schema import Mode, Report
 from agent.tui.app import DigibenchApp
 from agent.tui.driver import EventBridge
 from agent.tui.screens.result import ResultScreen
+from tests.labels.printer import brother_ql_on_usb
 
 from .conftest import ScriptedPipeline, power_runner, screen_text, wait_for
-
-
-def _printer_root(root: Path) -> Path:
-    """A /sys and /dev with a Brother QL-700 on USB (its device node a plain file)."""
-    usb = root / "sys" / "devices" / "usb1"
-    (usb / "1-1:1.0").mkdir(parents=True)
-    (usb / "idVendor").write_text("04f9\n")
-    (usb / "product").write_text("QL-700\n")
-    (root / "sys" / "class" / "usbmisc" / "lp0").mkdir(parents=True)
-    (root / "sys" / "class" / "usbmisc" / "lp0" / "device").symlink_to(usb / "1-1:1.0")
-    (root / "dev" / "usb").mkdir(parents=True)
-    (root / "dev" / "usb" / "lp0").write_bytes(b"")
-    return root
 
 
 def _app(labels: LabelOnFinish, language: str) -> DigibenchApp:
@@ -65,7 +53,7 @@ async def _result_line(app: DigibenchApp, report: Report) -> tuple[str, str]:
 async def test_the_result_screen_says_where_the_label_went(
     tmp_path: Path, printer: bool, language: str, words: str
 ) -> None:
-    root = _printer_root(tmp_path / "root") if printer else tmp_path / "empty"
+    root = brother_ql_on_usb(tmp_path / "root") if printer else tmp_path / "empty"
     labels = LabelOnFinish(tmp_path / "data" / "labels", sys_root=root)
     report = sample_report(0, asset_tag="DG-000042")
     labels(Finished(report, report.grade, uploaded=True, outbox_pending=0))
