@@ -11,7 +11,6 @@ from agent.policy import load_policy
 from agent.probes.peripherals import probe_peripherals
 from agent.report.schema import Report, TestOutcome
 from agent.tui.app import DigibenchApp
-from agent.tui.bench_time import BUDGET_S, bench_time
 from agent.tui.screens.checks import (
     SCREEN_TEST_INTERVAL_S,
     CosmeticScreen,
@@ -21,6 +20,7 @@ from agent.tui.screens.checks import (
 from agent.tui.screens.confirm import ConfirmScreen
 from agent.tui.screens.devices import DevicesScreen
 from agent.tui.screens.summary import SummaryScreen
+from tests.tui.bench_time import BUDGET_S, bench_time
 
 from .conftest import (
     CountedKeys,

@@ -13,7 +13,6 @@ from agent.checks.camera_frame import grab_frame
 from agent.checks.usb_ports import PortWatch, parse_blocks
 from agent.policy import load_policy
 from agent.report.schema import TestOutcome
-from agent.tui.bench_time import BUDGET_S, bench_time
 from agent.tui.screens.audio import AudioScreen
 from agent.tui.screens.camera import CameraScreen
 from agent.tui.screens.checks import SCREEN_TEST_INTERVAL_S, CosmeticScreen, KeyboardScreen
@@ -26,6 +25,7 @@ from tests.checks.recordings import mic_wav
 from tests.checks.test_audio_loopback import _runner as audio_runner
 from tests.checks.test_camera_frame import _runner as camera_runner
 from tests.checks.test_usb_ports import FT232, TUNER, laptop_ports, moved
+from tests.tui.bench_time import BUDGET_S, bench_time
 
 from .conftest import CountedKeys, make_app, screen_text, wait_for
 from .test_device_checks import DEVICE_CHECKS, _app, _laptop
