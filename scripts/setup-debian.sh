@@ -21,8 +21,9 @@ BASE=(
 
     # the desktop image's PAM locale (images/os/pam-locale/) and its test
     gcc libc6-dev gettext locales
-    # the bench server's proxy-DHCP check (agent/netboot, its tests run dnsmasq --test)
-    dnsmasq-base
+    # the bench server's proxy-DHCP check (agent/netboot, its tests run dnsmasq --test, and
+    # dnsmasq between two network namespaces made with iproute2's ip)
+    dnsmasq-base iproute2
 )
 # The image builds' host tools (images/os/build.sh, images/live/build.sh also install them
 # when run alone) and the boot proofs: QEMU with UEFI (OVMF) and legacy BIOS (SeaBIOS).
