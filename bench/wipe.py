@@ -20,14 +20,22 @@ writes to allocated blocks. Then, interleaved ``--repeats`` times:
 * two disks at once: a second loop device on its own backing file, both wiped
   and verified by ``wipe_all`` (as a laptop with two disks is), against one;
   and the same with dd (write then read each disk, both disks in parallel,
-  against one disk): the ceiling this machine allows. On a RAM-backed loop
-  every byte is copied by the CPU (the loop's kernel thread), so two disks on
-  2 cores cannot reach 2x; ours is judged against that ceiling.
+  against one disk). On a RAM-backed loop every byte is copied by the CPU (the
+  loop's kernel thread), so on 2 cores one disk of ours already keeps both
+  busy and two disks can only share them: there, ours together is compared with
+  dd's together.
+* the same devices bound by the disk, not the CPU (``--disk-mbps``, default
+  1000; 0 skips it): the kernel's block throttle (cgroup ``io.max``, or v1
+  ``blkio.throttle``) holds each loop device to that rate for reads and writes,
+  as a real disk slower than the CPU does. There dd, our passes and read-backs,
+  and one disk against two are timed again: the lines that say whether the
+  engine keeps a disk busy and wipes two disks truly at once.
 
 Prints the median MB/s of each and its ratio to its baseline (dd write for
-writes, dd read for reads; >1 is faster than dd), then the two-disk speed-up
-next to dd's, the keystream speed of one core, and the load average (the
-machine may be shared: only ratios measured interleaved are comparable).
+writes, dd read for reads, dd write + read for a full wipe; >1 is faster than
+dd), then the two-disk lines, the keystream speed of one core, and the load
+average (the machine may be shared: only ratios measured interleaved are
+comparable). Both tables, RAM-bound and disk-bound.
 """
 
 from __future__ import annotations
@@ -212,6 +220,74 @@ def _dd_two_disks(other: list[str]) -> Callable[[str], None]:
     return run
 
 
+class Throttle:
+    """Hold block devices to a fixed byte rate for this process and its children.
+
+    A cgroup of our own with per-device read and write limits (v2 ``io.max``, else
+    v1 ``blkio.throttle.*_bps_device``); entering moves this process (all its
+    threads) into it, leaving moves it back and removes the cgroup.
+    """
+
+    V2 = Path("/sys/fs/cgroup")
+    V1 = Path("/sys/fs/cgroup/blkio")
+
+    def __init__(self, devices: list[str], bps: int) -> None:
+        self.devices = [_majmin(d) for d in devices]
+        self.bps = bps
+        self.group: Path | None = None
+        self.home: Path | None = None
+
+    @classmethod
+    def available(cls) -> str | None:
+        """Why throttling cannot work here, or None."""
+        ctl = cls.V2 / "cgroup.controllers"
+        if ctl.exists() and "io" in ctl.read_text().split():
+            return None
+        if (cls.V1 / "blkio.throttle.write_bps_device").exists():
+            return None
+        return "no cgroup io (v2) or blkio (v1) controller"
+
+    def __enter__(self) -> Throttle:
+        name = f"digibench-bench-{os.getpid()}"
+        ctl = self.V2 / "cgroup.controllers"
+        if ctl.exists() and "io" in ctl.read_text().split():
+            (self.V2 / "cgroup.subtree_control").write_text("+io")
+            self.group = self.V2 / name
+            self.group.mkdir()
+            for mm in self.devices:
+                (self.group / "io.max").write_text(f"{mm} rbps={self.bps} wbps={self.bps}")
+            self.home = self.V2 / _own_cgroup("")
+        else:
+            self.group = self.V1 / name
+            self.group.mkdir()
+            for mm in self.devices:
+                for way in ("read", "write"):
+                    (self.group / f"blkio.throttle.{way}_bps_device").write_text(f"{mm} {self.bps}")
+            self.home = self.V1 / _own_cgroup("blkio")
+        (self.group / "cgroup.procs").write_text(str(os.getpid()))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.home is not None:
+            (self.home / "cgroup.procs").write_text(str(os.getpid()))
+        if self.group is not None:
+            self.group.rmdir()
+
+
+def _majmin(dev: str) -> str:
+    st = os.stat(dev)
+    return f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+
+
+def _own_cgroup(controller: str) -> str:
+    """This process's cgroup path (relative) for ``controller`` ("" for v2's)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _id, names, path = line.split(":", 2)
+        if names.split(",") == [controller] or (controller and controller in names.split(",")):
+            return path.lstrip("/")
+    return ""
+
+
 def _keystream_rate() -> float:
     """Bytes per second of AES-256-CTR keystream one thread makes here (no I/O)."""
     stream = KeyStream(new_seed())
@@ -234,96 +310,29 @@ def _version(exe: str) -> str:
     return out.splitlines()[0] if out else "?"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size-mib", type=int, default=2048)
-    ap.add_argument("--dir", type=Path, default=Path("/tmp"))
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--buffered-loop", action="store_true")
-    ap.add_argument("--nwipe-current", default=None, help="path of a newer nwipe binary")
-    ap.add_argument(
-        "--nwipe-repeats",
-        type=int,
-        default=1,
-        help="nwipe runs (Debian 12's nwipe needs minutes per GiB; default 1, 0 skips it)",
-    )
-    ap.add_argument("--one-disk", action="store_true", help="skip the two-disk line")
-    args = ap.parse_args()
-    size = args.size_mib * MiB
-    if os.geteuid() != 0:
-        print("bench/wipe.py: needs root (loop devices)", file=sys.stderr)
-        return 2
-    if not 0 < size <= MAX_SIZE:
-        print(f"bench/wipe.py: size must be 1..{MAX_SIZE // MiB} MiB", file=sys.stderr)
-        return 2
-    free = shutil.disk_usage(args.dir).free
-    need = size * (1 if args.one_disk else 2)
-    if free < need + 1024 * MiB:
-        print(f"bench/wipe.py: {args.dir} has {free // MiB} MiB free, need {need // MiB} + 1024")
-        return 2
+DD, READ = "dd bs=4M oflag=direct", "dd read bs=4M iflag=direct"
+Methods = list[tuple[str, Callable[[str], None]]]
 
-    DD, READ = "dd bs=4M oflag=direct", "dd read bs=4M iflag=direct"
-    methods: list[tuple[str, Callable[[str], None]]] = [
-        (DD, _dd),
-        ("dd bs=4M oflag=direct conv=fsync", _dd_fsync),
-        (READ, _dd_read),
-    ]
-    if args.nwipe_repeats and runner.which("nwipe"):
-        methods.append((f"nwipe zero ({_version('nwipe')})", _nwipe("nwipe")))
-    elif args.nwipe_repeats:
-        print("(nwipe not installed: apt-get install nwipe to compare with it)")
-    if args.nwipe_current:
-        exe = args.nwipe_current
-        methods.append((f"nwipe zero ({_version(exe)}, {exe})", _nwipe(exe)))
 
-    with tempfile.TemporaryDirectory(dir=args.dir, prefix="digibench-bench-") as tmp:
-        work = Path(tmp)
-        second: list[str] = []
-        methods += [
-            ("digibench zero pass", _pass(Pattern.ZERO)),
-            ("digibench read-back zero, full", _read_back(100)),
-            ("digibench read-back zero, 10 % sampled", _read_back(10)),
-            ("digibench random pass", _pass(Pattern.RANDOM)),
-            ("digibench read-back random, full", _read_back(100)),
-            ("digibench read-back random, 10 % sampled", _read_back(10)),
-            (ONE, _full(Pattern.ZERO, work)),
-            ("digibench random + full verify", _full(Pattern.RANDOM, work)),
-        ]
-        if not args.one_disk:
-            methods.append((TWO, _two_disks(second, work)))
-            methods.append((DD_ONE, _dd_write_read))
-            methods.append((DD_TWO, _dd_two_disks(second)))
-        image = work / "disk.img"
-        with image.open("wb") as fh:
-            fh.truncate(size)
-        dio = "off" if args.buffered_loop else "on"
-        argv = ["losetup", f"--direct-io={dio}", "--find", "--show", str(image)]
-        dev = runner.run(argv, check=True).text.strip()
-        if not args.one_disk:
-            image2 = work / "disk2.img"
-            with image2.open("wb") as fh:
-                fh.truncate(size)
-            argv[-1] = str(image2)
-            second.append(runner.run(argv, check=True).text.strip())
-        try:
-            print(f"{dev}: {size // MiB} MiB on {args.dir} (loop direct-io {dio}), {_load()}")
-            for d in [dev, *second]:
-                _dd(d)  # allocate the sparse files' blocks once, untimed
-            times: dict[str, list[float]] = {name: [] for name, _ in methods}
-            for rep in range(args.repeats):
-                for name, fn in methods:
-                    if name.startswith("nwipe") and rep >= args.nwipe_repeats:
-                        continue
-                    t0 = time.perf_counter()
-                    fn(dev)
-                    times[name].append(time.perf_counter() - t0)
-                    _settle(dev)
-                    print(f"  run {rep + 1}: {name}: {times[name][-1]:.2f} s", flush=True)
-        finally:
-            for d in [dev, *second]:
-                runner.run(["losetup", "-d", d])
+def _time(methods: Methods, dev: str, repeats: int, nwipe_repeats: int) -> dict[str, list[float]]:
+    """Each method once per round, interleaved, ``repeats`` rounds."""
+    times: dict[str, list[float]] = {name: [] for name, _ in methods}
+    for rep in range(repeats):
+        for name, fn in methods:
+            if name.startswith("nwipe") and rep >= nwipe_repeats:
+                continue
+            t0 = time.perf_counter()
+            fn(dev)
+            times[name].append(time.perf_counter() - t0)
+            _settle(dev)
+            print(f"  run {rep + 1}: {name}: {times[name][-1]:.2f} s", flush=True)
+    return times
 
+
+def _table(methods: Methods, times: dict[str, list[float]], size: int) -> None:
     def baseline(name: str) -> str:
+        if "full verify" in name and DD_ONE in times:
+            return DD_ONE  # a write and a read of the disk, as dd does them
         return READ if "read" in name else DD
 
     print(f"\n{'method':42s} {'runs':>4s} {'MB/s':>7s} {'ratio':>6s} {'best':>6s}  baseline")
@@ -341,27 +350,143 @@ def main() -> int:
         )
     print("(median of the runs, and best against best; ratio > 1 means faster than dd)")
     print("(with full verify, MB/s counts the disk size once: write + read-back time)")
-    if TWO in times:
-        one = statistics.median(times[ONE])
-        two = statistics.median(times[TWO])
-        ours = 2 * one / two
-        print(
-            f"\ntwo disks wiped + verified at once: {2 * size / two / 1e6:.0f} MB/s together,"
-            f" {ours:.2f}x one disk's {size / one / 1e6:.0f} MB/s"
-        )
-        dd_one = statistics.median(times[DD_ONE])
-        dd_two = statistics.median(times[DD_TWO])
-        ceiling = 2 * dd_one / dd_two
-        print(
-            f"dd write + read on two disks at once (the ceiling here): {ceiling:.2f}x one disk's"
-            f" {size / dd_one / 1e6:.0f} MB/s; ours / ceiling = {ours / ceiling:.2f}"
-        )
+
+
+def _two_lines(times: dict[str, list[float]], size: int) -> None:
+    """Two disks at once against one, ours and dd's, and ours against dd's together."""
+    one, two = statistics.median(times[ONE]), statistics.median(times[TWO])
+    dd_one, dd_two = statistics.median(times[DD_ONE]), statistics.median(times[DD_TWO])
+    print(
+        f"two disks wiped + verified at once: {2 * size / two / 1e6:.0f} MB/s together,"
+        f" {2 * one / two:.2f}x one disk's {size / one / 1e6:.0f} MB/s"
+    )
+    print(
+        f"dd write + read on two disks at once: {2 * size / dd_two / 1e6:.0f} MB/s together,"
+        f" {2 * dd_one / dd_two:.2f}x one disk's {size / dd_one / 1e6:.0f} MB/s;"
+        f" ours together / dd's together = {dd_two / two:.2f}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size-mib", type=int, default=2048)
+    ap.add_argument("--dir", type=Path, default=Path("/tmp"))
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--buffered-loop", action="store_true")
+    ap.add_argument("--nwipe-current", default=None, help="path of a newer nwipe binary")
+    ap.add_argument(
+        "--nwipe-repeats",
+        type=int,
+        default=1,
+        help="nwipe runs (Debian 12's nwipe needs minutes per GiB; default 1, 0 skips it)",
+    )
+    ap.add_argument("--one-disk", action="store_true", help="skip the two-disk lines")
+    ap.add_argument(
+        "--disk-mbps",
+        type=int,
+        default=1000,
+        help="rate (MB/s) each disk is held to for the disk-bound lines; 0 skips them",
+    )
+    args = ap.parse_args()
+    size = args.size_mib * MiB
+    if os.geteuid() != 0:
+        print("bench/wipe.py: needs root (loop devices)", file=sys.stderr)
+        return 2
+    if not 0 < size <= MAX_SIZE:
+        print(f"bench/wipe.py: size must be 1..{MAX_SIZE // MiB} MiB", file=sys.stderr)
+        return 2
+    free = shutil.disk_usage(args.dir).free
+    need = size * (1 if args.one_disk else 2)
+    if free < need + 1024 * MiB:
+        print(f"bench/wipe.py: {args.dir} has {free // MiB} MiB free, need {need // MiB} + 1024")
+        return 2
+    bound_skip = "--disk-mbps 0" if args.disk_mbps <= 0 else Throttle.available()
+
+    methods: Methods = [
+        (DD, _dd),
+        ("dd bs=4M oflag=direct conv=fsync", _dd_fsync),
+        (READ, _dd_read),
+    ]
+    if args.nwipe_repeats and runner.which("nwipe"):
+        methods.append((f"nwipe zero ({_version('nwipe')})", _nwipe("nwipe")))
+    elif args.nwipe_repeats:
+        print("(nwipe not installed: apt-get install nwipe to compare with it)")
+    if args.nwipe_current:
+        exe = args.nwipe_current
+        methods.append((f"nwipe zero ({_version(exe)}, {exe})", _nwipe(exe)))
+
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="digibench-bench-") as tmp:
+        work = Path(tmp)
+        second: list[str] = []
+        ours: Methods = [
+            ("digibench zero pass", _pass(Pattern.ZERO)),
+            ("digibench read-back zero, full", _read_back(100)),
+            ("digibench read-back zero, 10 % sampled", _read_back(10)),
+            ("digibench random pass", _pass(Pattern.RANDOM)),
+            ("digibench read-back random, full", _read_back(100)),
+            ("digibench read-back random, 10 % sampled", _read_back(10)),
+            (ONE, _full(Pattern.ZERO, work)),
+            ("digibench random + full verify", _full(Pattern.RANDOM, work)),
+        ]
+        methods += ours
+        pair: Methods = []
+        if not args.one_disk:
+            pair = [
+                (TWO, _two_disks(second, work)),
+                (DD_ONE, _dd_write_read),
+                (DD_TWO, _dd_two_disks(second)),
+            ]
+            methods += pair
+        image = work / "disk.img"
+        with image.open("wb") as fh:
+            fh.truncate(size)
+        dio = "off" if args.buffered_loop else "on"
+        argv = ["losetup", f"--direct-io={dio}", "--find", "--show", str(image)]
+        dev = runner.run(argv, check=True).text.strip()
+        if not args.one_disk:
+            image2 = work / "disk2.img"
+            with image2.open("wb") as fh:
+                fh.truncate(size)
+            argv[-1] = str(image2)
+            second.append(runner.run(argv, check=True).text.strip())
+        bound: dict[str, list[float]] = {}
+        bound_methods: Methods = [(DD, _dd), (READ, _dd_read), *ours, *pair]
+        try:
+            print(f"{dev}: {size // MiB} MiB on {args.dir} (loop direct-io {dio}), {_load()}")
+            for d in [dev, *second]:
+                _dd(d)  # allocate the sparse files' blocks once, untimed
+            times = _time(methods, dev, args.repeats, args.nwipe_repeats)
+            if bound_skip is None:
+                rate = args.disk_mbps * 1_000_000
+                print(f"\neach disk held to {args.disk_mbps} MB/s by the block throttle:")
+                with Throttle([dev, *second], rate):
+                    bound = _time(bound_methods, dev, args.repeats, 0)
+        finally:
+            for d in [dev, *second]:
+                runner.run(["losetup", "-d", d])
+
+    print(f"\n== RAM-backed loop devices: the CPU copies every byte ({_load()})")
+    _table(methods, times, size)
+    if pair:
+        print()
+        _two_lines(times, size)
     print(
         f"AES-256-CTR keystream, one thread, no I/O: {_keystream_rate() / 1e6:.0f} MB/s"
         " (a random pass and its read-back make it on top of the copy the RAM-backed"
         " loop's kernel thread does: on few, busy cores that CPU is the limit, not the disk)"
     )
-    print("(goals: >= 0.95x dd for each pass and read-back; two disks >= 0.95 of dd's ceiling)")
+    if bound:
+        print(f"\n== the same devices held to {args.disk_mbps} MB/s each: the disk is the limit")
+        _table(bound_methods, bound, size)
+        if pair:
+            print()
+            _two_lines(bound, size)
+    else:
+        print(f"\n(disk-bound lines skipped: {bound_skip})")
+    print(
+        "(goals: >= 0.95x dd for each pass and read-back, and two disks >= 1.8x one disk, where"
+        " the disk is the limit; on RAM the CPU is, and two disks can only share it)"
+    )
     print(f"({_load()}, {os.cpu_count()} CPUs)")
     return 0
 

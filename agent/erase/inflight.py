@@ -23,7 +23,7 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 #: Jobs in flight per disk: enough to keep an NVMe queue busy, few enough to
-#: keep memory small and in cache (4 x 2 MiB buffers per disk, plus scratch for a
+#: keep memory small and in cache (4 x 1 MiB buffers per disk, plus scratch for a
 #: check).
 WORKERS = 4
 

@@ -20,6 +20,7 @@ from tests.images.qemu import BUILD
 
 ARTIFACTS = BUILD / "e2e"
 _phases: list[tuple[str, float]] = []
+_figures: list[str] = []
 
 
 def _say(text: str) -> None:
@@ -43,11 +44,19 @@ def phase() -> object:
     return _phase
 
 
+def figure(text: str) -> None:
+    """A measured figure of a run (how long the station's own stages took): printed now,
+    and again under the phases at the end."""
+    _figures.append(text)
+    _say(text)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _phases:
         return
     total = sum(t for _, t in _phases)
     lines = [f"{t:7.0f} s  {name}" for name, t in _phases] + [f"{total:7.0f} s  total"]
+    lines += [f"           {text}" for text in _figures]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "phases.txt").write_text("\n".join(lines) + "\n")
     _say("phases:\n" + "\n".join(lines))

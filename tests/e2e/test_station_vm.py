@@ -29,6 +29,7 @@ import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tests.e2e.conftest import ARTIFACTS, failed
+from tests.e2e.conftest import ARTIFACTS, failed, figure
 from tests.e2e.laptop import MiB, count_marker, donor_disk, new_marker, partitions, run, same_bytes
 from tests.images.qemu import BUILD, REPO, boot, loop_device, mounted, ovmf, require, tail
 from tests.uplink.server_process import ServerProcess, Station
@@ -289,7 +290,32 @@ def test_intake_wipes_flashes_grades_and_reports(
         assert stored["signature_status"] == "valid"
         world.report_ids[TAG] = str(runs[0]["report_id"])
         _check_intake_report(world, stored["report"])
+    _stage_figures(stored["report"])
     world.done.add("intake")
+
+
+def _stage_figures(report: dict[str, Any]) -> None:
+    """The station's own stage times inside VM 1, from its report (the issue asks for the
+    VM run's phases next to bench/laptop.py's figure; the VM's disks are files on the host,
+    so these measure QEMU's emulation as much as the engine)."""
+
+    def span(rec: dict[str, Any], begin: str = "started_at") -> float:
+        start, end = rec.get(begin), rec.get("finished_at")
+        if not (start and end):
+            return 0.0
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+    for rec in report["erasures"]:
+        figure(
+            f"VM 1 wipe {rec['disk_serial']} ({rec['method']}, full verify): {span(rec):.0f} s,"
+            f" {rec.get('throughput_mb_s') or 0:.0f} MB/s"
+        )
+    for img in report["images"]:
+        figure(
+            f"VM 1 flash {img['name']} + read-back: {img.get('duration_s') or 0:.0f} s,"
+            f" {img.get('throughput_mb_s') or 0:.0f} MB/s of image"
+        )
+    figure(f"VM 1 station run, inspect to signed report: {span(report, 'created_at'):.0f} s")
 
 
 def _check_flashed_disk(world: World) -> None:
