@@ -238,40 +238,48 @@ class Throttle:
         self.home: Path | None = None
 
     @classmethod
+    def _v2(cls) -> bool:
+        ctl = cls.V2 / "cgroup.controllers"
+        return ctl.exists() and "io" in ctl.read_text().split()
+
+    @classmethod
     def available(cls) -> str | None:
         """Why throttling cannot work here, or None."""
-        ctl = cls.V2 / "cgroup.controllers"
-        if ctl.exists() and "io" in ctl.read_text().split():
-            return None
-        if (cls.V1 / "blkio.throttle.write_bps_device").exists():
+        if cls._v2() or (cls.V1 / "blkio.throttle.write_bps_device").exists():
             return None
         return "no cgroup io (v2) or blkio (v1) controller"
 
     def __enter__(self) -> Throttle:
         name = f"digibench-bench-{os.getpid()}"
-        ctl = self.V2 / "cgroup.controllers"
-        if ctl.exists() and "io" in ctl.read_text().split():
-            (self.V2 / "cgroup.subtree_control").write_text("+io")
-            self.group = self.V2 / name
-            self.group.mkdir()
-            for mm in self.devices:
-                (self.group / "io.max").write_text(f"{mm} rbps={self.bps} wbps={self.bps}")
-            self.home = self.V2 / _own_cgroup("")
-        else:
-            self.group = self.V1 / name
-            self.group.mkdir()
-            for mm in self.devices:
-                for way in ("read", "write"):
-                    (self.group / f"blkio.throttle.{way}_bps_device").write_text(f"{mm} {self.bps}")
-            self.home = self.V1 / _own_cgroup("blkio")
-        (self.group / "cgroup.procs").write_text(str(os.getpid()))
+        try:
+            if self._v2():
+                (self.V2 / "cgroup.subtree_control").write_text("+io")
+                self.home = self.V2 / _own_cgroup("")
+                self.group = self.V2 / name
+                self.group.mkdir()
+                for mm in self.devices:
+                    (self.group / "io.max").write_text(f"{mm} rbps={self.bps} wbps={self.bps}")
+            else:
+                self.home = self.V1 / _own_cgroup("blkio")
+                self.group = self.V1 / name
+                self.group.mkdir()
+                for mm in self.devices:
+                    for way in ("read", "write"):
+                        limit = self.group / f"blkio.throttle.{way}_bps_device"
+                        limit.write_text(f"{mm} {self.bps}")
+            (self.group / "cgroup.procs").write_text(str(os.getpid()))
+        except BaseException:
+            self.__exit__()  # no cgroup of ours left behind
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self.home is not None:
-            (self.home / "cgroup.procs").write_text(str(os.getpid()))
-        if self.group is not None:
-            self.group.rmdir()
+        try:
+            if self.home is not None:
+                (self.home / "cgroup.procs").write_text(str(os.getpid()))
+        finally:
+            if self.group is not None and self.group.exists():
+                self.group.rmdir()
 
 
 def _majmin(dev: str) -> str:
@@ -283,7 +291,7 @@ def _own_cgroup(controller: str) -> str:
     """This process's cgroup path (relative) for ``controller`` ("" for v2's)."""
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _id, names, path = line.split(":", 2)
-        if names.split(",") == [controller] or (controller and controller in names.split(",")):
+        if controller in names.split(","):  # v2's line is "0::/path": names ""
             return path.lstrip("/")
     return ""
 
