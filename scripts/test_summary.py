@@ -7,7 +7,9 @@ Each ``SUITE.xml`` in the folder is a suite (``make test`` writes ``fast`` and `
 ``make test-images`` ``images``, ``make e2e`` ``e2e``). Exit status 1 when a suite failed or
 had errors, when a required suite is missing or ran no test, or (``--strict``, the default
 under ``DIGIBENCH_STRICT=1``) when anything was skipped: a proof that skipped proved nothing.
-The last line is the total, ``ci: N passed, N failed, N skipped``.
+Each failed or erroring test is named under its suite with the first line of its message,
+so the tail of a CI log (often all that is kept) says what broke. The last line is the total,
+``ci: N passed, N failed, N skipped``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import argparse
 import os
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -26,6 +28,7 @@ class Counts:
     failed: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
 
     @property
     def ran(self) -> int:
@@ -36,6 +39,7 @@ class Counts:
         self.failed += other.failed
         self.skipped += other.skipped
         self.seconds += other.seconds
+        self.failures += other.failures
 
     def line(self) -> str:
         return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
@@ -50,7 +54,24 @@ def read(path: Path) -> Counts:
         failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         skipped = int(suite.get("skipped", 0))
         counts.add(Counts(tests - failed - skipped, failed, skipped, float(suite.get("time", 0))))
+        counts.failures += [_failure(case) for case in suite.iter("testcase") if _failed(case)]
     return counts
+
+
+def _failed(case: ET.Element) -> bool:
+    return case.find("failure") is not None or case.find("error") is not None
+
+
+def _failure(case: ET.Element) -> str:
+    """``tests.x::test_y: first line of the message`` for one failed test case."""
+    where = case.get("classname", "")
+    name = f"{where}::{case.get('name', '?')}" if where else case.get("name", "?")
+    problem = case.find("failure")
+    if problem is None:
+        problem = case.find("error")
+    message = (problem.get("message", "") if problem is not None else "").strip()
+    first = message.splitlines()[0] if message else "(no message)"
+    return f"{name}: {first[:200]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         total.add(counts)
         print(f"  {suite:<12} {counts.line()} ({counts.seconds / 60:.1f} min)")
+        for failure in counts.failures:
+            print(f"      failed: {failure}")
         if counts.failed:
             problems.append(f"suite {suite}: {counts.failed} failed")
         if counts.ran == 0:

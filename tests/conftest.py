@@ -7,6 +7,9 @@
 - Under ``DIGIBENCH_STRICT=1`` (``.ci/run``, ``make test-images``, ``make e2e``) and for an
   opt-in proof that was asked for, a skip is a failure: a proof that did not run proved
   nothing, so its reason (usually a missing tool and its install hint) fails the run.
+- Property tests have no deadline and no "too slow" health check: both are timing
+  assertions, and a loaded CI machine (twice as slow as a developer's) must not fail a
+  property that holds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("digibench", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("digibench")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -80,6 +80,28 @@ def test_the_summary_prints_a_line_per_suite_and_fails_on_skips_and_missing_suit
     assert "FAILED: suite e2e did not run" in missing.stdout
 
 
+def test_the_summary_names_each_failed_test_with_its_message(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "fast.xml").write_text(
+        '<testsuites><testsuite name="pytest" tests="3" failures="1" errors="1" skipped="0" '
+        'time="2.0"><testcase classname="tests.erase.test_units" name="test_ok" time="0.1"/>'
+        '<testcase classname="tests.erase.test_units" name="test_pass" time="0.5">'
+        '<failure message="hypothesis.errors.DeadlineExceeded: 250ms&#10;more">tb</failure>'
+        '</testcase><testcase classname="tests.web.test_x" name="test_fixture" time="0.1">'
+        '<error message="failed on setup with &quot;OSError&quot;">tb</error></testcase>'
+        "</testsuite></testsuites>"
+    )
+    run = _summary(results, "--require", "fast", "--no-strict")
+    assert run.returncode == 1
+    assert (
+        "failed: tests.erase.test_units::test_pass: hypothesis.errors.DeadlineExceeded: 250ms\n"
+        in run.stdout
+    )
+    assert 'failed: tests.web.test_x::test_fixture: failed on setup with "OSError"' in run.stdout
+    assert "test_ok" not in run.stdout
+
+
 def test_the_summary_fails_a_suite_that_ran_nothing(tmp_path: Path) -> None:
     results = tmp_path / "results"
     results.mkdir()

@@ -246,7 +246,9 @@ CASE = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(cases=st.lists(CASE, min_size=1, max_size=3))
 def test_bulk_never_applies_what_the_single_action_refuses(
