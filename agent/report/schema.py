@@ -36,7 +36,7 @@ RawText = Annotated[str, Field(max_length=2_000_000)]
 class Model(BaseModel):
     """Base for every report model: strict about unknown fields."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 # --------------------------------------------------------------------------- enums
