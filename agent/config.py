@@ -149,6 +149,12 @@ class StationConfig(_Section):
     def cache_dir(self) -> Path:
         return self.station.data_dir / "cache"
 
+    @property
+    def stamp_dir(self) -> Path:
+        """What the first flash of an image file proved, so the next laptops' flashes check
+        only that the file is the same one (agent/flash/stamps.py)."""
+        return self.station.data_dir / "verified"
+
 
 def _relative_to(base: Path, value: Path | None) -> Path | None:
     if value is None or value.is_absolute():

@@ -1,6 +1,7 @@
-"""Is this buffer all zeros? Exactly, fast, and without holding the GIL.
+"""Is this buffer all zeros, or equal to that one? Exactly, fast, and without holding the GIL.
 
-Verification (of a wipe, of a flash) compares every byte read back with the pattern. Python's own
+Verification (of a wipe, of a flash) compares every byte read back with the pattern or with
+the bytes that were written. Python's own
 ways (``bytes(view) == zeros``) copy the buffer and compare while holding the
 GIL, which serialises several checking threads. libc's ``memcmp`` through
 ctypes compares in place and releases the GIL for the call; an untouched
@@ -56,3 +57,19 @@ def is_zero(view: memoryview) -> bool:
     zero = _zeros(n)
     anchor = ctypes.c_char.from_buffer(view)  # holds the buffer while memcmp reads it
     return int(_memcmp(ctypes.addressof(anchor), zero.address, n)) == 0
+
+
+def same(a: memoryview, b: memoryview) -> bool:
+    """True when ``a`` and ``b`` hold the same bytes (memcmp in place, the GIL released).
+
+    A memoryview's own ``==`` compares item by item (about 0.4 GB/s); this runs at memory speed.
+    """
+    n = len(a)
+    if n != len(b):
+        return False
+    if n == 0:
+        return True
+    if _memcmp is None or a.readonly or b.readonly or not (a.c_contiguous and b.c_contiguous):
+        return bytes(a) == bytes(b)
+    left, right = ctypes.c_char.from_buffer(a), ctypes.c_char.from_buffer(b)
+    return int(_memcmp(ctypes.addressof(left), ctypes.addressof(right), n)) == 0

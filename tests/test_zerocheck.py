@@ -1,4 +1,4 @@
-"""``agent.zerocheck.is_zero``: exact (every byte counts) and safe from many threads."""
+"""``agent.zerocheck``: exact (every byte counts) and safe from many threads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.zerocheck import is_zero
+from agent.zerocheck import is_zero, same
 
 
 def _buffer(n: int) -> memoryview:
@@ -24,6 +24,28 @@ def test_one_nonzero_byte_anywhere_is_found(n: int, data: st.DataObject) -> None
     assert not is_zero(view)
     assert is_zero(view[:at])
     assert is_zero(view[at + 1 :])
+
+
+@given(st.binary(min_size=1, max_size=70_000), st.data())
+def test_two_buffers_are_the_same_until_one_byte_differs(
+    content: bytes, data: st.DataObject
+) -> None:
+    a, b = _buffer(len(content)), _buffer(len(content))
+    a[:] = content
+    b[:] = content
+    assert same(a, b)
+    at = data.draw(st.integers(0, len(content) - 1))
+    b[at] = (b[at] + data.draw(st.integers(1, 255))) % 256
+    assert not same(a, b)
+    assert same(a[:at], b[:at])
+    assert same(a[at + 1 :], b[at + 1 :])
+    assert not same(a, b[:-1])  # lengths differ
+
+
+def test_same_on_read_only_and_empty_buffers() -> None:
+    assert same(memoryview(b""), memoryview(b""))
+    assert same(memoryview(b"abc"), memoryview(bytearray(b"abc")))
+    assert not same(memoryview(b"abc"), memoryview(b"abd"))
 
 
 def test_read_only_and_empty_buffers() -> None:

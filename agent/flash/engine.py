@@ -17,10 +17,11 @@ Two links make it:
    bmap: that is the image's content where it is written, checked where it
    matters, and hashing the unmapped zeros too would prove nothing more about
    the disk. Otherwise the whole raw image is hashed against the manifest's
-   sha256 (or, on a repeat flash, a stamp vouches for the same compressed file,
-   see stamps.py). ``--full-check`` always hashes it all.
-2. the disk kept them: every written range is read back (O_DIRECT) and its hash
-   compared with the hash of the bytes that were written.
+   sha256. On a repeat flash, a stamp (stamps.py) of an earlier check of the same
+   compressed file (its sha256 compared before the disk is touched) stands for
+   either hash. ``--full-check`` always hashes it all.
+2. the disk kept them: every written range is read back (O_DIRECT) and compared
+   byte for byte with the bytes that were written (the image's, checked in 1.).
 
 The compressed file's sha256 (in every manifest our image builds write) is
 checked before the disk is touched: a damaged or foreign file is refused
@@ -108,7 +109,7 @@ class FlashOptions:
     provision: bool = True
     fit: bool = True
     cache_dir: Path | None = None
-    #: where stamps of fully verified compressed files are kept (see stamps.py); None: never.
+    #: where stamps of verified compressed files are kept (see stamps.py); None: never.
     #: The CLI uses stamps.DEFAULT_DIR; a library caller opts in.
     stamp_dir: Path | None = None
     #: hash the whole raw image even when a stamp vouches for the file (a new stamp is kept)
@@ -358,7 +359,7 @@ def _check_stamp(
 ) -> None:
     if found != stamp.compressed_sha256:
         assert opts.stamp_dir is not None
-        drop_stamp(opts.stamp_dir, manifest.sha256)
+        drop_stamp(opts.stamp_dir, manifest.sha256, manifest.compressed_sha256)
         raise InputError(
             f"{image_ref} is not the file whose sha256 was verified before",
             hint="run again: the image will be checked in full",
@@ -468,25 +469,31 @@ def _flash(
     if block_map is not None:
         extents = [Extent(r.start, r.end, r.checksum) for r in block_map.ranges]
         algorithm = block_map.checksum_type or "sha256"
-        method = "every mapped range read back from the disk and hashed against the bmap"
+        method = "every mapped range read back from the disk and compared with the image's bytes"
     else:
         extents = whole_image_extents(manifest.size)
         algorithm = "sha256"
-        method = "the whole image read back from the disk and hashed against the source"
+        method = "the whole image read back from the disk and compared with the image's bytes"
 
     compressed = compression != "raw"
     by_bmap = bmap_vouches(manifest, block_map)
     stamp = None
-    if not by_bmap and opts.stamp_dir is not None and compressed and not opts.full_check:
-        stamp = load_stamp(opts.stamp_dir, manifest.sha256, manifest.size, compression)
+    if opts.stamp_dir is not None and compressed and not opts.full_check:
+        stamp = load_stamp(
+            opts.stamp_dir, manifest.sha256, manifest.size, compression, manifest.compressed_sha256
+        )
+        if stamp is not None and not stamp.vouches(manifest.bmap_sha256 if by_bmap else None):
+            stamp = None  # it proved the ranges of another bmap (or of none)
     full_hash = opts.full_check or not (by_bmap or stamp is not None)
+    # what a stamp vouches for is not hashed again: the compressed file's sha256 stands in
+    hash_ranges = full_hash or stamp is None
 
     # a local compressed file's own sha256 is checked before the disk is touched: by
     # write_image, while it decompresses the first frames (see before_write there)
     checked_before = source_sha256 is not None
     source_size = Path(image_ref).stat().st_size if local else 0
     wanted = manifest.compressed_sha256 is not None or (
-        opts.stamp_dir is not None and (stamp is not None or full_hash)
+        opts.stamp_dir is not None and (stamp is not None or full_hash or by_bmap)
     )
     check_source: Callable[[], None] | None = None
     if local and compressed and source_sha256 is None and wanted:
@@ -534,6 +541,7 @@ def _flash(
                 full_hash=full_hash,
                 before_write=check_source,
                 skip_zero=skip_zero,
+                hash_extents=hash_ranges,
             )
             record.bytes_written = result.bytes_written
             if check_source is not None:
@@ -555,13 +563,14 @@ def _flash(
                         hint="the image or its manifest is damaged or they do not belong together",
                     )
                 image_check = "image sha256 checked in full"
-            elif by_bmap:
+            elif stamp is not None:
+                proved = "image sha256" if stamp.bmap_sha256 is None else "range sha256s"
+                image_check = f"{proved} vouched by an earlier check of this compressed file"
+            else:  # the bmap vouches
                 image_check = (
                     f"each range's {algorithm} checked against the bmap, which the manifest's "
                     "sha256 of the bmap vouches for"
                 )
-            else:
-                image_check = "image sha256 vouched by an earlier full check of the same file"
             if checked_before:
                 image_check += "; compressed file sha256 matches the manifest"
             if result.bytes_skipped:
@@ -581,10 +590,15 @@ def _flash(
         )
     record.verified = True
     record.verification_method = f"{method}; {image_check}"[:256]
-    if full_hash and opts.stamp_dir is not None and compressed and source_sha256 is not None:
+    if opts.stamp_dir is not None and compressed and source_sha256 is not None and hash_ranges:
+        # what this flash proved of this compressed file: the whole image, or the bmap's ranges
+        proved_bmap = None if full_hash else manifest.bmap_sha256
         save_stamp(
             opts.stamp_dir,
-            Stamp(manifest.sha256, manifest.size, source_sha256, source_size, compression),
+            Stamp(
+                manifest.sha256, manifest.size, source_sha256, source_size, compression, proved_bmap
+            ),
+            by_compressed=manifest.compressed_sha256 is not None,
         )
     record.duration_s = round(elapsed, 3)
     record.throughput_mb_s = round(manifest.size / elapsed / 1e6, 1) if elapsed > 0 else None

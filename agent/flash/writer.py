@@ -10,10 +10,11 @@
   engine.py);
 * the write thread writes only the extents, with O_DIRECT, in large aligned
   writes (a piece that is not sector-aligned is read, patched and rewritten);
-* the verify thread reads each written piece back from the device (O_DIRECT) right
-  after it is written, hashing each extent as it grows; when both threads are done
-  the digests of the disk's and the stream's bytes are compared per extent
-  (bmaptool never reads the target back).
+* the verify thread reads each written buffer back from the device (O_DIRECT) right
+  after it is written and compares it byte for byte with the buffer it came from,
+  which the pool holds until then: no second hash of the same bytes, and a stronger
+  check than comparing digests (bmaptool never reads the target back). An extent
+  that differs is hashed from the disk once more, for the record of what it holds.
 
 A buffer goes back to the pool when every stage is done with it, so the pool
 bounds memory and keeps the stages overlapping. zstandard, hashlib, os.pwrite and
@@ -33,14 +34,14 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from agent.errors import DigibenchError, InputError
 from agent.flash.seekable import Frame, FramedImage
-from agent.zerocheck import is_zero
+from agent.zerocheck import is_zero, same
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -172,9 +173,11 @@ class _Pipeline:
         verify: bool,
         workers: int,
         before_write: Callable[[], None] | None = None,
+        hash_extents: bool = True,
     ) -> None:
         self.stream = stream
         self.full_hash = full_hash
+        self.hash_extents = hash_extents
         self.verify = verify
         self.skip_zero = False
         self.fd = fd
@@ -200,11 +203,12 @@ class _Pipeline:
         self.full = hashlib.sha256()
         #: seconds each stage spent working (not waiting), for the debug log
         self.busy = {"read": 0.0, "hash": 0.0, "full": 0.0, "write": 0.0, "verify": 0.0}
-        # read-back: each written piece is read back right away, its extent's digest
-        # from the disk compared with the one from the stream when both are done
+        # read-back: each written buffer is read back right away and compared with itself
         self.hashed: dict[int, str] = {}
-        self.found: dict[int, str] = {}
-        self.to_verify: queue.Queue[tuple[int, int, int] | None] = queue.Queue()
+        #: extents read back to their end, and those whose disk bytes differ
+        self.checked: set[int] = set()
+        self.differ: set[int] = set()
+        self.to_verify: queue.Queue[_Chunk | None] = queue.Queue()
         self.digests: list[tuple[Extent, str]] = []
         self.workers = max(1, min(workers, pool - 2))  # leave buffers to the other stages
         self._ext_i = 0
@@ -268,11 +272,13 @@ class _Pipeline:
         """Hand a filled buffer to the stages that need it (or straight back to the pool)."""
         pieces = self._pieces(pos, n)
         chunk.pos, chunk.n, chunk.pieces = pos, n, pieces
-        chunk.pending = (2 if pieces else 0) + (1 if self.full_hash else 0)
+        holders = 1 + (1 if self.hash_extents else 0) + (1 if self.verify else 0)
+        chunk.pending = (holders if pieces else 0) + (1 if self.full_hash else 0)
         if self.full_hash:
             self.to_full.put(chunk)
         if pieces:
-            self.to_hash.put(chunk)
+            if self.hash_extents:
+                self.to_hash.put(chunk)
             self.to_write.put(chunk)
         elif not self.full_hash:
             self.free.put(chunk)
@@ -427,7 +433,7 @@ class _Pipeline:
             if chunk is None:
                 break
             t = time.perf_counter()
-            for i, disk, off, length in chunk.pieces:
+            for _i, disk, off, length in chunk.pieces:
                 if self.stop.is_set():
                     return
                 piece = chunk.view[off : off + length]
@@ -439,48 +445,52 @@ class _Pipeline:
                 else:
                     pwrite_all(self.fd, piece, disk)
                     self.progress.written += length
-                if self.verify:
-                    self.to_verify.put((i, disk, length))
             self.busy["write"] += time.perf_counter() - t
+            if self.verify:
+                self.to_verify.put(chunk)  # the read-back releases it when compared
             self._release(chunk)
 
     def verify_stage(self) -> None:
-        """Read each piece back from the device (O_DIRECT) as soon as it is written.
-
-        Pieces of an extent are written in order, so the digest of what the disk holds
-        grows piece by piece and the read-back ends with the last write, not an
-        extent's worth later.
+        """Read each written buffer back from the device (O_DIRECT) as soon as it is written,
+        and compare it with the buffer's own bytes (the hash stage checked those against
+        the bmap or the manifest): the read-back ends with the last write.
         """
-        current: hashlib._Hash | None = None
-        current_i = -1
         with mmap.mmap(-1, self.chunk_size + 2 * self.align) as buf:
             view = memoryview(buf)
             try:
                 while True:
-                    item = self._get(self.to_verify)
-                    if item is None:
+                    chunk = self._get(self.to_verify)
+                    if chunk is None:
                         break
-                    i, disk, length = item
                     t = time.perf_counter()
-                    if i != current_i:
-                        current, current_i = hashlib.new(self.algorithm), i
-                    assert current is not None
-                    hash_device_into(
-                        current, self.fd, disk, disk + length, view, self.align, self.progress
-                    )
-                    if disk + length == self.extents[i].end:
-                        self.found[i] = current.hexdigest()
-                        current, current_i = None, -1
+                    for i, disk, off, length in chunk.pieces:
+                        expected = chunk.view[off : off + length]
+                        if not compare_device(
+                            self.fd, disk, expected, view, self.align, self.progress
+                        ):
+                            self.differ.add(i)
+                        if disk + length == self.extents[i].end:
+                            self.checked.add(i)
                     self.busy["verify"] += time.perf_counter() - t
+                    self._release(chunk)
             finally:
                 view.release()
 
     def mismatches(self) -> list[Mismatch]:
+        """The extents whose disk bytes differ, with the digest of what the disk holds."""
         out = []
-        for i, found in sorted(self.found.items()):
-            expected = self.hashed.get(i)
-            if expected is not None and found != expected:
-                out.append(Mismatch(self.extents[i].start, self.extents[i].end, expected, found))
+        with mmap.mmap(-1, self.chunk_size + 2 * self.align) as buf:
+            view = memoryview(buf)
+            try:
+                for i in sorted(self.differ):
+                    extent = self.extents[i]
+                    found = hash_device_range(
+                        self.fd, extent.start, extent.end, self.algorithm, view, self.align
+                    )
+                    expected = self.hashed.get(i) or extent.checksum or ""
+                    out.append(Mismatch(extent.start, extent.end, expected, found))
+            finally:
+                view.release()
         return out
 
     def close(self) -> None:
@@ -501,31 +511,11 @@ class Mismatch:
     found: str
 
 
-def hash_device_range(
-    fd: int,
-    start: int,
-    end: int,
-    algorithm: str,
-    buf: memoryview,
-    align: int,
-    progress: Progress | None = None,
-) -> str:
-    """Hash bytes ``start..end`` of ``fd`` read with aligned (O_DIRECT-safe) reads into ``buf``."""
-    h = hashlib.new(algorithm)
-    hash_device_into(h, fd, start, end, buf, align, progress)
-    return h.hexdigest()
-
-
-def hash_device_into(
-    h: hashlib._Hash,
-    fd: int,
-    start: int,
-    end: int,
-    buf: memoryview,
-    align: int,
-    progress: Progress | None = None,
-) -> None:
-    """Feed bytes ``start..end`` of ``fd`` to ``h``, read as :func:`hash_device_range` does."""
+def read_device(
+    fd: int, start: int, end: int, buf: memoryview, align: int
+) -> Iterator[tuple[int, memoryview]]:
+    """Bytes ``start..end`` of ``fd`` as ``(offset, view)`` pieces, read with aligned
+    (O_DIRECT-safe) reads into ``buf``; each view is valid until the next piece."""
     step = len(buf) - 2 * align
     pos = start
     while pos < end:
@@ -535,10 +525,43 @@ def hash_device_into(
         got = pread_exact(fd, buf[:length], lo)
         if got < hi - lo:
             raise WriteError(f"the target ends before offset {hi}")
-        h.update(buf[pos - lo : hi - lo])
-        if progress is not None:
-            progress.verified += hi - pos
+        yield pos, buf[pos - lo : hi - lo]
         pos = hi
+
+
+def hash_device_range(
+    fd: int,
+    start: int,
+    end: int,
+    algorithm: str,
+    buf: memoryview,
+    align: int,
+    progress: Progress | None = None,
+) -> str:
+    """Hash bytes ``start..end`` of ``fd`` (see :func:`read_device`)."""
+    h = hashlib.new(algorithm)
+    for _pos, piece in read_device(fd, start, end, buf, align):
+        h.update(piece)
+        if progress is not None:
+            progress.verified += len(piece)
+    return h.hexdigest()
+
+
+def compare_device(
+    fd: int,
+    start: int,
+    expected: memoryview,
+    buf: memoryview,
+    align: int,
+    progress: Progress | None = None,
+) -> bool:
+    """Whether ``fd`` holds ``expected`` at ``start`` (see :func:`read_device`)."""
+    equal = True
+    for pos, piece in read_device(fd, start, start + len(expected), buf, align):
+        equal = same(piece, expected[pos - start : pos - start + len(piece)]) and equal
+        if progress is not None:
+            progress.verified += len(piece)
+    return equal
 
 
 def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
@@ -603,6 +626,7 @@ def write_image(
     workers: int | None = None,
     before_write: Callable[[], None] | None = None,
     skip_zero: bool = False,
+    hash_extents: bool = True,
 ) -> WriteResult:
     """Stream ``image_size`` bytes from ``stream``, write ``extents`` to ``fd``, then flush.
 
@@ -619,8 +643,10 @@ def write_image(
     hashed; nothing is written before it returns, and its exception ends the flash.
     With ``skip_zero`` (only when the whole disk is proven to hold zeros, e.g. by a
     fully verified zero wipe just before) pieces that are all zeros are not written:
-    the disk holds them already. The read-back still reads and hashes them, so a
+    the disk holds them already. The read-back still reads and compares them, so a
     wrong claim ends in a mismatch, never in a bad disk passing.
+    Without ``hash_extents`` the extents are not hashed (no ``digests``): only when the
+    caller vouches for the stream's bytes another way (a stamp, see stamps.py).
     Raises on the first problem; what was written by then is not a usable system.
     """
     if isinstance(stream, FramedImage):
@@ -632,10 +658,12 @@ def write_image(
     start = time.monotonic()
     pipe = _Pipeline(
         stream, fd, image_size, extents, algorithm, chunk_size, pool, full_hash, verify,
-        workers or decompress_workers(), before_write,
+        workers or decompress_workers(), before_write, hash_extents,
     )  # fmt: skip
     pipe.skip_zero = skip_zero
-    stages = [pipe.read_stage, pipe.hash_stage, pipe.write_stage]
+    stages = [pipe.read_stage, pipe.write_stage]
+    if hash_extents:
+        stages.append(pipe.hash_stage)
     if before_write is not None:
         stages.append(pipe.gate_stage)
     if full_hash:
@@ -677,9 +705,9 @@ def write_image(
         os.fsync(fd)
     except OSError as exc:
         raise WriteError(f"flushing the target failed: {exc.strerror}") from None
-    if len(pipe.digests) != len(extents):
+    if hash_extents and len(pipe.digests) != len(extents):
         raise WriteError("internal error: not every extent was hashed")
-    if verify and len(pipe.found) != len(extents):
+    if verify and len(pipe.checked) != len(extents):
         raise WriteError("internal error: not every extent was read back")
     return WriteResult(
         image_sha256=pipe.full.hexdigest() if full_hash else None,

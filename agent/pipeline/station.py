@@ -502,6 +502,7 @@ class Pipeline:
             asset_tag=report.asset_tag,
             provision=self.config.image.provision,
             cache_dir=self.config.cache_dir,
+            stamp_dir=self.config.stamp_dir,
             sys_root=self.root,
             # what this run's wipe proved about this very disk lets the flash leave the
             # image's zero runs alone; not after an interruption (a half-done flash or

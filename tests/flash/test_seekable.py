@@ -5,6 +5,7 @@ success."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import struct
@@ -214,6 +215,67 @@ def test_flash_of_our_image_checks_the_bmap_and_the_file(kit: ImageKit, loop: st
         SystemRunner(),
     ).record
     assert full.verified and "checked in full" in (full.verification_method or "")
+
+
+@needs_loops
+@pytest.mark.root
+def test_a_repeat_flash_hashes_nothing_a_stamp_proved_and_still_reads_everything_back(
+    kit: ImageKit, loop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first flash of our image checks every range against the bmap and keeps a stamp of
+    that; the next flash of the same compressed file hashes no range (its sha256, checked
+    before the disk is touched, stands in) but still compares every byte on the disk. The
+    stamp vouches only for that bmap, and a disk that lies is caught without any hash."""
+    stamps = tmp_path / "stamps"
+    manifest = kit.image.full_manifest(kit.file("seekable"))
+    hashed: list[int] = []
+    real_update = writer_mod._Pipeline.hash_stage
+
+    def counting(self: writer_mod._Pipeline) -> None:
+        hashed.append(1)
+        real_update(self)
+
+    monkeypatch.setattr(writer_mod._Pipeline, "hash_stage", counting)
+    opts = FlashOptions(str(manifest), loop, provision=False, fit=False, stamp_dir=stamps)
+    first = flash(opts, SystemRunner()).record
+    assert "checked against the bmap" in (first.verification_method or "") and hashed
+    (stamp,) = stamps.iterdir()
+    assert (
+        json.loads(stamp.read_text())["bmap_sha256"]
+        == json.loads(manifest.read_text())["bmap_sha256"]
+    )
+    hashed.clear()
+    with open(loop, "r+b", buffering=0) as fh:  # the next laptop's disk: other bytes
+        fh.write(b"\xa5" * kit.image.size)
+    second = flash(opts, SystemRunner()).record
+    method = second.verification_method or ""
+    assert second.verified and not hashed
+    assert "range sha256s vouched by an earlier check" in method and "read back" in method
+    disk, raw = _device_bytes(loop, kit.image.size), kit.image.raw.read_bytes()
+    for r in parse_bmap(kit.image.bmap.read_bytes(), "bmap").ranges:  # what was written
+        assert disk[r.start : r.end] == raw[r.start : r.end]
+
+    # a disk that keeps other bytes than it was given: the byte compare catches it
+    real = writer_mod.pwrite_all
+
+    def lying(fd: int, data: memoryview, offset: int) -> None:
+        real(fd, data, offset)
+        if offset == 0:
+            with open(loop, "r+b", buffering=0) as fh:
+                fh.write(b"X" * 512)
+                os.fsync(fh.fileno())
+
+    monkeypatch.setattr(writer_mod, "pwrite_all", lying)
+    with pytest.raises(FlashFailedError, match="read-back found 1 range"):
+        flash(opts, SystemRunner())
+    monkeypatch.setattr(writer_mod, "pwrite_all", real)
+
+    # a stamp of another bmap's ranges (the manifest now names another): hashed again
+    hashed.clear()
+    data = json.loads(stamp.read_text())
+    stamp.write_text(json.dumps({**data, "bmap_sha256": "0" * 64}))
+    third = flash(opts, SystemRunner()).record
+    assert "checked against the bmap" in (third.verification_method or "") and hashed
 
 
 @needs_loops

@@ -21,7 +21,7 @@ from agent.pipeline.station import NotConfirmedError, Pipeline
 from agent.report.schema import Mode, Report
 from agent.runner import SystemRunner
 from agent.signing import verify
-from tests.pipeline.conftest import Bench, MiB, count_markers, needs_root
+from tests.pipeline.conftest import Bench, MiB, count_markers, needs_root, plant_markers
 
 pytestmark = needs_root
 ROOT = Path(__file__).parent.parent.parent
@@ -58,6 +58,25 @@ def test_headless_intake_wipes_flashes_grades_and_spools(bench: Bench) -> None:
     assert verify(data, report.signature.value, report.station.public_key)
     assert "== grade" in log and "wipe" in log
     assert not (bench.config.state_dir / "run.json").exists()  # the run is over
+
+
+def test_the_next_laptop_is_flashed_on_what_the_first_flash_proved(bench: Bench) -> None:
+    """A station flashes one image to laptop after laptop: the first flash hashes the whole
+    image and keeps a stamp; the next one checks only that the compressed file is the same
+    (and still reads every byte back from the disk)."""
+    assert run_headless(bench.config, runner=SystemRunner(), out=io.StringIO()) == 0
+    for dev, size in zip(bench.disks, bench.sizes, strict=True):
+        plant_markers(dev, size)  # the next donor's laptop
+    bench.config.headless.asset_tag = "DB-T-0002"
+    assert run_headless(bench.config, runner=SystemRunner(), out=io.StringIO()) == 0
+    first, second = sorted(_outbox_reports(bench), key=lambda r: r.asset_tag or "")
+    assert "checked in full" in (first.images[0].verification_method or "")
+    method = second.images[0].verification_method or ""
+    assert second.images[0].verified and "read back" in method
+    assert "image sha256 vouched by an earlier check of this compressed file" in method
+    assert len(list(bench.config.stamp_dir.iterdir())) == 1
+    for dev in bench.disks:
+        assert count_markers(dev) == 0
 
 
 def test_nothing_is_wiped_without_consent(bench: Bench) -> None:
