@@ -159,12 +159,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--full-check",
         action="store_true",
-        help="hash the whole raw image even if this file was verified in full before",
+        help="hash the whole raw image even if a stamp vouches for this file",
     )
     p.add_argument(
         "--stamp-dir",
         type=Path,
-        help="where stamps of fully verified image files are kept (default /var/cache/digibench)",
+        help="where stamps of verified image files are kept "
+        "(default /var/cache/digibench/verified)",
     )
     p.add_argument("--report", type=Path, help="write the image record (JSON) here")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
