@@ -80,17 +80,25 @@ def test_the_summary_prints_a_line_per_suite_and_fails_on_skips_and_missing_suit
     assert "FAILED: suite e2e did not run" in missing.stdout
 
 
-def test_the_summary_names_each_failed_test_with_its_message(tmp_path: Path) -> None:
+def _results(tmp_path: Path, suite: str, xml: str) -> Path:
+    """A results folder holding one suite's JUnit XML."""
     results = tmp_path / "results"
     results.mkdir()
-    (results / "fast.xml").write_text(
+    (results / f"{suite}.xml").write_text(xml)
+    return results
+
+
+def test_the_summary_names_each_failed_test_with_its_message(tmp_path: Path) -> None:
+    results = _results(
+        tmp_path,
+        "fast",
         '<testsuites><testsuite name="pytest" tests="3" failures="1" errors="1" skipped="0" '
         'time="2.0"><testcase classname="tests.erase.test_units" name="test_ok" time="0.1"/>'
         '<testcase classname="tests.erase.test_units" name="test_pass" time="0.5">'
         '<failure message="hypothesis.errors.DeadlineExceeded: 250ms&#10;more">tb</failure>'
         '</testcase><testcase classname="tests.web.test_x" name="test_fixture" time="0.1">'
         '<error message="failed on setup with &quot;OSError&quot;">tb</error></testcase>'
-        "</testsuite></testsuites>"
+        "</testsuite></testsuites>",
     )
     run = _summary(results, "--require", "fast", "--no-strict")
     assert run.returncode == 1
@@ -103,11 +111,11 @@ def test_the_summary_names_each_failed_test_with_its_message(tmp_path: Path) -> 
 
 
 def test_the_summary_fails_a_suite_that_ran_nothing(tmp_path: Path) -> None:
-    results = tmp_path / "results"
-    results.mkdir()
-    (results / "e2e.xml").write_text(
+    results = _results(
+        tmp_path,
+        "e2e",
         '<testsuites><testsuite name="pytest" tests="0" failures="0" errors="0" skipped="0" '
-        'time="0.1"/></testsuites>'
+        'time="0.1"/></testsuites>',
     )
     run = _summary(results, "--require", "e2e", "--no-strict")
     assert run.returncode == 1
