@@ -201,7 +201,8 @@ def main() -> int:
         sh("fallocate", "-l", str(size + 256 * MiB), str(target))
         loop = sh("losetup", "--find", "--show", str(target)).stdout.decode().strip()
         manifest = sibling_manifest(zst)
-        options = ["--yes", "-q", "--no-fit", "--no-provision", "--stamp-dir", str(work / "stamps")]
+        flags = ["--yes", "-q", "--no-fit", "--no-provision"]
+        options = [*flags, "--stamp-dir", str(work / "stamps")]
         ours = [str(DIGIBENCH), "flash", *options]
         # the same command without loading digibench's other subcommands at start-up
         light = [sys.executable, "-m", "agent.flash", *options]
@@ -213,7 +214,7 @@ def main() -> int:
             "bmaptool copy": ["bmaptool", "copy", "--bmap", str(bmap), str(zst), loop],
             "digibench flash": [*ours, "--report", str(work / "ours.json"), str(manifest), loop],
             "digibench flash, first of this file": [
-                str(DIGIBENCH), "flash", *options[:-1], str(work / "stamps-first"),
+                str(DIGIBENCH), "flash", *flags, "--stamp-dir", str(work / "stamps-first"),
                 "--report", str(work / "first.json"), str(manifest), loop
             ],
             "digibench flash --full-check": [

@@ -598,7 +598,7 @@ def _flash(
             Stamp(
                 manifest.sha256, manifest.size, source_sha256, source_size, compression, proved_bmap
             ),
-            by_compressed=manifest.compressed_sha256 is not None,
+            manifest.compressed_sha256,
         )
     record.duration_s = round(elapsed, 3)
     record.throughput_mb_s = round(manifest.size / elapsed / 1e6, 1) if elapsed > 0 else None

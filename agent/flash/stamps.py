@@ -81,13 +81,12 @@ def load_stamp(
     return stamp
 
 
-def save_stamp(directory: Path, stamp: Stamp, *, by_compressed: bool) -> None:
-    """Keep ``stamp``; ``by_compressed`` when the manifest named the compressed sha256."""
+def save_stamp(directory: Path, stamp: Stamp, compressed_sha256: str | None = None) -> None:
+    """Keep ``stamp`` where :func:`load_stamp` looks for it (``compressed_sha256``: the
+    manifest's, when it names one; then it is the stamp's own)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        path = _path(
-            directory, stamp.raw_sha256, stamp.compressed_sha256 if by_compressed else None
-        )
+        path = _path(directory, stamp.raw_sha256, compressed_sha256)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(stamp)))
         tmp.replace(path)

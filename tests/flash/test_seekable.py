@@ -229,11 +229,11 @@ def test_a_repeat_flash_hashes_nothing_a_stamp_proved_and_still_reads_everything
     stamps = tmp_path / "stamps"
     manifest = kit.image.full_manifest(kit.file("seekable"))
     hashed: list[int] = []
-    real_update = writer_mod._Pipeline.hash_stage
+    real_stage = writer_mod._Pipeline.hash_stage
 
     def counting(self: writer_mod._Pipeline) -> None:
         hashed.append(1)
-        real_update(self)
+        real_stage(self)
 
     monkeypatch.setattr(writer_mod._Pipeline, "hash_stage", counting)
     opts = FlashOptions(str(manifest), loop, provision=False, fit=False, stamp_dir=stamps)
