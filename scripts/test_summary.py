@@ -8,7 +8,8 @@ Each ``SUITE.xml`` in the folder is a suite (``make test`` writes ``fast`` and `
 had errors, when a required suite is missing or ran no test, or (``--strict``, the default
 under ``DIGIBENCH_STRICT=1``) when anything was skipped: a proof that skipped proved nothing.
 Each failed or erroring test is named under its suite with the first line of its message,
-so the tail of a CI log (often all that is kept) says what broke. The last line is the total,
+so the tail of a CI log (often all that is kept) says what broke; its slowest tests are
+named too, so a suite that took twice as long says where the time went. The last line is the total,
 ``ci: N passed, N failed, N skipped``.
 """
 
@@ -29,6 +30,7 @@ class Counts:
     skipped: int = 0
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
+    timings: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def ran(self) -> int:
@@ -40,6 +42,7 @@ class Counts:
         self.skipped += other.skipped
         self.seconds += other.seconds
         self.failures += other.failures
+        self.timings += other.timings
 
     def line(self) -> str:
         return f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped"
@@ -55,7 +58,15 @@ def read(path: Path) -> Counts:
         skipped = int(suite.get("skipped", 0))
         counts.add(Counts(tests - failed - skipped, failed, skipped, float(suite.get("time", 0))))
         counts.failures += [_failure(case) for case in suite.iter("testcase") if _failed(case)]
+        counts.timings += [
+            (float(case.get("time", 0)), _name(case)) for case in suite.iter("testcase")
+        ]
     return counts
+
+
+def _name(case: ET.Element) -> str:
+    where = case.get("classname", "")
+    return f"{where}::{case.get('name', '?')}" if where else case.get("name", "?")
 
 
 def _failed(case: ET.Element) -> bool:
@@ -64,8 +75,7 @@ def _failed(case: ET.Element) -> bool:
 
 def _failure(case: ET.Element) -> str:
     """``tests.x::test_y: first line of the message`` for one failed test case."""
-    where = case.get("classname", "")
-    name = f"{where}::{case.get('name', '?')}" if where else case.get("name", "?")
+    name = _name(case)
     problem = case.find("failure")
     if problem is None:
         problem = case.find("error")
@@ -83,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=os.environ.get("DIGIBENCH_STRICT", "") not in ("", "0"),
         help="a skipped test fails the run (default under DIGIBENCH_STRICT=1)",
+    )
+    parser.add_argument(
+        "--slowest", type=int, default=3, metavar="N", help="name each suite's N slowest tests"
     )
     args = parser.parse_args(argv)
     files = {p.stem: p for p in sorted(args.results.glob("*.xml"))} if args.results.is_dir() else {}
@@ -104,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {suite:<12} {counts.line()} ({counts.seconds / 60:.1f} min)")
         for failure in counts.failures:
             print(f"      failed: {failure}")
+        for seconds, name in sorted(counts.timings, key=lambda t: (-t[0], t[1]))[: args.slowest]:
+            print(f"      slowest: {seconds:6.1f} s {name}")
         if counts.failed:
             problems.append(f"suite {suite}: {counts.failed} failed")
         if counts.ran == 0:

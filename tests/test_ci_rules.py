@@ -107,7 +107,11 @@ def test_the_summary_names_each_failed_test_with_its_message(tmp_path: Path) -> 
         in run.stdout
     )
     assert 'failed: tests.web.test_x::test_fixture: failed on setup with "OSError"' in run.stdout
-    assert "test_ok" not in run.stdout
+    assert "failed: tests.erase.test_units::test_ok" not in run.stdout
+    slowest = [line.split()[1:] for line in run.stdout.splitlines() if "slowest:" in line]
+    assert slowest == [["0.5", "s", "tests.erase.test_units::test_pass"],
+                       ["0.1", "s", "tests.erase.test_units::test_ok"],
+                       ["0.1", "s", "tests.web.test_x::test_fixture"]]  # fmt: skip
 
 
 def test_the_summary_fails_a_suite_that_ran_nothing(tmp_path: Path) -> None:

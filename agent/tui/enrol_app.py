@@ -170,6 +170,12 @@ class EnrolApp(App[int]):
         self.switch_screen(AddressScreen(self.server))
         self._search()
 
+    def on_unmount(self) -> None:
+        """However the app ends (a key, an error), the pairing worker stops waiting: the
+        program cannot exit before that thread returns, which could take the code's
+        15 minutes."""
+        self.stop.set()
+
     # ---------------------------------------------------------------- app keys
 
     def action_quit_unpaired(self) -> None:

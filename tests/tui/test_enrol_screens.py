@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from textual.pilot import Pilot
 
 from agent.config import load_config
@@ -107,7 +109,12 @@ async def test_found_on_the_network_approved_in_the_web_ui(
 
 
 def _has_code(app: EnrolApp) -> bool:
-    return isinstance(app.screen, PairingScreen) and app.screen.pairing is not None
+    """The code is on the screen, not only known to it: the screen redraws itself with
+    the code after the server answered (a later turn of the event loop)."""
+    screen = app.screen
+    if not isinstance(screen, PairingScreen) or screen.pairing is None:
+        return False
+    return screen.pairing.user_code in screen_text(app)
 
 
 async def test_refused_in_the_web_ui_then_pair_again(
@@ -128,6 +135,30 @@ async def test_refused_in_the_web_ui_then_pair_again(
         assert isinstance(app.screen, AddressScreen)
         await pilot.press("f10")
     assert app.return_value == 1
+    assert not (tmp_path / "station.toml").exists()
+
+
+async def test_an_app_that_ends_while_waiting_stops_the_pairing_thread(
+    central: ServerProcess, tmp_path: Path
+) -> None:
+    """An app that ends some other way than the quit key (an error, a test that failed)
+    stops the wait at once; the program would otherwise not exit for 15 minutes."""
+    returned = threading.Event()
+
+    class Session(requests.Session):
+        def close(self) -> None:  # the pairing worker's last step
+            super().close()
+            returned.set()
+
+    app = _app(tmp_path, central.url, session=Session)
+    async with app.run_test(size=(80, 25)) as pilot:
+        await pilot.press("enter")
+        await _until(pilot, lambda: _has_code(app), "a pairing code")
+        app.exit(1)  # not the quit key: nothing but the app's end can stop the wait
+    try:  # a limit, not a timing: the wait polls every 5 s
+        assert await asyncio.to_thread(returned.wait, 120), "the pairing still waits"
+    finally:
+        app.stop.set()  # a failed run ends here instead of waiting out the code
     assert not (tmp_path / "station.toml").exists()
 
 
