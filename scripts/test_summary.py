@@ -9,8 +9,8 @@ had errors, when a required suite is missing or ran no test, or (``--strict``, t
 under ``DIGIBENCH_STRICT=1``) when anything was skipped: a proof that skipped proved nothing.
 Each failed or erroring test is named under its suite with the first line of its message,
 so the tail of a CI log (often all that is kept) says what broke; its slowest tests are
-named too, so a suite that took twice as long says where the time went. The last line is the total,
-``ci: N passed, N failed, N skipped``.
+named too, so a suite that took twice as long says where the time went. The last line is
+the total, ``ci: N passed, N failed, N skipped``.
 """
 
 from __future__ import annotations
