@@ -52,6 +52,8 @@ sys.path.insert(0, str(REPO))
 from agent.flash.manifest import describe_image, dump_manifest, sibling_manifest  # noqa: E402
 from agent.flash.seekable import compress_image, read_seek_table  # noqa: E402
 
+from throttle import Throttle  # noqa: E402
+
 DIGIBENCH = Path(sys.executable).with_name("digibench")
 MiB = 1 << 20
 ESP_SECTORS = 256 * MiB // 512
@@ -158,6 +160,67 @@ def timed(argv: list[str] | str, source: Path) -> tuple[float, float]:
     return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
+Times = dict[str, list[float]]
+
+
+def _runs(
+    cases: dict[str, list[str] | str], sources: dict[str, Path], runs: int, work: Path
+) -> tuple[Times, Times, list[float]]:
+    """Every case once per run, interleaved, so drift hits all alike: wall and CPU seconds."""
+    times: Times = {name: [] for name in cases}
+    cpu: Times = {name: [] for name in cases}
+    loads = []
+    for run in range(runs):
+        for name, argv in cases.items():
+            shutil.rmtree(work / "stamps-first", ignore_errors=True)
+            wall, used = timed(argv, sources[name])
+            times[name].append(wall)
+            cpu[name].append(used)
+        loads.append(os.getloadavg()[0])
+        line = ", ".join(f"{t[-1]:.2f}s" for t in times.values())
+        print(f"run {run + 1}/{runs} (load {loads[-1]:.1f}): {line}")
+    return times, cpu, loads
+
+
+def _results(times: Times, cpu: Times, loads: list[float], size: int, work: Path) -> None:
+    record = json.loads((work / "ours.json").read_text())
+    first = json.loads((work / "first.json").read_text())
+    full = json.loads((work / "full.json").read_text())
+    single_record = json.loads((work / "single.json").read_text())
+    assert record["verified"] and "vouched by an earlier" in record["verification_method"]
+    assert first["verified"] and "against the bmap" in first["verification_method"], first
+    assert full["verified"] and "in full" in full["verification_method"], full
+    assert single_record["verified"], single_record
+    best = {name: statistics.median(t) for name, t in times.items()}
+    ref = best["dd raw image (reference)"]
+    peer = best["bmaptool copy"]
+    print(f"\nload average (1 min) after each run: {', '.join(f'{x:.1f}' for x in loads)}"
+          f" on {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"{'method':36} {'median s':>9} {'MB/s':>6} {'vs dd raw':>10} {'vs bmaptool':>12}"
+          f" {'CPU s':>6}")  # fmt: skip
+    for name, t in best.items():
+        used = statistics.median(cpu[name])
+        print(f"{name:36} {t:9.2f} {size / t / 1e6:6.0f} {ref / t:9.2f}x {peer / t:11.2f}x"
+              f" {used:6.2f}")  # fmt: skip
+    print(f"\ndigibench flash vs bmaptool copy on the same .zst, read-back on: "
+          f"{peer / best['digibench flash']:.2f}x (target >= 2.0x), with --full-check "
+          f"{peer / best['digibench flash --full-check']:.2f}x; each wrote "
+          f"{record['bytes_written'] / 1e6:.0f} MB in {record['ranges']} ranges "
+          "and read them back")  # fmt: skip
+    print(f"the first flash of a file (ranges hashed against the bmap, stamp kept): "
+          f"{peer / best['digibench flash, first of this file']:.2f}x")  # fmt: skip
+    one = best["bmaptool copy, 1-frame .zst"] / best["digibench flash, 1-frame .zst"]
+    print(f"on a single-frame .zst: digibench flash vs bmaptool copy {one:.2f}x")
+    # the two timed seconds apart in each run: robust to the machine's load drifting
+    pairs = zip(times["bmaptool copy"], times["digibench flash"], strict=True)
+    per_run = [b / d for b, d in pairs]
+    print("per run, bmaptool copy time / digibench flash time: "
+          + ", ".join(f"{r:.2f}x" for r in per_run)
+          + f" (median {statistics.median(per_run):.2f}x)")  # fmt: skip
+    print(f"inside digibench (write + read-back, no start-up), last run: "
+          f"{record['duration_s']:.2f} s, --full-check {full['duration_s']:.2f} s")  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--size-gib", type=float, default=2.0)
@@ -173,7 +236,14 @@ def main() -> int:
         "that leaves the other machine's I/O out of the figures)",
     )
     ap.add_argument("--reuse", type=Path, help="a directory kept by --keep: skip the build")
+    ap.add_argument(
+        "--disk-mbps",
+        type=int,
+        default=1000,
+        help="rate (MB/s) the target is held to for the disk-bound lines; 0 skips them",
+    )
     args = ap.parse_args()
+    bound_skip = "--disk-mbps 0" if args.disk_mbps <= 0 else Throttle.available()
     if os.geteuid() != 0:
         print("bench/flash.py needs root (loop devices)", file=sys.stderr)
         return 2
@@ -230,60 +300,22 @@ def main() -> int:
                 *ours, "--report", str(work / "single.json"), str(sibling_manifest(single)), loop
             ],
         }  # fmt: skip
-        times: dict[str, list[float]] = {name: [] for name in cases}
-        cpu: dict[str, list[float]] = {name: [] for name in cases}
         sources = {name: raw if name.startswith("dd raw") else zst for name in cases}
         sources.update({name: single for name in cases if "1-frame" in name})
-        loads = []
         # a station flashes one file to many laptops: "digibench flash" is a repeat flash,
         # after the first one (untimed here, timed on its own line) left its stamp
         subprocess.run(cases["digibench flash"], check=True, capture_output=True)
         subprocess.run(cases["digibench flash, 1-frame .zst"], check=True, capture_output=True)
-        for run in range(args.runs):
-            for name, argv in cases.items():  # interleaved, so drift hits all alike
-                shutil.rmtree(work / "stamps-first", ignore_errors=True)
-                wall, used = timed(argv, sources[name])
-                times[name].append(wall)
-                cpu[name].append(used)
-            loads.append(os.getloadavg()[0])
-            line = ", ".join(f"{t[-1]:.2f}s" for t in times.values())
-            print(f"run {run + 1}/{args.runs} (load {loads[-1]:.1f}): {line}")
-        record = json.loads((work / "ours.json").read_text())
-        first = json.loads((work / "first.json").read_text())
-        full = json.loads((work / "full.json").read_text())
-        single_record = json.loads((work / "single.json").read_text())
-        assert record["verified"] and "vouched by an earlier" in record["verification_method"]
-        assert first["verified"] and "against the bmap" in first["verification_method"], first
-        assert full["verified"] and "in full" in full["verification_method"], full
-        assert single_record["verified"], single_record
-        best = {name: statistics.median(t) for name, t in times.items()}
-        ref = best["dd raw image (reference)"]
-        peer = best["bmaptool copy"]
-        print(f"\nload average (1 min) after each run: {', '.join(f'{x:.1f}' for x in loads)}"
-              f" on {os.cpu_count()} CPUs")  # fmt: skip
-        print(f"{'method':36} {'median s':>9} {'MB/s':>6} {'vs dd raw':>10} {'vs bmaptool':>12}"
-              f" {'CPU s':>6}")  # fmt: skip
-        for name, t in best.items():
-            used = statistics.median(cpu[name])
-            print(f"{name:36} {t:9.2f} {size / t / 1e6:6.0f} {ref / t:9.2f}x {peer / t:11.2f}x"
-                  f" {used:6.2f}")  # fmt: skip
-        print(f"\ndigibench flash vs bmaptool copy on the same .zst, read-back on: "
-              f"{peer / best['digibench flash']:.2f}x (target >= 2.0x), with --full-check "
-              f"{peer / best['digibench flash --full-check']:.2f}x; each wrote "
-              f"{record['bytes_written'] / 1e6:.0f} MB in {record['ranges']} ranges "
-              "and read them back")  # fmt: skip
-        print(f"the first flash of a file (ranges hashed against the bmap, stamp kept): "
-              f"{peer / best['digibench flash, first of this file']:.2f}x")  # fmt: skip
-        one = best["bmaptool copy, 1-frame .zst"] / best["digibench flash, 1-frame .zst"]
-        print(f"on a single-frame .zst: digibench flash vs bmaptool copy {one:.2f}x")
-        # the two timed seconds apart in each run: robust to the machine's load drifting
-        pairs = zip(times["bmaptool copy"], times["digibench flash"], strict=True)
-        per_run = [b / d for b, d in pairs]
-        print("per run, bmaptool copy time / digibench flash time: "
-              + ", ".join(f"{r:.2f}x" for r in per_run)
-              + f" (median {statistics.median(per_run):.2f}x)")  # fmt: skip
-        print(f"inside digibench (write + read-back, no start-up), last run: "
-              f"{record['duration_s']:.2f} s, --full-check {full['duration_s']:.2f} s")  # fmt: skip
+        print(f"\n== a loop device over a file in {target.parent}, as fast as that store")
+        results = _runs(cases, sources, args.runs, work)
+        _results(*results, size, work)
+        if bound_skip is None:
+            print(f"\n== the same loop device held to {args.disk_mbps} MB/s: the disk is the limit")
+            with Throttle([loop], args.disk_mbps * 1_000_000):
+                results = _runs(cases, sources, args.runs, work)
+            _results(*results, size, work)
+        else:
+            print(f"\n(disk-bound lines skipped: {bound_skip})")
     finally:
         if loop:
             subprocess.run(["partx", "-d", loop], capture_output=True, check=False)
