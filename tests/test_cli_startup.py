@@ -88,3 +88,21 @@ def test_the_summary_is_the_one_the_command_module_uses() -> None:
         importlib.import_module(command.module).register(sub)
         helps = {a.dest: a.help for a in sub._choices_actions}
         assert helps[name] == command.summary, name
+
+
+def test_a_flash_starts_writing_before_it_needs_pydantic() -> None:
+    """The flash engine, its manifest and the target's safety checks import no pydantic:
+    the record's schema is imported while the write runs (engine._Preload), not before."""
+    probe = (
+        "import json, sys\n"
+        "import agent.flash.engine, agent.flash.manifest, agent.probes.block\n"
+        "print(json.dumps(sorted(h for h in json.loads(sys.stdin.read()) if h in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        input=json.dumps(HEAVY),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert set(json.loads(out.stdout)) <= {"zstandard"}

@@ -30,18 +30,22 @@ outright instead of failing halfway through a flash.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import importlib
 import logging
 import os
 import shutil
 import stat
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from agent.errors import DigibenchError, InputError
@@ -74,12 +78,13 @@ from agent.flash.writer import (
     whole_image_extents,
     write_image,
 )
-from agent.probes.block import device_in_use, list_disks
-from agent.report.schema import ErasureRecord, ErasureResult, ImageRecord
+from agent.probes.block import device_in_use, disk_serial
 from agent.runner import Runner
 
-if TYPE_CHECKING:  # requests is imported only when a URL is fetched (start-up time)
-    import requests
+if TYPE_CHECKING:
+    import requests  # imported only when a URL is fetched (start-up time)
+
+    from agent.report.schema import ErasureRecord, ImageRecord
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +287,7 @@ def check_target(device: str, needed: int, sys_root: Path) -> Target:
         )
     serial = None
     try:
-        serial = next((d.serial for d in list_disks(sys_root) if d.name == name), None)
+        serial = disk_serial(sys_root, name)
     except (OSError, DigibenchError) as exc:
         log.warning("cannot read the serial number of %s: %s", device, exc)
     return Target(device, name, size, serial)
@@ -326,6 +331,8 @@ def bmap_vouches(manifest: Manifest, block_map: BlockMap | None) -> bool:
 def proves_zeros(record: ErasureRecord, target: Target) -> bool:
     """Whether ``record`` proves every byte of ``target`` reads as zero: a zero overwrite,
     erased without exceptions, read back in full, of a disk of this size and serial."""
+    from agent.report.schema import ErasureResult
+
     return (
         record.result is ErasureResult.ERASED
         and record.method.split("+")[-1] == "overwrite-zero"
@@ -388,9 +395,12 @@ def flash(
             on_phase(name)
 
     phase("check")
+    if len(opts.device) > 256:  # what an ImageRecord holds; it is made only after the write
+        raise InputError(f"the device path is longer than 256 characters: {opts.device[:64]}…")
     resolved = resolve(opts, session)
     manifest = resolved.manifest
-    record = ImageRecord(
+    # the record's fields, made an ImageRecord once the write is done (see _image_record)
+    fields: dict[str, Any] = dict(
         name=manifest.name,
         version=manifest.version,
         sha256=manifest.sha256,
@@ -400,23 +410,47 @@ def flash(
     )
     try:
         hostname = opts.hostname or (hostname_for(opts.asset_tag) if opts.asset_tag else None)
-        return _flash(opts, runner, resolved, record, hostname, progress, session, phase)
+        return _flash(opts, runner, resolved, fields, hostname, progress, session, phase)
     except FlashFailedError:
         raise
     except (DigibenchError, OSError) as exc:
         message = exc.message if isinstance(exc, DigibenchError) else str(exc)
         hint = exc.hint if isinstance(exc, DigibenchError) else None
-        record.verified = False
-        record.errors.append(message[:4000])
-        record.finished_at = _now()
-        raise FlashFailedError(message, record, hint=hint) from exc
+        fields["verified"] = False
+        fields.setdefault("errors", []).append(message[:4000])
+        fields["finished_at"] = _now()
+        raise FlashFailedError(message, _image_record(fields), hint=hint) from exc
+
+
+class _Preload(threading.Thread):
+    """Import a module in the background while the main thread waits on the disk.
+
+    The record's schema needs pydantic, which a flash from the command line has not
+    imported yet: a tenth of a second at start-up that the write can hide instead.
+    The write's threads spend their time in zstd, the kernel and hashlib, with the
+    GIL released, so the import costs them little.
+    """
+
+    def __init__(self, module: str) -> None:
+        super().__init__(name=f"import-{module}", daemon=True)
+        self.module = module
+
+    def run(self) -> None:
+        with contextlib.suppress(Exception):  # the main thread's own import will raise it
+            importlib.import_module(self.module)
+
+
+def _image_record(fields: dict[str, Any]) -> ImageRecord:
+    from agent.report.schema import ImageRecord
+
+    return ImageRecord(**fields)
 
 
 def _flash(
     opts: FlashOptions,
     runner: Runner,
     resolved: Resolved,
-    record: ImageRecord,
+    fields: dict[str, Any],
     hostname: str | None,
     progress: ProgressCallback | None,
     session: requests.Session | None,
@@ -424,10 +458,10 @@ def _flash(
 ) -> FlashOutcome:
     manifest = resolved.manifest
     load_block_map(resolved, session)
-    record.ranges = len(resolved.block_map.ranges) if resolved.block_map else 0
+    fields["ranges"] = len(resolved.block_map.ranges) if resolved.block_map else 0
     compression = manifest.compression or compression_of(resolved.image_ref)
     target = check_target(opts.device, manifest.size, opts.sys_root)
-    record.target_disk_serial = target.serial
+    fields["target_disk_serial"] = target.serial
 
     image_ref = resolved.image_ref
     #: sha256 of the compressed file, once known (download or local check)
@@ -512,7 +546,7 @@ def _flash(
 
     skip_zero = opts.zeroed_by is not None and proves_zeros(opts.zeroed_by, target)
     phase("write")
-    record.started_at = _now()
+    fields["started_at"] = _now()
     t0 = time.monotonic()
     stream: ImageStream | FramedImage
     if table is not None and table.max_frame_size <= MAX_FRAME_SIZE:
@@ -524,10 +558,12 @@ def _flash(
         )
 
     def counted(p: Progress) -> None:
-        record.bytes_written = p.written  # true even when the write fails half-way
+        fields["bytes_written"] = p.written  # true even when the write fails half-way
         if progress:
             progress(p)
 
+    if "agent.report.schema" not in sys.modules:
+        _Preload("agent.report.schema").start()  # needed once the write is done
     try:
         fd = open_exclusive(opts.device)
         try:
@@ -543,7 +579,7 @@ def _flash(
                 skip_zero=skip_zero,
                 hash_extents=hash_ranges,
             )
-            record.bytes_written = result.bytes_written
+            fields["bytes_written"] = result.bytes_written
             if check_source is not None:
                 source_sha256 = hashed[0]
             if isinstance(stream, ImageStream) and stream.source is not None:
@@ -588,8 +624,8 @@ def _flash(
             f"image, first at bytes {first.start}-{first.end}",
             hint="the disk may be failing; do not use it",
         )
-    record.verified = True
-    record.verification_method = f"{method}; {image_check}"[:256]
+    fields["verified"] = True
+    fields["verification_method"] = f"{method}; {image_check}"[:256]
     if opts.stamp_dir is not None and compressed and source_sha256 is not None and hash_ranges:
         # what this flash proved of this compressed file: the whole image, or the bmap's ranges
         proved_bmap = None if full_hash else manifest.bmap_sha256
@@ -600,22 +636,23 @@ def _flash(
             ),
             manifest.compressed_sha256,
         )
-    record.duration_s = round(elapsed, 3)
-    record.throughput_mb_s = round(manifest.size / elapsed / 1e6, 1) if elapsed > 0 else None
-    outcome = FlashOutcome(record)
-
+    fields["duration_s"] = round(elapsed, 3)
+    fields["throughput_mb_s"] = round(manifest.size / elapsed / 1e6, 1) if elapsed > 0 else None
+    fit_result = None
     if opts.fit:
         phase("fit")
-        outcome.fit = fit_to_disk(runner, opts.device, target.size)
-        record.fitted = outcome.fit.grown_partition is not None
+        fit_result = fit_to_disk(runner, opts.device, target.size)
+        fields["fitted"] = fit_result.grown_partition is not None
+    provisioned_files: list[str] = []
     if opts.provision:
         phase("provision")
         prov = provision_device(
             runner, opts.device, hostname, templates=opts.templates, sys_root=opts.sys_root
         )
-        record.provisioned = True
-        record.hostname = prov.hostname
-        outcome.provisioned_files = prov.changed
-    record.finished_at = _now()
+        fields["provisioned"] = True
+        fields["hostname"] = prov.hostname
+        provisioned_files = prov.changed
+    fields["finished_at"] = _now()
+    outcome = FlashOutcome(_image_record(fields), fit_result, provisioned_files)
     phase("done")
     return outcome

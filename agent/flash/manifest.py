@@ -14,43 +14,86 @@ Optional: ``compression`` (raw, zst, xz, gz; else guessed from the image name),
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any, Literal, get_args
 
 from agent.errors import InputError
 
 Compression = Literal["raw", "zst", "xz", "gz"]
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Ref = Annotated[str, Field(min_length=1, max_length=2048)]
+COMPRESSIONS: tuple[str, ...] = get_args(Compression)
 
 #: Suffix of a compressed image file -> compression.
 SUFFIXES: dict[str, Compression] = {".zst": "zst", ".zstd": "zst", ".xz": "xz", ".gz": "gz"}
 MANIFEST_SUFFIX = ".manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class Manifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(frozen=True)
+class Manifest:
+    """A checked manifest: construct it only through :func:`parse_manifest` or with
+    values you made (``describe_image``); ``__post_init__`` checks them either way.
 
-    name: Annotated[str, Field(min_length=1, max_length=128)]
-    version: Annotated[str, Field(min_length=1, max_length=128)]
-    size: Annotated[int, Field(gt=0)]
-    sha256: Sha256
-    image: Ref
-    bmap: Ref | None = None
+    A plain dataclass, not a pydantic model: every flash reads one before anything
+    else, and pydantic's import alone costs a flash a tenth of a second at start-up.
+    """
+
+    name: str
+    version: str
+    size: int
+    sha256: str
+    image: str
+    bmap: str | None = None
     compression: Compression | None = None
-    bmap_sha256: Sha256 | None = None
-    compressed_size: Annotated[int, Field(gt=0)] | None = None
-    compressed_sha256: Sha256 | None = None
+    bmap_sha256: str | None = None
+    compressed_size: int | None = None
+    compressed_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{f.name}: {problem}"
+            for f in dataclasses.fields(self)
+            if (problem := _problem(f.name, getattr(self, f.name))) is not None
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
 
     @property
     def image_compression(self) -> Compression:
         return self.compression or compression_of(self.image)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields that are set, in the manifest's order (what the JSON holds)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+_REQUIRED = frozenset({"name", "version", "size", "sha256", "image"})
+
+
+def _problem(field: str, value: object) -> str | None:
+    """What is wrong with one field's value, or None."""
+    if value is None:
+        return "field required" if field in _REQUIRED else None
+    if field in ("size", "compressed_size"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "should be a whole number"
+        return None if value > 0 else "should be greater than 0"
+    if not isinstance(value, str):
+        return "should be a string"
+    if field in ("sha256", "bmap_sha256", "compressed_sha256"):
+        return None if _SHA256.fullmatch(value) else "should be 64 lowercase hex digits"
+    if field == "compression":
+        return None if value in COMPRESSIONS else f"should be one of {', '.join(COMPRESSIONS)}"
+    limit = 128 if field in ("name", "version") else 2048
+    if not 1 <= len(value) <= limit:
+        return f"should be 1 to {limit} characters"
+    return None
 
 
 def compression_of(name: str) -> Compression:
@@ -78,13 +121,18 @@ def parse_manifest(data: bytes, source: str) -> Manifest:
         raw = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"manifest {source} is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"manifest {source} is invalid: manifest: should be a JSON object")
+    known = {f.name for f in dataclasses.fields(Manifest)}
+    problems = [f"{key}: extra field not permitted" for key in raw if key not in known]
     try:
-        return Manifest.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'manifest'}: {e['msg']}" for e in exc.errors()
-        )
-        raise InputError(f"manifest {source} is invalid: {problems}") from None
+        values: dict[str, Any] = {key: raw.get(key) for key in known}  # missing: None, refused
+        manifest = Manifest(**values)
+    except ValueError as exc:
+        problems.insert(0, str(exc))
+    if problems:
+        raise InputError(f"manifest {source} is invalid: {'; '.join(problems)}")
+    return manifest
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -101,7 +149,7 @@ def sibling_manifest(image_path: Path) -> Path:
 
 
 def dump_manifest(manifest: Manifest) -> str:
-    return manifest.model_dump_json(indent=2, exclude_none=True) + "\n"
+    return json.dumps(manifest.as_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
 def file_sha256(path: Path) -> str:

@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.errors import InputError
 from agent.probes.sysfs import (
@@ -29,7 +30,10 @@ from agent.probes.sysfs import (
     read_uint,
     under,
 )
-from agent.report.schema import INT64_MAX, Disk, MediaType
+from agent.report.vocabulary import INT64_MAX
+
+if TYPE_CHECKING:  # imported when disks are listed: a flash's safety check needs no pydantic
+    from agent.report.schema import Disk, MediaType
 
 ROOT = Path("/")
 
@@ -483,6 +487,8 @@ def _decode_udev(value: str | None) -> str | None:
 
 
 def _media_type(transport: str | None, rotational: bool | None, base: Path) -> MediaType:
+    from agent.report.schema import MediaType
+
     if transport == "nvme":
         return MediaType.NVME
     if transport == "usb":
@@ -528,7 +534,25 @@ def _device_path(root: Path, base: Path) -> str:
     return os.path.relpath(real, root_real) if real.startswith(root_real) else real
 
 
+def _described(
+    root: Path, base: Path, name: str
+) -> tuple[dict[str, list[str]], str | None, dict[str, str | None]]:
+    """A disk's udev record, transport and identity (model, serial, ...)."""
+    devnum = read_text(base / "dev")
+    db = read_udev_db(root, devnum) if devnum else {}
+    transport = _transport(_device_path(root, base), name, db)
+    return db, transport, _identity(base, transport, db)
+
+
+def disk_serial(root: Path, name: str) -> str | None:
+    """The serial number :func:`list_disks` gives the disk ``name``, without listing them all."""
+    _check_name(name)
+    return _described(root, under(root, "/sys/block") / name, name)[2].get("serial")
+
+
 def _disk(ctx: _Context, name: str) -> Disk | None:
+    from agent.report.schema import Disk, MediaType
+
     root = ctx.index.root
     base = ctx.index.sys_block / name
     size_sectors = read_uint(base / "size")
@@ -536,10 +560,7 @@ def _disk(ctx: _Context, name: str) -> Disk | None:
         size_sectors = None  # not a real disk size
     if not _wanted(name, base, size_sectors):
         return None
-    devnum = read_text(base / "dev")
-    db = read_udev_db(root, devnum) if devnum else {}
-    transport = _transport(_device_path(root, base), name, db)
-    ident = _identity(base, transport, db)
+    db, transport, ident = _described(root, base, name)
     rotational = read_flag(base / "queue" / "rotational")
     removable = read_flag(base / "removable") is True
     is_loop = transport == "loop"

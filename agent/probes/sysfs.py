@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from agent.report.schema import INT64_MAX
+from agent.report.vocabulary import INT64_MAX
 
 #: Longest attribute we read; sysfs attributes are at most a page, EDID a few KiB.
 MAX_READ = 1 << 20

@@ -20,14 +20,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agent.report import vocabulary
+from agent.report.vocabulary import INT64_MAX as INT64_MAX
 from agent.report.vocabulary import Destination as Destination
 
 SCHEMA_VERSION = "1.0"
 
 ShortStr = Annotated[str, Field(max_length=256)]
 LongStr = Annotated[str, Field(max_length=4096)]
-#: counts and sizes fit a signed 64-bit database column
-INT64_MAX = 2**63 - 1
 NonNegInt = Annotated[int, Field(ge=0, le=INT64_MAX)]
 #: Raw tool output: kept verbatim, bounded so a hostile report cannot be huge.
 RawText = Annotated[str, Field(max_length=2_000_000)]

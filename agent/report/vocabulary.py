@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+#: counts and sizes fit a signed 64-bit database column (here, not in schema.py: the
+#: probes bound what they read by it without importing pydantic)
+INT64_MAX = 2**63 - 1
+
 
 class Grade(StrEnum):
     """``A`` lend-ready, ``B`` lendable with notes, ``C`` repair first, ``parts``, ``recycle``."""

@@ -82,7 +82,7 @@ class BuiltImage:
         and of the compressed file, so the bmap's range checksums vouch for the image."""
         data: dict[str, object] = describe_image(
             self.raw, image, self.bmap, "test-image", "1.0"
-        ).model_dump(exclude_none=True)
+        ).as_dict()
         data.pop("image")
         data.update(extra)
         return self.manifest(image, **data)

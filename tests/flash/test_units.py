@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -14,8 +15,8 @@ import pytest
 import zstandard
 
 from agent.errors import InputError
-from agent.flash.engine import join_ref
-from agent.flash.manifest import compression_of, parse_manifest, raw_name
+from agent.flash.engine import FlashOptions, flash, join_ref
+from agent.flash.manifest import compression_of, dump_manifest, parse_manifest, raw_name
 from agent.flash.provision import apply, hostname_for, load_settings
 from agent.flash.source import ImageStream, check_local_image
 from agent.flash.verify import read_back
@@ -42,13 +43,37 @@ def test_manifest_parsing() -> None:
         (_manifest(name=None), "name"),
         (_manifest(extra=1), "extra"),
         (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "should be a JSON object"),
+        (_manifest(size=True), "size: should be a whole number"),
+        (_manifest(size="10"), "size: should be a whole number"),
+        (_manifest(compression="lz4"), "compression: should be one of raw, zst, xz, gz"),
+        (_manifest(bmap_sha256="AB" * 32), "bmap_sha256: should be 64 lowercase hex"),
+        (_manifest(image=""), "image: should be 1 to 2048 characters"),
+        (_manifest(version="v" * 129), "version: should be 1 to 128 characters"),
+        (_manifest(compressed_size=-1), "compressed_size: should be greater than 0"),
+        (_manifest(name=7, other=1), "name: should be a string; other: extra field"),
     ]:
         with pytest.raises(InputError, match=word):
             parse_manifest(bad, "t")
+    # what dump_manifest writes reads back as the same manifest
+    assert parse_manifest(dump_manifest(m).encode(), "t") == m
+    assert dump_manifest(m).startswith('{\n  "name": "n",\n  "version": "1",')
+    assert "bmap_sha256" not in dump_manifest(m)  # unset fields are left out
     assert compression_of("https://h/x.img.xz?sig=1") == "xz"
     assert raw_name("x.img.gz") == "x.img" and compression_of("x.img") == "raw"
     assert join_ref("/a/b/m.json", "c.img") == "/a/b/c.img"
     assert join_ref("http://h/a/m.json", "img/c.img") == "http://h/a/img/c.img"
+
+
+def test_a_device_path_too_long_for_the_record_is_refused_before_anything(
+    tmp_path: Path,
+) -> None:
+    """The image record is made after the write; what it could not hold is refused first."""
+    from agent.runner import ReplayRunner
+
+    opts = FlashOptions(image=str(tmp_path / "missing.json"), device="/dev/" + "x" * 300)
+    with pytest.raises(InputError, match="longer than 256"):
+        flash(opts, ReplayRunner([]))
 
 
 def test_local_image_checks(tmp_path: Path) -> None:
@@ -163,7 +188,7 @@ def test_what_vouches_for_the_image() -> None:
     manifest = parse_manifest(_manifest(bmap="b.bmap", bmap_sha256=SHA), "t")
     block_map = BlockMap("2.0", 4096, 10, 1, 1, "sha256", (BmapRange(0, 10, SHA),))
     assert bmap_vouches(manifest, block_map)
-    assert not bmap_vouches(manifest.model_copy(update={"bmap_sha256": None}), block_map)
+    assert not bmap_vouches(dataclasses.replace(manifest, bmap_sha256=None), block_map)
     assert not bmap_vouches(manifest, replace(block_map, checksum_type="sha1"))
     assert not bmap_vouches(manifest, replace(block_map, checksum_type=None))
     assert not bmap_vouches(manifest, None)

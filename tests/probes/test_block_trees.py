@@ -10,6 +10,7 @@ import pytest
 from agent.errors import InputError
 from agent.probes.block import (
     device_in_use,
+    disk_serial,
     find_boot_media,
     list_disks,
     partitions,
@@ -92,6 +93,18 @@ def test_live_usb_identities_come_from_sysfs_and_udev() -> None:
     )
     assert stick.transport == "usb" and stick.media_type is MediaType.USB
     assert stick.removable and not stick.internal
+
+
+@pytest.mark.parametrize("root", [VM, LIVE, PXE], ids=lambda p: p.name)
+def test_the_serial_alone_is_the_one_the_disk_list_gives(root: Path) -> None:
+    """A flash records (and matches against the wipe's record) the serial from
+    disk_serial, without listing every disk: it must be the list's to the letter."""
+    disks = _by_name(root)
+    assert any(d.serial for d in disks.values())
+    for name, disk in disks.items():
+        assert disk_serial(root, name) == disk.serial
+    with pytest.raises(InputError):
+        disk_serial(root, "../sda")
 
 
 def test_live_usb_internal_disks_are_free_and_the_stick_is_not() -> None:
