@@ -147,7 +147,12 @@ def fit_to_disk(runner: Runner, device: str, disk_size: int) -> FitResult:
     end_sector = disk_size // table.sector_size
     # lastlba is the last usable sector: 33 sectors (header + entries) before the end.
     if table.last_lba is not None and table.last_lba < end_sector - 34:
-        runner.run(["sfdisk", "--relocate", "gpt-bak-std", device], check=True)
+        # the kernel is told once, by partx below: sfdisk's own re-read after a write
+        # first sleeps a quarter of a second (util-linux), for every laptop
+        runner.run(
+            ["sfdisk", "--no-reread", "--no-tell-kernel", "--relocate", "gpt-bak-std", device],
+            check=True,
+        )
         result.relocated_backup_gpt = True
         table = read_table(runner, device)
 

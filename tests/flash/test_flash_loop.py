@@ -6,7 +6,9 @@ import io
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ from agent.flash import writer as writer_mod
 from agent.flash.bmap import parse_bmap
 from agent.flash.engine import FlashFailedError, FlashOptions, RefusedError, flash
 from agent.probes.block import list_disks
-from agent.runner import SystemRunner
+from agent.runner import CommandResult, SystemRunner
 from tests.flash.conftest import ImageKit, needs_loops
 from tests.flash.images import loop_device, mounts_under, partitions_of, run
 
@@ -52,12 +54,28 @@ def _debugfs_ls(node: str, path: str) -> str:
     return run("debugfs", "-R", f"ls -l {path}", node).stdout.decode()
 
 
+class _Listed(SystemRunner):
+    """The system's runner, keeping each command line it ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.argvs: list[list[str]] = []
+
+    def run(self, argv: Sequence[str], **kw: Any) -> CommandResult:
+        self.argvs.append(list(argv))
+        return super().run(argv, **kw)
+
+
 def test_flash_zst_with_bmap_fit_and_provision(kit: ImageKit, loop: str) -> None:
     manifest = kit.manifest("zst")
-    outcome = flash(
-        FlashOptions(image=str(manifest), device=loop, asset_tag="DB 00123/A"), SystemRunner()
-    )
+    runner = _Listed()
+    outcome = flash(FlashOptions(image=str(manifest), device=loop, asset_tag="DB 00123/A"), runner)
     rec = outcome.record
+    # every sfdisk that writes leaves telling the kernel to the one partx -u: its own
+    # re-read sleeps a quarter of a second first
+    writes = [a for a in runner.argvs if a[0] == "sfdisk" and "--json" not in a]
+    assert writes and all("--no-reread" in a and "--no-tell-kernel" in a for a in writes)
+    assert ["partx", "-u", loop] in runner.argvs
     bmap = parse_bmap(kit.image.bmap.read_bytes())
     assert rec.verified and rec.provisioned and rec.fitted
     assert rec.errors == []
