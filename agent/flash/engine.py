@@ -18,8 +18,9 @@ Two links make it:
    matters, and hashing the unmapped zeros too would prove nothing more about
    the disk. Otherwise the whole raw image is hashed against the manifest's
    sha256. On a repeat flash, a stamp (stamps.py) of an earlier check of the same
-   compressed file (its sha256 compared before the disk is touched) stands for
-   either hash. ``--full-check`` always hashes it all.
+   compressed file stands for either hash: its sha256 compared before the disk is
+   touched or, for a multi-frame file, each frame's sha256 compared as the frame is
+   read for decompressing (the very bytes used). ``--full-check`` always hashes it all.
 2. the disk kept them: every written range is read back (O_DIRECT) and compared
    byte for byte with the bytes that were written (the image's, checked in 1.).
 
@@ -60,7 +61,7 @@ from agent.flash.manifest import (
     raw_name,
 )
 from agent.flash.provision import TEMPLATES, hostname_for, provision_device
-from agent.flash.seekable import MAX_FRAME_SIZE, FramedImage
+from agent.flash.seekable import MAX_FRAME_SIZE, FrameChangedError, FramedImage
 from agent.flash.source import (
     DownloadError,
     ImageStream,
@@ -529,8 +530,14 @@ def _flash(
     wanted = manifest.compressed_sha256 is not None or (
         opts.stamp_dir is not None and (stamp is not None or full_hash or by_bmap)
     )
+    framed = table is not None and table.max_frame_size <= MAX_FRAME_SIZE
+    # a stamp that kept the frames' digests: each frame is checked as it is read, in the
+    # decompression threads, instead of the whole file before the write (stamps.py)
+    frames = stamp.frames if stamp is not None and framed else None
     check_source: Callable[[], None] | None = None
-    if local and compressed and source_sha256 is None and wanted:
+    if frames is not None:
+        pass
+    elif local and compressed and source_sha256 is None and wanted:
         hashed: list[str] = []
 
         def check_source() -> None:
@@ -549,8 +556,12 @@ def _flash(
     fields["started_at"] = _now()
     t0 = time.monotonic()
     stream: ImageStream | FramedImage
-    if table is not None and table.max_frame_size <= MAX_FRAME_SIZE:
+    if framed:
+        assert table is not None
         stream = FramedImage(Path(image_ref), table)  # frames decompressed in parallel
+        # the frames' digests: checked against the stamp's, or kept for the stamp to leave
+        stream.hash_frames = frames is not None or (opts.stamp_dir is not None and hash_ranges)
+        stream.expected = frames
     else:
         # a streamed compressed file's own bytes are hashed too (cheap), to check them
         stream = open_image(
@@ -567,18 +578,23 @@ def _flash(
     try:
         fd = open_exclusive(opts.device)
         try:
-            result = write_image(
-                stream,
-                fd,
-                manifest.size,
-                extents,
-                algorithm=algorithm,
-                progress=counted,
-                full_hash=full_hash,
-                before_write=check_source,
-                skip_zero=skip_zero,
-                hash_extents=hash_ranges,
-            )
+            try:
+                result = write_image(
+                    stream,
+                    fd,
+                    manifest.size,
+                    extents,
+                    algorithm=algorithm,
+                    progress=counted,
+                    full_hash=full_hash,
+                    before_write=check_source,
+                    skip_zero=skip_zero,
+                    hash_extents=hash_ranges,
+                )
+            except FrameChangedError:
+                assert opts.stamp_dir is not None  # only a stamp's frames are expected
+                drop_stamp(opts.stamp_dir, manifest.sha256, manifest.compressed_sha256)
+                raise
             fields["bytes_written"] = result.bytes_written
             if check_source is not None:
                 source_sha256 = hashed[0]
@@ -602,6 +618,8 @@ def _flash(
             elif stamp is not None:
                 proved = "image sha256" if stamp.bmap_sha256 is None else "range sha256s"
                 image_check = f"{proved} vouched by an earlier check of this compressed file"
+                if frames is not None:
+                    image_check += ", whose sha256 of each frame matched as it was read"
             else:  # the bmap vouches
                 image_check = (
                     f"each range's {algorithm} checked against the bmap, which the manifest's "
@@ -632,7 +650,15 @@ def _flash(
         save_stamp(
             opts.stamp_dir,
             Stamp(
-                manifest.sha256, manifest.size, source_sha256, source_size, compression, proved_bmap
+                manifest.sha256,
+                manifest.size,
+                source_sha256,
+                source_size,
+                compression,
+                proved_bmap,
+                dict(stream.digests)
+                if isinstance(stream, FramedImage) and stream.hash_frames
+                else None,
             ),
             manifest.compressed_sha256,
         )

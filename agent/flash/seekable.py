@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import hashlib
 import logging
 import os
 import struct
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,10 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 class SeekTableError(InputError):
     """A seek table that contradicts its file or the manifest."""
+
+
+class FrameChangedError(InputError):
+    """A frame's compressed bytes are not those an earlier check saw (see stamps.py)."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,14 @@ class FramedImage:
     """A local multi-frame zstd image: frames decompressed on their own, into given buffers.
 
     Thread-safe: each thread uses its own decompression context; reads use pread.
+    With ``hash_frames``, the sha256 of each frame's compressed bytes, as read for
+    decompressing it, is kept in ``digests`` (by the frame's start in the image);
+    with ``expected`` as well, a frame whose digest differs is refused before it is
+    decompressed: the bytes checked are the very bytes used.
     """
+
+    hash_frames: bool = False
+    expected: Mapping[int, str] | None = None
 
     def __init__(self, path: Path, table: SeekTable) -> None:
         self.path = path
@@ -172,6 +184,7 @@ class FramedImage:
         except OSError as exc:
             raise InputError(f"cannot open image {path}: {exc.strerror}") from None
         self._local = threading.local()
+        self.digests: dict[int, str] = {}
 
     def _dctx(self) -> zstandard.ZstdDecompressor:
         dctx: zstandard.ZstdDecompressor | None = getattr(self._local, "dctx", None)
@@ -191,6 +204,15 @@ class FramedImage:
             raise InputError(f"cannot read image {self.name}: {exc.strerror}") from None
         if len(data) != frame.length:
             raise InputError(f"image {self.name} ends early (truncated)", hint="fetch it again")
+        if self.hash_frames:
+            digest = hashlib.sha256(data).hexdigest()
+            if self.expected is not None and self.expected.get(frame.start) != digest:
+                raise FrameChangedError(
+                    f"image {self.name} changed since it was checked: frame {frame.index} "
+                    f"(image bytes {frame.start}-{frame.end}) is not the one checked then",
+                    hint="the next flash checks the whole file again",
+                )
+            self.digests[frame.start] = digest
         if not data.startswith(_ZSTD_MAGIC):
             raise InputError(f"{where} is not a zstd frame; the seek table is wrong")
         try:

@@ -12,6 +12,14 @@ frame's content as it decompresses). A stamp says what was proved:
   manifest binds a bmap with a sha256 per range): written after the first flash
   checked them all; it vouches only while the manifest names that same bmap.
 
+For a multi-frame file (our image builds, seekable.py) the stamp also keeps the
+sha256 of each frame's compressed bytes as the checked flash read them. A repeat
+flash then hashes each frame as it reads it for decompressing, in the
+decompression threads, and refuses one that differs before it is used: the
+bytes compared are the very bytes decompressed (a whole-file hash before the
+write cannot say that of a file changed in between), and nothing waits for a
+hash of the whole file before the write starts.
+
 The image's hashes are the largest CPU cost of a flash after decompression (on
 two cores, sha256 of 650 mapped MB took a fifth of the flash). A stamp is written
 only after a full, matching check; a compressed file that no longer matches its
@@ -24,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +50,9 @@ class Stamp:
     compression: str
     #: None: the whole raw image was hashed; else the sha256 of the bmap whose ranges were
     bmap_sha256: str | None = None
+    #: a multi-frame file's frames that check decompressed: the sha256 of each one's
+    #: compressed bytes, by its start in the raw image (seekable.FramedImage.digests)
+    frames: dict[int, str] | None = None
 
     def vouches(self, bmap_sha256: str | None) -> bool:
         """Whether this stamp stands for checking the image that a bmap (or none) maps."""
@@ -67,6 +78,8 @@ def load_stamp(
     path = _path(directory, raw_sha256, compressed_sha256)
     try:
         stamp = Stamp(**json.loads(path.read_text()))
+        if stamp.frames is not None:  # JSON keeps the keys as text
+            stamp = replace(stamp, frames={int(k): str(v) for k, v in stamp.frames.items()})
     except FileNotFoundError:
         return None
     except (OSError, ValueError, TypeError) as exc:

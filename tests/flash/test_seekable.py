@@ -280,6 +280,60 @@ def test_a_repeat_flash_hashes_nothing_a_stamp_proved_and_still_reads_everything
 
 @needs_loops
 @pytest.mark.root
+def test_a_repeat_flash_checks_each_frame_as_it_reads_it(
+    kit: ImageKit, loop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stamp of our multi-frame image keeps each frame's sha256, so the next flash hashes
+    each frame as it reads it for decompressing (no hash of the whole file first): a file
+    changed after the check is refused at the frame that changed, before that frame is
+    used, however the change was timed against any earlier hash."""
+    image = tmp_path / "ours.img.zst"
+    image.write_bytes(kit.file("seekable").read_bytes())
+    manifest = kit.image.full_manifest(image)
+    stamps = tmp_path / "stamps"
+    opts = FlashOptions(str(manifest), loop, provision=False, fit=False, stamp_dir=stamps)
+    whole: list[str] = []
+    real_sha = engine_mod.sha256_file
+
+    def counting(path: Path) -> str:
+        whole.append(str(path))
+        return real_sha(path)
+
+    monkeypatch.setattr(engine_mod, "sha256_file", counting)
+    first = flash(opts, SystemRunner()).record
+    assert first.verified and whole == [str(image)]  # checked against the manifest, in full
+    (stamp,) = stamps.iterdir()
+    table = read_seek_table(image)
+    assert table is not None
+    ranges = parse_bmap(kit.image.bmap.read_bytes(), "bmap").ranges
+    needed = needed_frames(table.frames, [Extent(r.start, r.end) for r in ranges])
+    frames = json.loads(stamp.read_text())["frames"]
+    data = image.read_bytes()
+    assert frames == {
+        str(f.start): hashlib.sha256(data[f.offset : f.offset + f.length]).hexdigest()
+        for f in needed
+    }
+
+    whole.clear()
+    second = flash(opts, SystemRunner()).record
+    method = second.verification_method or ""
+    assert second.verified and whole == []
+    assert "vouched by an earlier check" in method and "each frame matched" in method
+
+    # one byte of the last frame written changes after the check (the manifest stays)
+    last = needed[-1]
+    with image.open("r+b") as fh:
+        fh.seek(last.offset + last.length // 2)
+        fh.write(bytes([data[last.offset + last.length // 2] ^ 0xFF]))
+    with pytest.raises(FlashFailedError, match=f"frame {last.index} .* not the one checked"):
+        flash(opts, SystemRunner())
+    assert list(stamps.iterdir()) == []  # the next flash checks the whole file again
+    with pytest.raises(FlashFailedError, match="not the file its manifest names"):
+        flash(opts, SystemRunner())
+
+
+@needs_loops
+@pytest.mark.root
 def test_parallel_and_streaming_flashes_give_identical_disks(
     kit: ImageKit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
