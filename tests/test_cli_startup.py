@@ -92,7 +92,7 @@ def test_the_summary_is_the_one_the_command_module_uses() -> None:
 
 def test_a_flash_starts_writing_before_it_needs_pydantic() -> None:
     """The flash engine, its manifest and the target's safety checks import no pydantic:
-    the record's schema is imported while the write runs (engine._Preload), not before."""
+    the record's schema is readied while the write runs (engine._ready_record_model)."""
     probe = (
         "import json, sys\n"
         "import agent.flash.engine, agent.flash.manifest, agent.probes.block\n"

@@ -34,12 +34,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import importlib
 import logging
 import os
 import shutil
 import stat
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -423,28 +421,29 @@ def flash(
         raise FlashFailedError(message, _image_record(fields), hint=hint) from exc
 
 
-class _Preload(threading.Thread):
-    """Import a module in the background while the main thread waits on the disk.
+#: held while the record's model is being made ready (see _ready_record_model)
+_RECORD_MODEL = threading.Lock()
 
-    The record's schema needs pydantic, which a flash from the command line has not
-    imported yet: a tenth of a second at start-up that the write can hide instead.
-    The write's threads spend their time in zstd, the kernel and hashlib, with the
-    GIL released, so the import costs them little.
+
+def _ready_record_model() -> None:
+    """Import the record's schema and build its validator (pydantic builds it on first use).
+
+    A flash from the command line has not imported pydantic yet: a tenth of a second,
+    and as much again for the validator, that the write hides when this runs in a
+    thread beside it (its threads spend their time in zstd, the kernel and hashlib,
+    with the GIL released). Under a lock, so the record waits for it, never races it.
     """
+    with _RECORD_MODEL, contextlib.suppress(Exception):  # _image_record will raise it
+        from agent.report.schema import ImageRecord
 
-    def __init__(self, module: str) -> None:
-        super().__init__(name=f"import-{module}", daemon=True)
-        self.module = module
-
-    def run(self) -> None:
-        with contextlib.suppress(Exception):  # the main thread's own import will raise it
-            importlib.import_module(self.module)
+        ImageRecord.model_rebuild()
 
 
 def _image_record(fields: dict[str, Any]) -> ImageRecord:
-    from agent.report.schema import ImageRecord
+    with _RECORD_MODEL:
+        from agent.report.schema import ImageRecord
 
-    return ImageRecord(**fields)
+        return ImageRecord(**fields)
 
 
 def _flash(
@@ -573,8 +572,8 @@ def _flash(
         if progress:
             progress(p)
 
-    if "agent.report.schema" not in sys.modules:
-        _Preload("agent.report.schema").start()  # needed once the write is done
+    # the record is made once the write is done: its model gets ready beside the write
+    threading.Thread(target=_ready_record_model, name="record-model", daemon=True).start()
     try:
         fd = open_exclusive(opts.device)
         try:
