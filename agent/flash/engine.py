@@ -26,7 +26,9 @@ Two links make it:
 
 The compressed file's sha256 (in every manifest our image builds write) is
 checked before the disk is touched: a damaged or foreign file is refused
-outright instead of failing halfway through a flash.
+outright instead of failing halfway through a flash. A repeat flash of a
+multi-frame file with a stamp checks each frame instead, as it is read: a file
+changed since the stamp fails at the first changed frame, never verified.
 """
 
 from __future__ import annotations
