@@ -9,12 +9,13 @@ OS image (``build/os/digibench-debian-minimal`` when ``make os-image`` built
 it, else ``--image``, else a small image built here), grade, report. The time
 of each stage comes from the pipeline's own stage events.
 
-The physical limit is measured on the same devices in the same run, with dd:
-a direct write and a direct read of each disk, plus the image's mapped bytes
-written and read once at the first disk's measured dd rates. The run's total
-over that limit is the figure to watch (goal: at most 1.3). The station wipes
-independent disks at the same time, so the line "disks at once" also sets the
-run against the slowest disk's write + read instead of the sum.
+The physical limit is measured on the same devices in the same run, with dd
+(the best of two tries): a direct write and a direct read of each disk, plus the
+image's mapped bytes written and read once at the first disk's measured dd
+rates. The run's total over that limit is the figure to watch (goal: at most
+1.3). The station wipes independent disks at the same time, so the line "disks
+at once" also sets the run against the slowest disk's write + read instead of
+the sum.
 
 Everything runs twice: on the RAM-backed loop devices as they are (every byte is
 a CPU copy; on few cores the CPU, which the flash also needs to decompress, is
@@ -113,13 +114,14 @@ class Limit:
 
 def _limit(devs: list[str], sizes: list[int], mapped: int) -> Limit:
     """dd's direct write and direct read of each disk, and the image's mapped bytes
-    written and read once at the first disk's rates."""
+    written and read once at the first disk's rates. The best of two tries each: what
+    the devices can do (on /dev/shm a first write sometimes takes three times as long)."""
     disks: list[tuple[float, float]] = []
     for dev, size in zip(devs, sizes, strict=True):
         count = f"count={size // (4 * MiB)}"
-        w = _dd(["if=/dev/zero", f"of={dev}", "oflag=direct", "conv=fsync", count])
-        r = _dd([f"if={dev}", "of=/dev/null", "iflag=direct", count])
-        disks.append((w, r))
+        write = ["if=/dev/zero", f"of={dev}", "oflag=direct", "conv=fsync", count]
+        read = [f"if={dev}", "of=/dev/null", "iflag=direct", count]
+        disks.append((min(_dd(write), _dd(write)), min(_dd(read), _dd(read))))
     w1, r1 = disks[0]
     flash = mapped / (sizes[0] / w1) + mapped / (sizes[0] / r1)
     return Limit(disks, flash)
