@@ -536,9 +536,7 @@ def _flash(
     # decompression threads, instead of the whole file before the write (stamps.py)
     frames = stamp.frames if stamp is not None and framed else None
     check_source: Callable[[], None] | None = None
-    if frames is not None:
-        pass
-    elif local and compressed and source_sha256 is None and wanted:
+    if frames is None and local and compressed and source_sha256 is None and wanted:
         hashed: list[str] = []
 
         def check_source() -> None:
