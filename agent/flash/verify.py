@@ -22,6 +22,7 @@ from agent.flash.writer import (
     Progress,
     logical_block_size,
     pread_exact,
+    wait_for,
 )
 
 
@@ -78,12 +79,12 @@ def read_back(
     threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(len(groups))]
     for t in threads:
         t.start()
-    while any(t.is_alive() for t in threads):
-        threads[0].join(0.5)
+
+    def tick() -> None:
         if on_progress is not None and progress is not None:
             on_progress(progress)
-    for t in threads:
-        t.join()
+
+    wait_for(threads, 0.5, tick)
     mismatches: list[Mismatch] = []
     for result in results:
         if isinstance(result, BaseException):

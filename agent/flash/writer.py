@@ -564,6 +564,19 @@ def compare_device(
     return equal
 
 
+def wait_for(
+    threads: Sequence[threading.Thread], interval_s: float, tick: Callable[[], None]
+) -> None:
+    """Wait until every thread has ended, calling ``tick`` (progress) every ``interval_s``.
+
+    Each wait is on a thread still running: joining one that has ended returns at
+    once, and a loop around that spins, taking a core from the threads that work.
+    """
+    while alive := [t for t in threads if t.is_alive()]:
+        alive[0].join(interval_s)
+        tick()
+
+
 def pwrite_all(fd: int, data: memoryview, offset: int) -> None:
     done = 0
     while done < len(data):
@@ -674,15 +687,17 @@ def write_image(
         threading.Thread(target=pipe._run(stage), name=f"flash-{stage.__name__}", daemon=True)
         for stage in stages
     ]
+
+    def tick() -> None:
+        if verify and pipe.progress.handled >= pipe.progress.to_write:
+            pipe.progress.phase = "verify"  # only the read-back is left
+        if progress:
+            progress(pipe.progress)
+
     try:
         for t in threads:
             t.start()
-        while any(t.is_alive() for t in threads):
-            threads[0].join(interval_s)
-            if verify and pipe.progress.handled >= pipe.progress.to_write:
-                pipe.progress.phase = "verify"  # only the read-back is left
-            if progress:
-                progress(pipe.progress)
+        wait_for(threads, interval_s, tick)
     except BaseException as exc:  # KeyboardInterrupt: stop the threads before leaving
         pipe.fail(exc)
         for t in threads:

@@ -20,7 +20,7 @@ from agent.flash.manifest import compression_of, dump_manifest, parse_manifest, 
 from agent.flash.provision import apply, hostname_for, load_settings
 from agent.flash.source import ImageStream, check_local_image
 from agent.flash.verify import read_back
-from agent.flash.writer import Extent, whole_image_extents, write_image
+from agent.flash.writer import Extent, wait_for, whole_image_extents, write_image
 from tests.flash.images import o_direct_file
 
 SHA = "ab" * 32
@@ -137,6 +137,31 @@ def test_writer_errors_end_the_pipeline(tmp_path: Path) -> None:
             write_image(stream, fd, len(data), whole_image_extents(len(data)))
     finally:
         os.close(fd)
+
+
+class _Stage:
+    """A stand-in for a pipeline thread: ends after a number of waits on it; a wait on it
+    once it has ended is the spin the waiting loop must not do."""
+
+    def __init__(self, waits: int) -> None:
+        self.waits_left = waits
+
+    def is_alive(self) -> bool:
+        return self.waits_left > 0
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.waits_left <= 0:
+            raise AssertionError("waited on a thread that had ended: the loop spins")
+        self.waits_left -= 1
+
+
+def test_waiting_for_the_pipeline_never_spins_on_an_ended_thread() -> None:
+    # the read stage (first) ends long before the write and the read-back (last)
+    stages = [_Stage(1), _Stage(2), _Stage(5)]
+    ticks: list[int] = []
+    wait_for(stages, 0.5, lambda: ticks.append(1))  # type: ignore[arg-type]
+    assert not any(s.is_alive() for s in stages)
+    assert len(ticks) == 8  # one progress tick per wait, no more
 
 
 def test_hostname_from_asset_tag() -> None:
