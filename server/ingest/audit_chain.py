@@ -5,6 +5,18 @@ editing, deleting or reordering any stored row breaks every later link and
 ``digibench-server verify-audit`` names the first broken event. Appending takes a
 lock on the chain head (PostgreSQL advisory lock; SQLite's writer lock, taken at
 BEGIN IMMEDIATE) so two concurrent writers never link to the same predecessor.
+
+The lock order, for every transaction that writes: rows first, in this order,
+then the audit event last (the head's lock is held to the commit):
+
+    Device  ->  Batch  ->  DeviceStatus  ->  Station  ->  the audit chain's head
+
+A report's upload takes its device, the laptop's list row and its station, then
+its audit event; a coordinator's action takes the batch before the laptop's row,
+and the audit event once its rows are written. Two writers that meet then wait
+for each other in turn, never in a circle (PostgreSQL would end one of them with
+"deadlock detected"). tests/web/test_lock_order.py holds one writer between its
+locks while another arrives.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from server.helpdesk.service import VisitConflict, store_visit
 from server.ingest import models, record_signatures
 from server.ingest.identity import identity_key, usable_serial, usable_uuid
 from server.ingest.schemas import IncomingReport
+from server.ingest.signals import run_stored
 
 log = logging.getLogger("server.ingest")
 
@@ -404,6 +405,9 @@ def _store(
             policy_version=_text(grade.policy_version),
             reasons=_clean([r.model_dump(mode="json") for r in grade.reasons]),
         )
+    models.Station.objects.filter(pk=station.pk).update(last_seen_at=timezone.now())
+    run_stored.send(sender=models.Run, run=run)
+    # last: the audit chain's head is the last lock a transaction takes (audit_chain.py)
     models.AuditEvent.objects.create(
         actor=f"station:{station.name}",
         action="report.stored",
@@ -411,5 +415,4 @@ def _store(
         object_id=str(run.report_id),
         details={"signature": status.value, "sha256": digest, "bytes": len(raw)},
     )
-    models.Station.objects.filter(pk=station.pk).update(last_seen_at=timezone.now())
     return run

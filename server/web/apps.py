@@ -9,10 +9,10 @@ class WebConfig(AppConfig):
     verbose_name = "Coordinator web UI"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate, post_save
+        from django.db.models.signals import post_migrate
 
-        from server.ingest.models import AuditEvent
+        from server.ingest.signals import run_stored
         from server.web import roles, summary
 
         post_migrate.connect(roles.ensure_groups, sender=self)
-        post_save.connect(summary.on_audit_event, sender=AuditEvent)
+        run_stored.connect(summary.on_run_stored)

@@ -53,20 +53,29 @@ def expand_tags(text: str) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-def add_tags(batch: Batch, text: str, user: User) -> int:
-    if batch.closed_at is not None:
+def _open_locked(batch: Batch) -> Batch:
+    """The batch again, locked to the commit, refused if it has closed meanwhile: the
+    caller's copy may date from before another coordinator closed it."""
+    locked = Batch.objects.select_for_update().get(pk=batch.pk)
+    if locked.closed_at is not None:
         raise BatchError(_("The batch is closed."))
+    return locked
+
+
+def add_tags(batch: Batch, text: str, user: User) -> int:
     tags = expand_tags(text)
     if not tags:
         raise BatchError(_("No asset tags given."))
-    taken = list(BatchItem.objects.filter(asset_tag__in=tags).exclude(batch=batch)[:10])
-    if taken:
-        listed = ", ".join(f"{i.asset_tag} (#{i.batch_id})" for i in taken)
-        raise BatchError(_("Already in another batch: %(tags)s.") % {"tags": listed})
-    have = set(BatchItem.objects.filter(batch=batch).values_list("asset_tag", flat=True))
-    new = [t for t in tags if t not in have]
     try:
         with transaction.atomic():
+            # a batch that closes takes this lock too: no tag joins it after its check
+            batch = _open_locked(batch)
+            taken = list(BatchItem.objects.filter(asset_tag__in=tags).exclude(batch=batch)[:10])
+            if taken:
+                listed = ", ".join(f"{i.asset_tag} (#{i.batch_id})" for i in taken)
+                raise BatchError(_("Already in another batch: %(tags)s.") % {"tags": listed})
+            have = set(BatchItem.objects.filter(batch=batch).values_list("asset_tag", flat=True))
+            new = [t for t in tags if t not in have]
             BatchItem.objects.bulk_create(
                 BatchItem(batch=batch, asset_tag=t, added_by=user) for t in new
             )
@@ -138,9 +147,7 @@ def draw_sample(batch: Batch, user: User) -> int:
     Only this POST action creates checks; looking at a batch never does.
     """
     with transaction.atomic():
-        locked = Batch.objects.select_for_update().get(pk=batch.pk)
-        if locked.closed_at is not None:
-            raise BatchError(_("The batch is closed."))
+        locked = _open_locked(batch)
         before = set(SpotCheck.objects.filter(batch=locked).values_list("pk", flat=True))
         checks = ensure_sample(locked)
         new = [c for c in checks if c.pk not in before]
@@ -165,24 +172,25 @@ def record_check(check: SpotCheck, user: User, passed: bool, remark: str) -> Non
     wiped = {w.strip().lower() for w in check.wiped_by.split("|") if w.strip()}
     if wiped & _identities(user):
         raise BatchError(_("A wipe must be checked by someone other than the operator who did it."))
-    if check.batch.closed_at is not None:
-        raise BatchError(_("The batch is closed."))
-    if check.checked_at is not None:
-        raise BatchError(_("This erasure was already checked."))
-    check.checked_by = user
-    check.checked_at = timezone.now()
-    check.passed = passed
-    check.remark = remark
-    check.save()
-    audit.record(
-        user,
-        "spotcheck.recorded",
-        "erasure",
-        str(check.erasure.record_id),
-        batch=check.batch_id,
-        passed=passed,
-        remark=remark,
-    )
+    with transaction.atomic():
+        _open_locked(check.batch)  # the batch's close waits, or was first and refuses this
+        current = SpotCheck.objects.select_for_update().get(pk=check.pk)
+        if current.checked_at is not None:  # a second checker at the same moment
+            raise BatchError(_("This erasure was already checked."))
+        check.checked_by = user
+        check.checked_at = timezone.now()
+        check.passed = passed
+        check.remark = remark
+        check.save()
+        audit.record(
+            user,
+            "spotcheck.recorded",
+            "erasure",
+            str(check.erasure.record_id),
+            batch=check.batch_id,
+            passed=passed,
+            remark=remark,
+        )
 
 
 @dataclass

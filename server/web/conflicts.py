@@ -116,8 +116,16 @@ def merge(keep: DeviceStatus, other_id: int, user: User) -> None:
     if conflict is None or other_id == keep.pk:
         raise ConflictError(_("These laptops are not in conflict."))
     with transaction.atomic():
-        target = Device.objects.select_for_update().get(pk=keep.pk)
-        other = Device.objects.select_for_update().get(pk=other_id)
+        # both in key order: two coordinators folding the pair either way wait in turn
+        pair = {
+            d.pk: d
+            for d in Device.objects.select_for_update()
+            .filter(pk__in=[keep.pk, other_id])
+            .order_by("pk")
+        }
+        if len(pair) != 2:
+            raise ConflictError(_("These laptops are not in conflict."))
+        target, other = pair[keep.pk], pair[other_id]
         if not _hardware(target) & _hardware(other):
             raise ConflictError(
                 _("These are different machines (no shared serial, UUID or disk): retag one.")

@@ -173,9 +173,17 @@ def batch_change(status: DeviceStatus, batch: Batch | None) -> Change:
 def set_batch(status: DeviceStatus, batch: Batch | None, user: User) -> DeviceStatus:
     """Put the laptop's asset tag into ``batch`` (moving it), or out of every batch."""
     with transaction.atomic():
+        # the batch it leaves and the one it joins, before the laptop's row (audit_chain.py):
+        # neither closes while it moves, and both are checked as they are now
+        leaving = BatchItem.objects.filter(asset_tag=status.asset_tag).values_list(
+            "batch_id", flat=True
+        )
+        ids = {*leaving, *([batch.pk] if batch is not None else [])}
+        locked = {
+            b.pk: b for b in Batch.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        }
+        batch = locked[batch.pk] if batch is not None else None
         row = _locked(status)
-        if batch is not None:
-            batch = Batch.objects.select_for_update().get(pk=batch.pk)
         refused = check_batch(row, batch)
         if refused:
             raise Refused(refused)

@@ -1,8 +1,11 @@
 """Keeping ``DeviceStatus`` in step with the reports.
 
-The ingest service writes its ``report.stored`` audit event last, inside the
-same transaction as the report, so refreshing on that event sees every row of
-the run and commits or rolls back with it.
+The ingest service sends ``run_stored`` inside the report's transaction, once
+every row of the run is stored: the refresh sees them all and commits or rolls
+back with the report. It locks the laptop's row before the report's audit event
+takes the chain's head, as a coordinator's action does (rows first, the audit
+chain last: server/ingest/audit_chain.py), so the two wait for each other in turn
+and never in a circle.
 """
 
 from __future__ import annotations
@@ -13,22 +16,16 @@ from typing import Any
 
 from django.db import transaction
 
-from server.ingest.models import AuditEvent, Device, Run
+from server.ingest.models import Device, Run
 from server.web import vocabulary
 from server.web.models import BatchItem, DeviceStatus, ErasureState, TagConflict
 
 log = logging.getLogger("server.web")
 
 
-def on_audit_event(sender: type, instance: AuditEvent, created: bool, **kwargs: Any) -> None:
-    if kwargs.get("raw") or not (created and instance.action == "report.stored"):
-        return  # raw: loaddata (a restore) brings the device list rows itself
-    run = Run.objects.filter(report_id=instance.object_id).select_related("device").first()
-    if run is None:
-        return
+def on_run_stored(sender: type, run: Run, **kwargs: Any) -> None:
     try:
-        with transaction.atomic():  # a savepoint: a failure here never loses the report
-            refresh(run.device)
+        refresh(run.device)  # its own savepoint: a failure here never loses the report
     except Exception:
         # The report is what matters; `refresh_device_status` rebuilds the list row later.
         log.exception("could not update the device list for report %s", run.report_id)
@@ -115,9 +112,13 @@ REPORT_COLUMNS = (
 )
 
 
+@transaction.atomic
 def refresh(device: Device) -> DeviceStatus:
     """Recompute the report-derived columns; the coordinator's decisions stay."""
     status, _ = DeviceStatus.objects.get_or_create(device=device)
+    # Locked from here to the commit: a coordinator's override or decision waits, or is
+    # waited for, and the columns computed from it below are never computed from a stale read.
+    status = DeviceStatus.objects.select_for_update().get(pk=status.pk)
     run = Run.objects.filter(device=device).select_related("station").first()
     status.asset_tag = device.asset_tag
     status.serial = device.serial
