@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from server.ingest.models import Device
-from server.web import evidence
+from server.web import evidence, vocabulary
 from server.web.models import DeviceStatus
 
 
@@ -25,9 +25,17 @@ def missing(status: DeviceStatus) -> list[evidence.Missing]:
     return evidence.lending_missing(status, since=since)
 
 
-def lendable(device: Device) -> list[str]:
-    """Why this laptop cannot be lent now, in the operator's language; empty: it may be."""
+def lendable(device: Device, programme: str | None = None) -> list[str]:
+    """Why this laptop cannot be lent now (under ``programme``), in the operator's
+    language; empty: it may be."""
     status = DeviceStatus.objects.filter(device=device).first()
     if status is None:
         return [_("This laptop has no intake run.")]
-    return [m.text() for m in missing(status)]
+    problems = [m.text() for m in missing(status)]
+    # a coordinator's loan decision names the programme; the station's proposal does not
+    if programme and status.decision in vocabulary.LOAN_DECISIONS and programme != status.decision:
+        problems.append(
+            _("This laptop is meant for a %(decision)s, not for this programme.")
+            % {"decision": vocabulary.label("decision", status.decision)}
+        )
+    return problems

@@ -41,7 +41,7 @@ def lend(device: Device, user: User, **fields: Any) -> Loan:
     with transaction.atomic():
         # One loan at a time per laptop, even for two coordinators clicking together.
         Device.objects.select_for_update().filter(pk=device.pk).first()
-        problems = lendable(device)
+        problems = lendable(device, fields.get("programme"))
         if problems:
             raise LendingError(problems)
         loan = Loan.objects.create(device=device, created_by=user, **fields)

@@ -202,10 +202,6 @@ def erasure_proven(status: DeviceStatus) -> bool:
     return not erasure_missing(status)
 
 
-def lendable(status: DeviceStatus) -> bool:
-    return not lending_missing(status)
-
-
 def say(missing: list[Missing]) -> str:
     """All missing evidence as one sentence for a message."""
     return "; ".join(m.text() for m in missing)

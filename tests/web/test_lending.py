@@ -24,6 +24,7 @@ from server.ingest.models import AuditEvent
 from server.lending import lists, rules
 from server.lending import service as lending
 from server.lending.models import Attendance, Borrower, Loan, Session
+from server.web import decisions
 from server.web.models import DeviceStatus, Lending
 from tests import ocr
 from tests.web.lending_helpers import intake
@@ -136,6 +137,22 @@ def test_a_laptop_without_full_evidence_cannot_be_lent(
     assert not Loan.objects.exists()
     status.refresh_from_db()
     assert status.lending == Lending.IN_STOCK
+
+
+def test_a_laptop_decided_for_one_programme_is_not_lent_under_the_other(
+    laptop: Store, borrower: Borrower, coordinator: User, coord_client: Client
+) -> None:
+    status = laptop(6)
+    decisions.decide(status, "digibank", coordinator)
+    assert rules.lendable(status.device) == []  # proven: only the programme is in question
+    problems = rules.lendable(status.device, "digileen")
+    assert problems == ["This laptop is meant for a Digibank loan, not for this programme."]
+    with pytest.raises(lending.LendingError):
+        _lend(status, borrower, coordinator, programme="digileen")
+    response = _post_lend(coord_client, status, borrower, programme="digileen")
+    assert "meant for a Digibank loan" in response.content.decode()
+    assert not Loan.objects.exists()
+    assert _lend(status, borrower, coordinator, programme="digibank").programme == "digibank"
 
 
 def test_a_destroyed_disk_stands_in_for_its_erasure(laptop: Store, coordinator: User) -> None:
