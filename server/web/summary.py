@@ -115,10 +115,9 @@ REPORT_COLUMNS = (
 @transaction.atomic
 def refresh(device: Device) -> DeviceStatus:
     """Recompute the report-derived columns; the coordinator's decisions stay."""
-    status, _ = DeviceStatus.objects.get_or_create(device=device)
     # Locked from here to the commit: a coordinator's override or decision waits, or is
     # waited for, and the columns computed from it below are never computed from a stale read.
-    status = DeviceStatus.objects.select_for_update().get(pk=status.pk)
+    status, _ = DeviceStatus.objects.select_for_update().get_or_create(device=device)
     run = Run.objects.filter(device=device).select_related("station").first()
     status.asset_tag = device.asset_tag
     status.serial = device.serial

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from agent.report.schema import Destination, ErasureResult, Report
 from agent.report.vocabulary import Grade
@@ -147,6 +147,10 @@ def test_a_laptop_decided_for_one_programme_is_not_lent_under_the_other(
     assert rules.lendable(status.device) == []  # proven: only the programme is in question
     problems = rules.lendable(status.device, "digileen")
     assert problems == ["This laptop is meant for a Digibank loan, not for this programme."]
+    with translation.override("nl"):
+        assert rules.lendable(status.device, "digileen") == [
+            "Deze laptop is bestemd voor een Digibank-lening, niet voor dit programma."
+        ]
     with pytest.raises(lending.LendingError):
         _lend(status, borrower, coordinator, programme="digileen")
     response = _post_lend(coord_client, status, borrower, programme="digileen")
