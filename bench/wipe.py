@@ -223,7 +223,7 @@ def _dd_two_disks(other: list[str]) -> Callable[[str], None]:
 
 
 def _keystream_rate() -> float:
-    """Bytes per second of AES-256-CTR keystream one thread makes here (no I/O)."""
+    """Bytes per second of AES-128-CTR keystream one thread makes here (no I/O)."""
     stream = KeyStream(new_seed())
     buf = AlignedBuffer(8 * MiB)
     best = float("inf")
@@ -405,7 +405,7 @@ def main() -> int:
         print()
         _two_lines(times, size)
     print(
-        f"AES-256-CTR keystream, one thread, no I/O: {_keystream_rate() / 1e6:.0f} MB/s"
+        f"AES-128-CTR keystream, one thread, no I/O: {_keystream_rate() / 1e6:.0f} MB/s"
         " (a random pass and its read-back make it on top of the copy the RAM-backed"
         " loop's kernel thread does: on few, busy cores that CPU is the limit, not the disk)"
     )

@@ -474,7 +474,7 @@ class _DiskWipe:
         d = self.t.disk
         pattern: str | None = "zeros (0x00)" if self.written or not self.firmware_done else None
         if self.seed is not None:
-            pattern = f"AES-256-CTR keystream, counter = byte offset / 16, seed {self.seed.hex()}"
+            pattern = KeyStream(self.seed).name
         done = _now()
         mb_s = self.written / self.write_seconds / 1e6 if self.write_seconds > 0 else None
         return ErasureRecord(

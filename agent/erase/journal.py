@@ -14,8 +14,9 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.erase.prng import SEED_LENGTHS
 from agent.errors import InputError
 from agent.fsutil import write_atomic
 from agent.report.schema import ErrorRange
@@ -46,6 +47,15 @@ class JournalEntry(BaseModel):
     interruptions: int = 0
     errors: list[ErrorRange] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+
+    @field_validator("seed_hex")
+    @classmethod
+    def _a_key(cls, value: str | None) -> str | None:
+        """A seed that is not a whole AES key cannot resume its stream: the journal is
+        damaged (kept aside, the wipe starts over), never a crash halfway through."""
+        if value is not None and len(bytes.fromhex(value)) not in SEED_LENGTHS:
+            raise ValueError(f"seed of {len(value) // 2} bytes is not an AES key")
+        return value
 
 
 class Journal:

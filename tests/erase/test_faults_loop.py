@@ -112,6 +112,45 @@ def test_interrupted_wipe_resumes_from_journal(
     assert not journal_path.exists()
 
 
+def test_a_pass_an_older_agent_began_with_aes_256_resumes_and_verifies_with_it(
+    make_loop: Callable[..., Loop],
+    options: Callable[..., WipeOptions],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New passes use AES-128; a journal saved with a 32-byte seed (AES-256, before
+    that change) must continue its own stream, or the half written before the
+    interruption would fail verification."""
+    loop = make_loop(32 * MiB)
+    loop.plant()
+    target = loop.target()
+    stop = threading.Event()
+
+    def progress(ev: WipeProgress) -> None:
+        if ev.phase == "wipe" and ev.done_bytes >= 8 * MiB:
+            stop.set()
+
+    old_seed = bytes(range(100, 132))
+    monkeypatch.setattr("agent.erase.engine.new_seed", lambda: old_seed)
+    opts = options(target, pattern=Pattern.RANDOM, checkpoint_every_s=0.0)
+    assert wipe_one(target, opts, progress, stop).record.result is ErasureResult.FAILED
+    monkeypatch.undo()
+
+    rec = wipe_one(target, opts).record
+    assert rec.result is ErasureResult.ERASED, rec.notes
+    assert rec.resumed is True and rec.verification_passed is True
+    assert (
+        rec.pattern == f"AES-256-CTR keystream, counter = byte offset / 16, seed {old_seed.hex()}"
+    )
+    data = loop.read_image()
+    assert data == aes_ctr_stream(old_seed, len(data))
+
+    fresh = wipe_one(target, opts).record  # the next wipe of the disk starts a new pass
+    assert fresh.result is ErasureResult.ERASED and fresh.resumed is False
+    assert fresh.pattern is not None and fresh.pattern.startswith("AES-128-CTR")
+    assert loop.read_image() == aes_ctr_stream(_seed(fresh.pattern), len(data))
+
+
 def test_journal_for_another_method_restarts(
     make_loop: Callable[..., Loop], options: Callable[..., WipeOptions]
 ) -> None:

@@ -24,7 +24,7 @@ pytestmark = needs_root
 
 def _seed(record_pattern: str | None) -> bytes:
     assert record_pattern is not None
-    m = re.search(r"seed ([0-9a-f]{64})", record_pattern)
+    m = re.search(r"seed ([0-9a-f]{32}(?:[0-9a-f]{32})?)$", record_pattern)
     assert m, record_pattern
     return bytes.fromhex(m.group(1))
 
