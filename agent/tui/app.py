@@ -127,7 +127,9 @@ class DigibenchApp(App[None]):
     TITLE = "Digibench"
     ENABLE_COMMAND_PALETTE = False  # a kiosk: every action is on the footer
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f9", "switch_language", N_("Language"), id="language"),
+        # named by the language it switches to, in that language ("English" on a Dutch
+        # screen): whoever cannot read the screen finds their own language's name
+        Binding("f9", "switch_language", N_("Other language"), id="language"),
         Binding("f10", "ask_quit", N_("Quit"), id="quit"),
         # the usual quit keys ask the same question (Ctrl+C would copy in the tag field)
         Binding("ctrl+q", "ask_quit", N_("Quit"), show=False, priority=True, id="quit-ctrl-q"),

@@ -35,7 +35,9 @@ class EnrolApp(App[int]):
     TITLE = "Digibench"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f9", "switch_language", N_("Language"), id="language"),
+        # named by the language it switches to, in that language ("English" on a Dutch
+        # screen): whoever cannot read the screen finds their own language's name
+        Binding("f9", "switch_language", N_("Other language"), id="language"),
         Binding("f10", "quit_unpaired", N_("Quit"), id="quit"),
         Binding("ctrl+q", "quit_unpaired", N_("Quit"), show=False, priority=True, id="quit-ctrl-q"),
         Binding("ctrl+c", "quit_unpaired", N_("Quit"), show=False, priority=True, id="quit-ctrl-c"),

@@ -251,12 +251,12 @@ async def test_language_switch_relabels_screen_and_footer() -> None:
         await pilot.press(*"DG-7")
         await pilot.pause()
         assert "Scan of typ" in screen_text(app)
-        assert "F2 Inname/helpdesk  F9 Taal/Language" in screen_text(app)
+        assert "F2 Inname/helpdesk  F9 English" in screen_text(app)
         await pilot.press("f9")
         await pilot.pause()
         text = screen_text(app)
         assert "Scan or type the asset tag" in text
-        assert "F2 Intake/helpdesk  F9 Language/Taal" in text
+        assert "F2 Intake/helpdesk  F9 Nederlands" in text
         assert app.screen.query_one("#asset-tag", Input).value == "DG-7"  # nothing lost
 
 

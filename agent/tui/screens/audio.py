@@ -35,9 +35,9 @@ class AudioScreen(StationScreen):
         Binding("f2", "answer('pass')", N_("Heard both"), id="audio-heard"),
         Binding("f3", "answer('fail')", N_("Not heard"), id="audio-not-heard"),
         Binding("f4", "answer('skipped')", N_("Skip"), id="audio-skip"),
-        Binding("f5", "again", N_("Play again"), id="audio-again"),
-        # not in the footer (at 80 columns it would push F6/F7 off the screen, cut in the
-        # middle): the instruction above names them
+        # not in the footer (at 80 columns they would push F9/F10 off the screen, cut in
+        # the middle): the instruction above names them
+        Binding("f5", "again", N_("Play again"), id="audio-again", show=False),
         Binding("f6", "answer('left')", N_("Left silent"), id="audio-left-silent", show=False),
         Binding("f7", "answer('right')", N_("Right silent"), id="audio-right-silent", show=False),
     ]
@@ -54,7 +54,7 @@ class AudioScreen(StationScreen):
             yield Static(
                 _(
                     "Listen: a tone on the left speaker, then on the right. F2: heard both; "
-                    "F6 or F7: the left or the right one stayed silent."
+                    "F6 or F7: the left or the right one stayed silent. F5: play again."
                 ),
                 markup=False,
             )
