@@ -25,6 +25,18 @@ from .test_overwrite_loop import _seed
 pytestmark = needs_root
 
 
+def _stop_at(done: int) -> tuple[threading.Event, Callable[[WipeProgress], None]]:
+    """A stop event and a progress callback that sets it once the wipe has written ``done``
+    bytes: an interruption in the middle of the pass."""
+    stop = threading.Event()
+
+    def progress(ev: WipeProgress) -> None:
+        if ev.phase == "wipe" and ev.done_bytes >= done:
+            stop.set()
+
+    return stop, progress
+
+
 def test_loop_detached_mid_wipe_fails_with_reason(
     make_loop: Callable[..., Loop], options: Callable[..., WipeOptions], tmp_path: Path
 ) -> None:
@@ -73,11 +85,7 @@ def test_interrupted_wipe_resumes_from_journal(
     loop = make_loop(64 * MiB)
     loop.plant()
     target = loop.target()
-    stop = threading.Event()
-
-    def progress(ev: WipeProgress) -> None:
-        if ev.phase == "wipe" and ev.done_bytes >= 24 * MiB:
-            stop.set()
+    stop, progress = _stop_at(24 * MiB)
 
     opts = options(target, pattern=Pattern.RANDOM, checkpoint_every_s=0.0)
     first = wipe_one(target, opts, progress, stop).record
@@ -124,11 +132,7 @@ def test_a_pass_an_older_agent_began_with_aes_256_resumes_and_verifies_with_it(
     loop = make_loop(32 * MiB)
     loop.plant()
     target = loop.target()
-    stop = threading.Event()
-
-    def progress(ev: WipeProgress) -> None:
-        if ev.phase == "wipe" and ev.done_bytes >= 8 * MiB:
-            stop.set()
+    stop, progress = _stop_at(8 * MiB)
 
     old_seed = bytes(range(100, 132))
     monkeypatch.setattr("agent.erase.engine.new_seed", lambda: old_seed)
@@ -157,11 +161,7 @@ def test_journal_for_another_method_restarts(
     loop = make_loop(32 * MiB)
     loop.plant()
     target = loop.target()
-    stop = threading.Event()
-
-    def progress(ev: WipeProgress) -> None:
-        if ev.phase == "wipe" and ev.done_bytes >= 8 * MiB:
-            stop.set()
+    stop, progress = _stop_at(8 * MiB)
 
     wipe_one(
         target, options(target, pattern=Pattern.RANDOM, checkpoint_every_s=0.0), progress, stop
