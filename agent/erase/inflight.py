@@ -23,9 +23,13 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 #: Jobs in flight per disk: enough to keep an NVMe queue busy, few enough to
-#: keep memory small and in cache (4 x 1 MiB buffers per disk, plus scratch for a
-#: check).
+#: keep memory small and in cache (4 x 1 MiB buffers per disk).
 WORKERS = 4
+#: Jobs queued per worker. A worker that finishes takes the next queued job at
+#: once: were jobs only submitted as the caller consumes results in order, one
+#: slow job at the head would leave the other workers, and the disk, idle.
+#: Buffers stay one per worker (a queued job holds none), so memory does not grow.
+AHEAD = 2
 
 
 class InFlight(Generic[T, S, R]):
@@ -50,6 +54,7 @@ class InFlight(Generic[T, S, R]):
         self._slots: queue.SimpleQueue[S] = queue.SimpleQueue()
         for _ in range(workers):
             self._slots.put(make_slot())
+        self._queued = workers * AHEAD
         self._pending: deque[tuple[T, Future[R]]] = deque()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chunk")
 
@@ -71,7 +76,7 @@ class InFlight(Generic[T, S, R]):
         return self
 
     def __iter__(self) -> Iterator[tuple[T, R]]:
-        while len(self._pending) < self._workers and self._submit_next():
+        while len(self._pending) < self._queued and self._submit_next():
             pass
         while self._pending:
             item, future = self._pending.popleft()

@@ -61,7 +61,8 @@ class KeyStream:
         return Cipher(self._algorithm, modes.CTR(counter)).encryptor()
 
     def xor_into(self, offset: int, data: memoryview, out: memoryview) -> None:
-        """``out[:len(data)] = data XOR keystream[offset:]``; ``out`` needs 16 bytes slack."""
+        """``out[:len(data)] = data XOR keystream[offset:]``; ``out`` needs 16 bytes slack
+        and must not overlap ``data`` (cryptography 51 refuses it)."""
         self._encryptor(offset).update_into(data, out)
 
     def fill(self, offset: int, out: memoryview, n: int) -> None:

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.erase.device import AlignedBuffer
-from agent.erase.inflight import InFlight
+from agent.erase.inflight import AHEAD, InFlight
 from agent.erase.journal import Journal, JournalEntry
 from agent.erase.prng import KeyStream, new_seed
 from agent.erase.verify import SAMPLE, sample_regions
@@ -40,6 +40,19 @@ def test_keystream_is_addressable_by_offset(key_bytes: int) -> None:
         KeyStream(bytes(24))  # a valid AES-192 key, but no agent ever made one
     assert ks.name.startswith(f"AES-{key_bytes * 8}-CTR keystream")
     assert ks.name.endswith(f"seed {seed.hex()}")
+
+
+def test_keystream_xor_is_zero_exactly_where_the_pattern_is() -> None:
+    """Verification XORs what it read with the keystream: the result is zero exactly
+    where the disk holds the pattern, at any offset."""
+    ks = KeyStream(bytes(range(16)))
+    n = 2 * MiB
+    read, checked = AlignedBuffer(n), AlignedBuffer(n)
+    ks.fill(MiB, read.view, n)
+    read.view[n - 5] ^= 0x40  # one flipped bit near the end
+    ks.xor_into(MiB, read.view[:n], checked.view)
+    assert checked.view[: n - 5] == bytes(n - 5)
+    assert checked.view[n - 5] == 0x40 and checked.view[n - 4 : n] == bytes(4)
 
 
 def test_new_passes_use_aes_128() -> None:
@@ -181,7 +194,24 @@ def test_in_flight_reraises_in_order_and_waits_for_running_jobs() -> None:
     assert seen == [(i, i) for i in range(5)]
     assert not running, "a job was still running after the block was left"
     assert peak <= 3
-    assert max(finished) < 5 + 3 + 1, "jobs were started far beyond the failure"
+    assert max(finished) < 5 + 3 * AHEAD + 1, "jobs were started far beyond the failure"
+
+
+def test_in_flight_workers_go_on_while_the_head_job_is_slow() -> None:
+    """Results come back in order, but a worker that is done must not wait for the
+    caller to consume the slow head job before it takes the next: the disk would
+    sit idle. Job 0 finishes only after job 3 has run on the other worker."""
+    third_done = threading.Event()
+
+    def job(i: int, slot: list[int]) -> int:
+        if i == 0:
+            assert third_done.wait(10), "the other worker waited for the head job"
+        if i == 3:
+            third_done.set()
+        return i
+
+    with InFlight(range(6), job, make_slot=list, workers=2) as run:
+        assert [i for i, _ in run] == list(range(6))
 
 
 def test_meter_events_carry_rate_eta_and_phase() -> None:
