@@ -42,7 +42,8 @@ class KeyStream:
 
     def __init__(self, seed: bytes) -> None:
         if len(seed) not in SEED_LENGTHS:
-            raise ValueError(f"seed must be 16 or 32 bytes, got {len(seed)}")
+            lengths = " or ".join(map(str, SEED_LENGTHS))
+            raise ValueError(f"seed must be {lengths} bytes, got {len(seed)}")
         self.seed = seed
         self._algorithm = algorithms.AES(seed)
 

@@ -15,6 +15,7 @@ import pkgutil
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets._footer import FooterKey
@@ -44,9 +45,10 @@ def _station_screens() -> list[type[Screen[Any]]]:
     return sorted(found, key=lambda cls: cls.__qualname__)
 
 
-def _shown(bindings: Any) -> list[Binding]:
-    """Every binding the footer may show: ``check_action`` can hide some, never add one."""
-    return [b for b in bindings if isinstance(b, Binding) and b.show]
+def _shown(node: type[Screen[Any]] | type[App[Any]]) -> list[Binding]:
+    """Every binding the footer may show, inherited ones included (Textual's own merge):
+    ``check_action`` can hide some, never add one."""
+    return [b for _key, b in node._merge_bindings() if b.show]
 
 
 def _widest(app: DigibenchApp, bindings: list[Binding]) -> list[Binding]:
@@ -75,7 +77,7 @@ def test_every_screens_footer_fits_80_columns(language: str) -> None:
     too_wide = []
     for screen in _station_screens():
         for app_class in (DigibenchApp, EnrolApp):
-            keys = _widest(app, _shown(screen.BINDINGS) + _shown(app_class.BINDINGS))
+            keys = _widest(app, _shown(screen) + _shown(app_class))
             width = _width(app, keys)
             if width > COLUMNS:
                 shown = " | ".join(
@@ -95,7 +97,7 @@ async def test_the_computed_width_is_the_footer_textual_draws(language: str) -> 
         app.push_screen(screen)
         await wait_for(pilot, lambda: screen.found is not None)
         drawn = sum(key.region.width for key in app.screen.query(FooterKey))
-        keys = _shown(AudioScreen.BINDINGS) + _shown(DigibenchApp.BINDINGS)
+        keys = _shown(AudioScreen) + _shown(DigibenchApp)
         assert drawn == _width(app, keys)
     app, _pipeline = make_app(language=language)
     async with app.run_test(size=(COLUMNS, 20)) as pilot:
